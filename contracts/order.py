@@ -1,0 +1,149 @@
+"""The order as it enters Podium, and what Podium says about it afterwards."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from contracts.money import Currency, has_minor_precision, quantize
+
+MAX_ITEMS = 100
+MAX_QUANTITY = 1000
+MAX_UNIT_PRICE = Decimal("1000000")
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
+Email = Annotated[
+    str,
+    StringConstraints(
+        max_length=254, pattern=r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+    ),
+]
+PaymentToken = Annotated[str, StringConstraints(pattern=r"^tok_[A-Za-z0-9_]{1,60}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class Contract(BaseModel):
+    """Base of every model that crosses a process boundary: strict shape, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Address(Contract):
+    name: Text
+    line1: Text
+    line2: Text | None = None
+    city: Text
+    postal_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 -]{2,12}$")]
+    country: CountryCode
+
+
+class LineItem(Contract):
+    sku: Sku
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    unit_price: Decimal = Field(gt=0, le=MAX_UNIT_PRICE, allow_inf_nan=False)
+
+
+class OrderRequest(Contract):
+    """A customer's order, validated at the boundary before any workflow starts."""
+
+    order_id: Identifier
+    customer_id: Identifier
+    email: Email
+    shipping_address: Address
+    items: list[LineItem] = Field(min_length=1, max_length=MAX_ITEMS)
+    currency: Currency
+    payment_token: PaymentToken
+
+    @model_validator(mode="after")
+    def _check_items(self) -> Self:
+        seen: set[str] = set()
+        for item in self.items:
+            if item.sku in seen:
+                raise ValueError(f"sku {item.sku} appears twice; merge it into one line")
+            seen.add(item.sku)
+            if not has_minor_precision(item.unit_price, self.currency):
+                raise ValueError(
+                    f"unit_price {item.unit_price} of {item.sku} has more decimals than "
+                    f"{self.currency} allows ({self.currency.exponent})"
+                )
+        return self
+
+    @property
+    def total(self) -> Decimal:
+        return quantize(
+            sum((i.unit_price * i.quantity for i in self.items), Decimal(0)), self.currency
+        )
+
+    @property
+    def workflow_id(self) -> str:
+        return workflow_id_for(self.order_id)
+
+
+def workflow_id_for(order_id: str) -> str:
+    """One order, one workflow: the id every client and tool derives the same way."""
+    return f"order-{order_id}"
+
+
+class OrderState(StrEnum):
+    RECEIVED = "RECEIVED"
+    CREATED = "CREATED"
+    RESERVED = "RESERVED"
+    CHARGED = "CHARGED"
+    CONFIRMED = "CONFIRMED"
+    COMPENSATING = "COMPENSATING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (OrderState.COMPLETED, OrderState.FAILED, OrderState.CANCELLED)
+
+
+class Failure(Contract):
+    """Why an order did not complete: a stable code for machines, a message for people."""
+
+    code: str
+    message: str
+
+
+class StepRecord(Contract):
+    step: str
+    outcome: str  # "succeeded" | "failed" | "compensated" | "compensation retrying"
+    at: datetime
+    detail: str | None = None
+
+
+class OrderStatus(Contract):
+    """What the status query returns: where the order is and how it got there."""
+
+    order_id: str
+    state: OrderState
+    total: Decimal
+    currency: Currency
+    steps: list[StepRecord] = []
+    failure: Failure | None = None
+    cancel_requested: bool = False
+    pivot_passed: bool = False
+
+
+class OrderResult(Contract):
+    """The workflow's final word on an order."""
+
+    order_id: str
+    state: OrderState
+    total: Decimal
+    currency: Currency
+    failure: Failure | None = None
+    payment_id: str | None = None
+    event_id: str | None = None
+
+
+class CancelResult(Contract):
+    accepted: bool
+    state: OrderState
+    reason: str | None = None

@@ -1,0 +1,84 @@
+"""Inputs and results of the saga's activities: one typed object each, so fields can be
+added later without breaking workflows that are already running.
+
+Every mutating step carries an idempotency `key` derived from the workflow id and the step
+name (`order-42/charge-payment`): stable across activity retries and workflow retries, so a
+retried step never charges, reserves or refunds twice. A compensation names the key of the
+step it undoes.
+"""
+
+from decimal import Decimal
+
+from pydantic import Field
+
+from contracts.events import OrderCompletedV1, OrderFailedV1
+from contracts.money import Currency
+from contracts.order import Contract, OrderRequest, Sku
+
+
+class CreateOrder(Contract):
+    key: str
+    request: OrderRequest
+
+
+class OrderRef(Contract):
+    """Confirm or cancel the order created under `order_key`."""
+
+    key: str
+    order_id: str
+
+
+class StockLine(Contract):
+    sku: Sku
+    quantity: int = Field(ge=1)
+
+
+class ReserveStock(Contract):
+    key: str
+    order_id: str
+    lines: list[StockLine]
+
+
+class ReleaseStock(Contract):
+    key: str
+    reservation_key: str
+
+
+class ChargePayment(Contract):
+    key: str
+    order_id: str
+    amount: Decimal
+    currency: Currency
+    payment_token: str
+
+
+class RefundPayment(Contract):
+    key: str
+    charge_key: str
+
+
+class OrderRecord(Contract):
+    order_id: str
+    status: str  # PENDING | CONFIRMED | CANCELLED
+
+
+class Reservation(Contract):
+    reservation_id: str
+    status: str  # RESERVED | RELEASED | VOIDED (released before it was made)
+    lines: list[StockLine]
+
+
+class Charge(Contract):
+    payment_id: str
+    status: str  # CAPTURED | REFUNDED | VOIDED (refunded before it was made)
+    amount: Decimal
+    currency: Currency
+
+
+class PublishEvent(Contract):
+    event: OrderCompletedV1 | OrderFailedV1
+
+
+class Published(Contract):
+    event_id: str
+    routing_key: str

@@ -1,0 +1,124 @@
+"""Orders: created PENDING, then CONFIRMED (the pivot) or CANCELLED."""
+
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+from contracts.money import Currency
+from contracts.order import Contract, OrderRequest
+from contracts.steps import OrderRecord
+from services.db import Database, run_once
+from services.errors import OrderConflict
+
+PENDING = "PENDING"
+CONFIRMED = "CONFIRMED"
+CANCELLED = "CANCELLED"
+
+# A row with status CANCELLED and no request is a tombstone: the cancel arrived before the
+# create, and keeps a late create from bringing the order back.
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS orders (
+        order_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        customer_id TEXT,
+        currency TEXT,
+        total TEXT,
+        request TEXT)""",
+)
+
+
+class OrderRow(Contract):
+    """An order as stored; the details are None on a tombstone no create has filled in."""
+
+    order_id: str
+    status: str
+    customer_id: str | None
+    currency: Currency | None
+    total: Decimal | None
+
+
+class OrderService:
+    def __init__(self, db_path: str | Path) -> None:
+        self._db = Database(db_path, _SCHEMA)
+
+    def create(self, key: str, request: OrderRequest) -> OrderRecord:
+        # The payment token is a secret: it is neither stored nor part of the fingerprint.
+        details = request.model_dump(mode="json", exclude={"payment_token"})
+        order_id = request.order_id
+        stored = request.model_dump_json(exclude={"payment_token"})
+        values = (request.customer_id, request.currency.value, str(request.total), stored)
+
+        def effect(conn: sqlite3.Connection) -> OrderRecord:
+            row = conn.execute(
+                "SELECT status, request FROM orders WHERE order_id = ?", (order_id,)
+            ).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO orders (order_id, status, customer_id, currency, total, request)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (order_id, PENDING, *values),
+                )
+                return OrderRecord(order_id=order_id, status=PENDING)
+            if row[0] == CANCELLED and row[1] is None:
+                conn.execute(
+                    "UPDATE orders SET customer_id = ?, currency = ?, total = ?, request = ?"
+                    " WHERE order_id = ?",
+                    (*values, order_id),
+                )
+                return OrderRecord(order_id=order_id, status=CANCELLED)
+            raise OrderConflict(f"order {order_id} already exists ({row[0]})")
+
+        return run_once(self._db, key, "create_order", details, OrderRecord, effect)
+
+    def confirm(self, key: str, order_id: str) -> OrderRecord:
+        def effect(conn: sqlite3.Connection) -> OrderRecord:
+            status = _status(conn, order_id)
+            if status == PENDING:
+                _set_status(conn, order_id, CONFIRMED)
+            elif status != CONFIRMED:
+                raise OrderConflict(f"cannot confirm order {order_id}: it is {status or 'missing'}")
+            return OrderRecord(order_id=order_id, status=CONFIRMED)
+
+        return run_once(self._db, key, "confirm_order", {"order_id": order_id}, OrderRecord, effect)
+
+    def cancel(self, key: str, order_id: str) -> OrderRecord:
+        """Cancel a pending order; cancelling one not created yet leaves a tombstone."""
+
+        def effect(conn: sqlite3.Connection) -> OrderRecord:
+            status = _status(conn, order_id)
+            if status is None:
+                conn.execute(
+                    "INSERT INTO orders (order_id, status) VALUES (?, ?)", (order_id, CANCELLED)
+                )
+            elif status == PENDING:
+                _set_status(conn, order_id, CANCELLED)
+            elif status == CONFIRMED:
+                raise OrderConflict(f"order {order_id} is confirmed; past the pivot, it stays")
+            return OrderRecord(order_id=order_id, status=CANCELLED)
+
+        return run_once(self._db, key, "cancel_order", {"order_id": order_id}, OrderRecord, effect)
+
+    def get(self, order_id: str) -> OrderRecord | None:
+        with self._db.reading() as conn:
+            status = _status(conn, order_id)
+        return None if status is None else OrderRecord(order_id=order_id, status=status)
+
+    def all(self) -> list[OrderRow]:
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT order_id, status, customer_id, currency, total FROM orders"
+                " ORDER BY order_id"
+            ).fetchall()
+        return [
+            OrderRow(order_id=o, status=s, customer_id=c, currency=cur, total=t)
+            for o, s, c, cur, t in rows
+        ]
+
+
+def _status(conn: sqlite3.Connection, order_id: str) -> str | None:
+    row = conn.execute("SELECT status FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _set_status(conn: sqlite3.Connection, order_id: str, status: str) -> None:
+    conn.execute("UPDATE orders SET status = ? WHERE order_id = ?", (status, order_id))

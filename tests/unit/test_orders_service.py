@@ -1,0 +1,112 @@
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from contracts.order import OrderRequest
+from services.errors import IdempotencyConflict, OrderConflict
+from services.orders import OrderService
+
+TOKEN = "tok_visa_secret_4242"
+
+
+def order_request(order_id: str = "o-1", price: str = "19.99", quantity: int = 2) -> OrderRequest:
+    return OrderRequest.model_validate(
+        {
+            "order_id": order_id,
+            "customer_id": "cust-7",
+            "email": "ada@example.com",
+            "shipping_address": {
+                "name": "Ada Lovelace",
+                "line1": "1 Analytical Row",
+                "city": "London",
+                "postal_code": "N1 9GU",
+                "country": "GB",
+            },
+            "items": [{"sku": "MUG-BLUE", "quantity": quantity, "unit_price": price}],
+            "currency": "GBP",
+            "payment_token": TOKEN,
+        }
+    )
+
+
+@pytest.fixture
+def orders(tmp_path: Path) -> OrderService:
+    return OrderService(tmp_path / "orders.db")
+
+
+def test_create_stores_a_pending_order_with_an_exact_total(orders: OrderService) -> None:
+    record = orders.create("order-o-1/create", order_request())
+    assert (record.order_id, record.status) == ("o-1", "PENDING")
+    [row] = orders.all()
+    assert row.total == Decimal("39.98")
+    assert row.customer_id == "cust-7"
+    assert orders.get("o-1") == record
+
+
+def test_create_twice_with_the_same_key_creates_one_order(orders: OrderService) -> None:
+    first = orders.create("k", order_request())
+    assert orders.create("k", order_request()) == first
+    assert len(orders.all()) == 1
+
+
+def test_same_create_key_with_another_request_is_a_conflict(orders: OrderService) -> None:
+    orders.create("k", order_request())
+    with pytest.raises(IdempotencyConflict):
+        orders.create("k", order_request(quantity=3))
+
+
+def test_creating_an_existing_order_under_another_key_is_refused(orders: OrderService) -> None:
+    orders.create("k1", order_request())
+    with pytest.raises(OrderConflict):
+        orders.create("k2", order_request())
+
+
+def test_the_payment_token_is_never_stored(tmp_path: Path, orders: OrderService) -> None:
+    orders.create("k", order_request())
+    for file in tmp_path.glob("orders.db*"):
+        assert TOKEN.encode() not in file.read_bytes()
+
+
+def test_confirm_moves_pending_to_confirmed_and_repeats_harmlessly(orders: OrderService) -> None:
+    orders.create("c", order_request())
+    assert orders.confirm("f", "o-1").status == "CONFIRMED"
+    assert orders.confirm("f", "o-1").status == "CONFIRMED"
+    assert orders.confirm("f-again", "o-1").status == "CONFIRMED"
+
+
+def test_confirming_a_cancelled_or_missing_order_is_a_conflict(orders: OrderService) -> None:
+    orders.create("c", order_request())
+    orders.cancel("x", "o-1")
+    with pytest.raises(OrderConflict) as caught:
+        orders.confirm("f", "o-1")
+    assert caught.value.code == "order_conflict"
+    with pytest.raises(OrderConflict):
+        orders.confirm("f2", "nope")
+
+
+def test_cancelling_a_confirmed_order_is_a_conflict(orders: OrderService) -> None:
+    orders.create("c", order_request())
+    orders.confirm("f", "o-1")
+    with pytest.raises(OrderConflict):
+        orders.cancel("x", "o-1")
+    record = orders.get("o-1")
+    assert record is not None and record.status == "CONFIRMED"
+
+
+def test_cancel_before_create_leaves_a_tombstone_a_late_create_cannot_revive(
+    orders: OrderService,
+) -> None:
+    assert orders.cancel("x", "o-1").status == "CANCELLED"
+    assert orders.create("c", order_request()).status == "CANCELLED"
+    assert orders.create("c", order_request()).status == "CANCELLED"
+    [row] = orders.all()
+    assert (row.status, row.total) == ("CANCELLED", Decimal("39.98"))
+    with pytest.raises(OrderConflict):
+        orders.confirm("f", "o-1")
+
+
+def test_a_fresh_service_on_the_same_file_sees_the_orders(tmp_path: Path) -> None:
+    OrderService(tmp_path / "orders.db").create("c", order_request())
+    assert OrderService(tmp_path / "orders.db").get("o-1") is not None
+    assert OrderService(tmp_path / "orders.db").get("o-2") is None

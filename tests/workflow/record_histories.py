@@ -1,0 +1,65 @@
+"""Record OrderWorkflow histories for the replay tests: `python -m tests.workflow.record_histories`.
+
+Run it when a deliberate, patched change to the workflow ships, to add histories of the new
+shape beside the old ones (never to overwrite the old ones: they are what running workflows
+look like).
+"""
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from services.inventory import InventoryService
+from services.orders import OrderService
+from services.payment import PaymentService
+from tests.factories import an_order
+from tests.workflow.conftest import CATALOGUE, Shop
+from workers.ordering import cancel_order, order_status, submit_order
+
+HISTORIES = Path(__file__).parent.parent / "histories"
+
+SCENARIOS = {
+    "completed": an_order(order_id="replay-completed"),
+    "declined": an_order(order_id="replay-declined", payment_token="tok_declined"),
+    "out_of_stock": an_order(
+        order_id="replay-out-of-stock",
+        items=[{"sku": "VINYL-LTD", "quantity": 2, "unit_price": "30"}],
+    ),
+    "transient": an_order(order_id="replay-transient", payment_token="tok_transient_2"),
+    "cancelled": an_order(order_id="replay-cancelled", payment_token="tok_transient_1000"),
+}
+
+
+async def record(version: str) -> None:
+    binary = Path(sys.executable).parent / "temporal-test-server"
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=str(binary)
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        shop = Shop(
+            client=env.client,
+            orders=OrderService(Path(tmp) / "orders.db"),
+            inventory=InventoryService(Path(tmp) / "inventory.db", CATALOGUE),
+            payments=PaymentService(Path(tmp) / "payments.db"),
+        )
+        async with shop.worker():
+            for name, order in SCENARIOS.items():
+                handle = await submit_order(env.client, order, shop.task_queue)
+                if name == "cancelled":
+                    while (await order_status(env.client, order.order_id)).state != "RESERVED":
+                        await asyncio.sleep(0.05)
+                    await cancel_order(env.client, order.order_id)
+                await handle.result()
+                history = await handle.fetch_history()
+                target = HISTORIES / f"{version}-{name}.json"
+                target.write_text(history.to_json())
+                print(f"wrote {target}")
+    await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1"))

@@ -1,0 +1,208 @@
+"""The saga on Temporal's time-skipping test server, with real services on SQLite files."""
+
+import asyncio
+import time
+from decimal import Decimal
+
+from temporalio import activity
+
+from activities.inventory import InventoryActivities
+from contracts.events import OrderCompletedV1, OrderFailedV1
+from contracts.money import Currency
+from contracts.order import OrderState
+from contracts.steps import ReleaseStock, Reservation
+from services.inventory import InventoryService
+from tests.factories import ORDER_TOTAL, an_order
+from tests.workflow.conftest import Shop
+from workers.ordering import cancel_order, order_status, place_order, submit_order
+
+
+def outcomes(steps: list, outcome: str) -> list[str]:
+    return [s.step for s in steps if s.outcome == outcome]
+
+
+async def test_happy_path_reserves_charges_confirms_and_publishes_completed(shop: Shop) -> None:
+    order = an_order()
+    async with shop.worker():
+        result = await place_order(shop.client, order, shop.task_queue)
+        status = await order_status(shop.client, order.order_id)
+
+    assert result.state == OrderState.COMPLETED
+    assert result.total == ORDER_TOTAL
+    assert outcomes(status.steps, "succeeded") == [
+        "create_order",
+        "reserve_stock",
+        "charge_payment",
+        "confirm_order",
+        "publish_event",
+    ]
+    assert shop.orders.get(order.order_id).status == "CONFIRMED"
+    assert shop.inventory.stock("MUG-BLUE").reserved == 2
+    assert shop.payments.captured_total(Currency.EUR) == ORDER_TOTAL
+    [event] = shop.publisher.events
+    assert isinstance(event, OrderCompletedV1)
+    assert event.event_id == result.event_id
+    assert event.order.total == ORDER_TOTAL
+    assert "payment_token" not in event.model_dump_json()
+
+
+async def test_declined_card_releases_stock_then_cancels_the_order(shop: Shop) -> None:
+    order = an_order(payment_token="tok_declined")
+    async with shop.worker():
+        result = await place_order(shop.client, order, shop.task_queue)
+        status = await order_status(shop.client, order.order_id)
+
+    assert result.state == OrderState.FAILED
+    assert result.failure is not None and result.failure.code == "card_declined"
+    assert outcomes(status.steps, "compensated") == ["release_stock", "cancel_order"]
+    assert shop.inventory.stock("MUG-BLUE").reserved == 0
+    assert shop.inventory.stock("MUG-BLUE").available == 100
+    assert shop.payments.captured_total(Currency.EUR) == 0
+    assert shop.orders.get(order.order_id).status == "CANCELLED"
+    [event] = shop.publisher.events
+    assert isinstance(event, OrderFailedV1)
+    assert event.failure.code == "card_declined"
+    assert event.compensated == ["release_stock", "cancel_order"]
+
+
+async def test_out_of_stock_cancels_the_order_only(shop: Shop) -> None:
+    order = an_order(items=[{"sku": "VINYL-LTD", "quantity": 2, "unit_price": "30"}])
+    async with shop.worker():
+        result = await place_order(shop.client, order, shop.task_queue)
+        status = await order_status(shop.client, order.order_id)
+
+    assert result.state == OrderState.FAILED
+    assert result.failure is not None and result.failure.code == "out_of_stock"
+    assert outcomes(status.steps, "compensated") == ["cancel_order"]
+    assert "charge_payment" not in [s.step for s in status.steps]
+    assert shop.inventory.stock("VINYL-LTD").available == 1
+    assert [type(e) for e in shop.publisher.events] == [OrderFailedV1]
+
+
+async def test_transient_gateway_failures_are_retried_until_the_charge_succeeds(
+    shop: Shop,
+) -> None:
+    order = an_order(payment_token="tok_transient_3")
+    async with shop.worker():
+        result = await place_order(shop.client, order, shop.task_queue)
+
+    assert result.state == OrderState.COMPLETED
+    [charge] = shop.payments.charges()
+    assert charge.status == "CAPTURED" and charge.amount == ORDER_TOTAL
+
+
+class FlakyRelease(InventoryActivities):
+    """release_stock fails `failures` times before it works, like an unreachable database."""
+
+    def __init__(self, inventory: InventoryService, failures: int) -> None:
+        super().__init__(inventory)
+        self.failures_left = failures
+        self.calls = 0
+
+    @activity.defn(name="release_stock")
+    def release_stock(self, command: ReleaseStock) -> Reservation:
+        self.calls += 1
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            raise RuntimeError("inventory database unreachable")
+        return super().release_stock(command)
+
+
+async def test_failing_compensation_is_retried_in_rounds_until_it_succeeds(shop: Shop) -> None:
+    # 12 failures: the first two rounds of 5 attempts fail, the third round succeeds.
+    flaky = FlakyRelease(shop.inventory, failures=12)
+    order = an_order(payment_token="tok_declined")
+    started = time.monotonic()
+    async with shop.worker(flaky.release_stock):
+        result = await place_order(shop.client, order, shop.task_queue)
+        status = await order_status(shop.client, order.order_id)
+
+    assert result.state == OrderState.FAILED
+    assert flaky.calls == 13
+    assert [s.step for s in status.steps if s.outcome == "compensation retrying"] == [
+        "release_stock",
+        "release_stock",
+    ]
+    assert outcomes(status.steps, "compensated") == ["release_stock", "cancel_order"]
+    assert shop.inventory.stock("MUG-BLUE").available == 100
+    # Two pauses between rounds (10 s and 20 s of workflow time) were skipped, not waited.
+    assert time.monotonic() - started < 20
+
+
+async def test_cancel_during_the_charge_interrupts_it_and_compensates_everything(
+    shop: Shop,
+) -> None:
+    order = an_order(payment_token="tok_transient_1000")  # the charge keeps failing
+    async with shop.worker():
+        handle = await submit_order(shop.client, order, shop.task_queue)
+        while (await order_status(shop.client, order.order_id)).state != OrderState.RESERVED:
+            await asyncio.sleep(0.05)
+        accepted = await cancel_order(shop.client, order.order_id)
+        result = await handle.result()
+        status = await order_status(shop.client, order.order_id)
+
+    assert accepted.accepted
+    assert result.state == OrderState.CANCELLED
+    assert result.failure is not None and result.failure.code == "cancelled"
+    assert outcomes(status.steps, "compensated") == [
+        "refund_payment",
+        "release_stock",
+        "cancel_order",
+    ]
+    # The refund left a tombstone: a late charge attempt for this order is voided.
+    [tombstone] = shop.payments.charges()
+    assert tombstone.status == "VOIDED"
+    assert shop.payments.captured_total(Currency.EUR) == 0
+    assert shop.inventory.stock("MUG-BLUE").available == 100
+    [event] = shop.publisher.events
+    assert isinstance(event, OrderFailedV1) and event.failure.code == "cancelled"
+
+
+async def test_cancel_past_the_pivot_is_refused_while_the_event_waits_for_the_broker(
+    shop: Shop,
+) -> None:
+    shop.publisher.broker_down = True
+    order = an_order()
+    async with shop.worker():
+        handle = await submit_order(shop.client, order, shop.task_queue)
+        while not (await order_status(shop.client, order.order_id)).pivot_passed:
+            await asyncio.sleep(0.05)
+        refused = await cancel_order(shop.client, order.order_id)
+        await asyncio.sleep(0.5)  # publish attempts keep failing meanwhile
+        assert shop.publisher.attempts >= 2 and not shop.publisher.events
+        shop.publisher.broker_down = False
+        result = await handle.result()
+
+    assert not refused.accepted
+    assert refused.reason is not None and "no longer be cancelled" in refused.reason
+    assert result.state == OrderState.COMPLETED
+    assert len(shop.publisher.events) == 1
+    assert shop.payments.captured_total(Currency.EUR) == ORDER_TOTAL
+
+
+async def test_cancel_of_a_finished_order_says_it_is_finished(shop: Shop) -> None:
+    order = an_order()
+    async with shop.worker():
+        await place_order(shop.client, order, shop.task_queue)
+        refused = await cancel_order(shop.client, order.order_id)
+    assert not refused.accepted
+    assert refused.state == OrderState.COMPLETED
+    assert refused.reason is not None and "already finished" in refused.reason
+
+
+async def test_duplicate_submit_returns_the_same_run_and_charges_once(shop: Shop) -> None:
+    order = an_order()
+    async with shop.worker():
+        first, second = await asyncio.gather(
+            submit_order(shop.client, order, shop.task_queue),
+            submit_order(shop.client, order, shop.task_queue),
+        )
+        await first.result()
+        third = await submit_order(shop.client, order, shop.task_queue)
+        result = await third.result()
+
+    assert first.id == second.id == third.id
+    assert result.state == OrderState.COMPLETED
+    assert len(shop.payments.charges()) == 1
+    assert shop.payments.captured_total(Currency.EUR) == Decimal("34.99")
+    assert len(shop.publisher.events) == 1

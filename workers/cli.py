@@ -1,0 +1,145 @@
+"""`podium`: the command line. Each command reads the settings once and passes them down."""
+
+import argparse
+import asyncio
+import sys
+import uuid
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from workers.runtime.settings import Settings
+
+EXIT_OK, EXIT_ORDER_NOT_COMPLETED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "command"):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    settings = Settings()
+    from workers.runtime.logging import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        return int(args.command(args, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podium", description=__doc__)
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    cmd = sub.add_parser("worker", help="run a Temporal worker for the order workflow")
+    cmd.set_defaults(command=_worker)
+
+    cmd = sub.add_parser("place", help="place one order and print its outcome")
+    cmd.add_argument("--file", help="order as JSON ('-' reads standard input)")
+    cmd.add_argument("--order-id", help="default: a new unique id")
+    cmd.add_argument("--customer-id", default="cust-demo")
+    cmd.add_argument("--email", default="ada@example.com")
+    cmd.add_argument("--item", action="append", default=[], metavar="SKU:QTY:PRICE")
+    cmd.add_argument("--currency", default="EUR")
+    cmd.add_argument("--token", default="tok_visa", help="payment token, e.g. tok_declined")
+    cmd.add_argument("--no-wait", action="store_true", help="submit and return at once")
+    cmd.set_defaults(command=_place)
+
+    cmd = sub.add_parser("status", help="show an order's state and step history")
+    cmd.add_argument("order_id")
+    cmd.set_defaults(command=_status)
+
+    cmd = sub.add_parser("cancel", help="cancel an order that has not been confirmed yet")
+    cmd.add_argument("order_id")
+    cmd.set_defaults(command=_cancel)
+
+    cmd = sub.add_parser("demo", help="start the stack, run a worker, place sample orders")
+    cmd.set_defaults(command=_demo)
+
+    dev = sub.add_parser("dev", help="the local stack: Temporal dev server and RabbitMQ")
+    dev.add_argument("action", choices=["up", "down", "status"])
+    dev.set_defaults(command=_dev)
+    return parser
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"podium: {message}", file=sys.stderr)
+    return code
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    from workers.runtime.temporal import Unavailable
+
+    try:
+        return asyncio.run(coro)
+    except Unavailable as err:
+        return _fail(str(err), EXIT_UNAVAILABLE)
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.worker import serve
+
+    asyncio.run(serve(settings))
+    return EXIT_OK
+
+
+def _place(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.order_input import BadOrder, order_from_dict, order_from_file, order_from_json
+
+    try:
+        if args.file == "-":
+            request = order_from_json(sys.stdin.read())
+        elif args.file:
+            request = order_from_file(args.file)
+        else:
+            request = order_from_dict(_order_from_flags(args))
+    except BadOrder as err:
+        return _fail(str(err), EXIT_BAD_INPUT)
+    from workers.commands import place
+
+    return _run(place(settings, request, wait=not args.no_wait))
+
+
+def _order_from_flags(args: argparse.Namespace) -> dict[str, Any]:
+    from workers.order_input import SAMPLE_ADDRESS, BadOrder, parse_item
+
+    if not args.item:
+        raise BadOrder("give at least one --item SKU:QTY:PRICE, or --file")
+    return {
+        "order_id": args.order_id or f"ord-{uuid.uuid4().hex[:12]}",
+        "customer_id": args.customer_id,
+        "email": args.email,
+        "shipping_address": SAMPLE_ADDRESS,
+        "items": [parse_item(text) for text in args.item],
+        "currency": args.currency,
+        "payment_token": args.token,
+    }
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.commands import status
+
+    return _run(status(settings, args.order_id))
+
+
+def _cancel(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.commands import cancel
+
+    return _run(cancel(settings, args.order_id))
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.demo import run_demo
+
+    return _run(run_demo(settings))
+
+
+def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.commands import dev
+
+    return dev(args.action)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""What the client commands do, printed for a person at a terminal."""
+
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts.order import OrderRequest, OrderResult, OrderState, OrderStatus
+from workers.ordering import OrderIdTaken, cancel_order, order_status, submit_order
+from workers.runtime.settings import Settings
+from workers.runtime.temporal import connect_temporal
+
+EXIT_OK, EXIT_NOT_COMPLETED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def ui_link(settings: Settings, order_id: str) -> str:
+    return (
+        f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}"
+        f"/workflows/order-{order_id}"
+    )
+
+
+def describe_result(result: OrderResult) -> str:
+    line = f"order {result.order_id}: {result.state} {result.total} {result.currency}"
+    if result.failure:
+        line += f" ({result.failure.code}: {result.failure.message})"
+    return line
+
+
+async def place(settings: Settings, request: OrderRequest, *, wait: bool) -> int:
+    client = await connect_temporal(settings)
+    try:
+        handle = await submit_order(client, request, settings.task_queue)
+    except OrderIdTaken as err:
+        print(f"podium: {err}")
+        return EXIT_BAD_INPUT
+    if not wait:
+        print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
+        return EXIT_OK
+    result = await handle.result()
+    print(describe_result(result))
+    print(f"  {ui_link(settings, request.order_id)}")
+    return EXIT_OK if result.state == OrderState.COMPLETED else EXIT_NOT_COMPLETED
+
+
+async def status(settings: Settings, order_id: str) -> int:
+    client = await connect_temporal(settings)
+    try:
+        current = await order_status(client, order_id)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            print(f"podium: no order {order_id}")
+            return EXIT_BAD_INPUT
+        raise
+    print(describe_status(current))
+    return EXIT_OK
+
+
+def describe_status(current: OrderStatus) -> str:
+    lines = [f"order {current.order_id}: {current.state} {current.total} {current.currency}"]
+    if current.failure:
+        lines.append(f"  reason: {current.failure.code}: {current.failure.message}")
+    for step in current.steps:
+        detail = f" ({step.detail})" if step.detail else ""
+        lines.append(f"  {step.at:%H:%M:%S.%f} {step.step:<16} {step.outcome}{detail}")
+    return "\n".join(lines)
+
+
+async def cancel(settings: Settings, order_id: str) -> int:
+    client = await connect_temporal(settings)
+    try:
+        answer = await cancel_order(client, order_id)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            print(f"podium: no order {order_id}")
+            return EXIT_BAD_INPUT
+        raise
+    if not answer.accepted:
+        print(f"order {order_id} cannot be cancelled: {answer.reason} (state {answer.state})")
+        return EXIT_NOT_COMPLETED
+    print(f"order {order_id}: cancellation accepted; compensating")
+    return EXIT_OK
+
+
+def dev(action: str) -> int:
+    from workers.stack import LocalStack, StackConfig
+
+    stack = LocalStack(StackConfig())
+    if action == "up":
+        stack.up()
+    elif action == "down":
+        stack.down()
+    print(stack.status())
+    return EXIT_OK

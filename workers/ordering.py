@@ -1,0 +1,82 @@
+"""Client side of the order workflow: submit once, follow, query, cancel."""
+
+import hashlib
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from contracts.order import CancelResult, OrderRequest, OrderResult, OrderStatus, workflow_id_for
+from workflows.order import OrderWorkflow
+
+OrderHandle = WorkflowHandle[OrderWorkflow, OrderResult]
+
+
+class OrderIdTaken(Exception):
+    """An order with this id exists and was placed with different contents."""
+
+
+def fingerprint(request: OrderRequest) -> str:
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+
+
+async def submit_order(client: Client, request: OrderRequest, task_queue: str) -> OrderHandle:
+    """Start the order's workflow, or return the one already started for this order id.
+
+    The workflow id is derived from the order id, and Temporal refuses a second workflow with
+    that id whether the first is running or finished: a repeated submit never charges twice.
+    """
+    try:
+        return await client.start_workflow(
+            OrderWorkflow.run,
+            request,
+            id=request.workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"fingerprint": fingerprint(request)},
+        )
+    except WorkflowAlreadyStartedError:
+        handle = order_handle(client, request.order_id)
+        memo = await (await handle.describe()).memo()
+        if memo.get("fingerprint") != fingerprint(request):
+            raise OrderIdTaken(
+                f"order {request.order_id} was already placed with different contents"
+            ) from None
+        return handle
+
+
+def order_handle(client: Client, order_id: str) -> OrderHandle:
+    return client.get_workflow_handle_for(OrderWorkflow.run, workflow_id_for(order_id))
+
+
+async def place_order(client: Client, request: OrderRequest, task_queue: str) -> OrderResult:
+    """Submit the order and wait for its outcome."""
+    handle = await submit_order(client, request, task_queue)
+    return await handle.result()
+
+
+async def order_status(client: Client, order_id: str) -> OrderStatus:
+    return await order_handle(client, order_id).query(OrderWorkflow.status)
+
+
+async def cancel_order(client: Client, order_id: str) -> CancelResult:
+    """Ask the order's workflow to cancel; say why not when it is too late."""
+    handle = order_handle(client, order_id)
+    try:
+        return await handle.execute_update(OrderWorkflow.cancel)
+    except WorkflowUpdateFailedError as err:  # refused by the workflow's validator
+        reason = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
+    except RPCError as err:
+        description = await handle.describe()  # raises NOT_FOUND for an unknown order
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            raise
+        reason = f"the order is already finished ({err.message})"
+    state = (await handle.query(OrderWorkflow.status)).state
+    return CancelResult(accepted=False, state=state, reason=reason)

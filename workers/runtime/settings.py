@@ -1,0 +1,59 @@
+"""One settings object, read once at each entry point and passed down.
+
+Values come from `PODIUM_*` environment variables, then `.env`, then the file the local stack
+writes (`.podium/stack.env`, holding the generated broker password).
+"""
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STACK_ENV_FILE = Path(".podium/stack.env")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PODIUM_", env_file=(STACK_ENV_FILE, ".env"), extra="ignore"
+    )
+
+    # Temporal
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://localhost:8233"
+    task_queue: str = "podium-orders"
+
+    # RabbitMQ: the local stack writes the real URL with its generated password.
+    amqp_url: str = "amqp://podium@localhost:5679/podium"
+    exchange: str = "orders"
+    publish_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Service databases (SQLite files, one per service)
+    data_dir: Path = Path(".podium/data")
+
+    # Worker sizing: this is a 2-core machine; activities are short I/O on SQLite and AMQP.
+    max_concurrent_workflow_tasks: int = Field(default=50, ge=1)
+    max_concurrent_activities: int = Field(default=64, ge=1)
+    activity_threads: int = Field(default=16, ge=1)
+
+    # Fault injection for demos and tests: the simulated payment gateway.
+    payment_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    payment_latency_ms: int = Field(default=0, ge=0)
+
+    # Logging
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @cached_property
+    def orders_db(self) -> Path:
+        return self.data_dir / "orders.db"
+
+    @cached_property
+    def inventory_db(self) -> Path:
+        return self.data_dir / "inventory.db"
+
+    @cached_property
+    def payments_db(self) -> Path:
+        return self.data_dir / "payments.db"

@@ -1,0 +1,101 @@
+"""The Temporal worker: the order workflow and every activity, wired to real services."""
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.events import EventActivities
+from activities.inventory import InventoryActivities
+from activities.orders import OrderActivities
+from activities.payments import PaymentActivities
+from activities.publisher import EventPublisher
+from services.inventory import InventoryService
+from services.orders import OrderService
+from services.payment import PaymentFaults, PaymentService
+from workers.runtime.settings import Settings
+from workers.runtime.temporal import connect_temporal
+from workflows.order import OrderWorkflow
+
+log = structlog.get_logger(__name__)
+
+
+def open_services(settings: Settings) -> tuple[OrderService, InventoryService, PaymentService]:
+    faults = PaymentFaults(
+        failure_rate=settings.payment_failure_rate, latency_ms=settings.payment_latency_ms
+    )
+    return (
+        OrderService(settings.orders_db),
+        InventoryService(settings.inventory_db),
+        PaymentService(settings.payments_db, faults),
+    )
+
+
+def order_activities(
+    orders: OrderService,
+    inventory: InventoryService,
+    payments: PaymentService,
+    publisher: EventPublisher,
+) -> list[Callable[..., Any]]:
+    order, stock, payment = (
+        OrderActivities(orders),
+        InventoryActivities(inventory),
+        PaymentActivities(payments),
+    )
+    return [
+        order.create_order,
+        order.confirm_order,
+        order.cancel_order,
+        stock.reserve_stock,
+        stock.release_stock,
+        payment.charge_payment,
+        payment.refund_payment,
+        EventActivities(publisher).publish_event,
+    ]
+
+
+@asynccontextmanager
+async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+    """A worker polling the order task queue until the block exits (then shut down cleanly)."""
+    publisher = EventPublisher(
+        settings.amqp_url, settings.exchange, settings.publish_timeout_seconds
+    )
+    with ThreadPoolExecutor(settings.activity_threads, "podium-activity") as threads:
+        worker = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=[OrderWorkflow],
+            activities=order_activities(*open_services(settings), publisher),
+            activity_executor=threads,
+            max_concurrent_activities=settings.max_concurrent_activities,
+            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            graceful_shutdown_timeout=timedelta(seconds=10),
+        )
+        try:
+            async with worker:
+                yield worker
+        finally:
+            await publisher.close()
+
+
+async def serve(settings: Settings) -> None:
+    """Run a worker until SIGINT or SIGTERM; in-flight activities get time to finish."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    client = await connect_temporal(settings)
+    async with running_worker(client, settings):
+        log.info(
+            "worker started", task_queue=settings.task_queue, temporal=settings.temporal_address
+        )
+        await stop.wait()
+        log.info("worker stopping")
+    log.info("worker stopped")

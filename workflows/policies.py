@@ -1,0 +1,67 @@
+"""Timeouts and retry policies of the saga's activities, in one place."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+# Refusals by a service (ApplicationError types raised by activities/failures.py).
+# Retrying them cannot change the answer.
+BUSINESS_ERRORS = [
+    "OutOfStock",
+    "UnknownSku",
+    "PaymentDeclined",
+    "ChargeVoided",
+    "OrderConflict",
+    "IdempotencyConflict",
+]
+
+
+@dataclass(frozen=True)
+class StepPolicy:
+    start_to_close: timedelta
+    retry: RetryPolicy
+    schedule_to_close: timedelta | None = None
+
+
+# Before the pivot: transient faults are retried with backoff for a while, then the order
+# is given up and compensated.
+FORWARD = StepPolicy(
+    start_to_close=timedelta(seconds=10),
+    schedule_to_close=timedelta(minutes=5),
+    retry=RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+        non_retryable_error_types=BUSINESS_ERRORS,
+    ),
+)
+
+# Past the pivot there is no way back: confirm and publish are retried until they succeed,
+# so a broker outage delays the event instead of losing it.
+ONWARD = StepPolicy(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+        non_retryable_error_types=BUSINESS_ERRORS,
+    ),
+)
+
+# One round of a compensation; the saga runs rounds until one succeeds, recording each
+# failed round in the order's status so a stuck compensation is visible, never silent.
+COMPENSATION = StepPolicy(
+    start_to_close=timedelta(seconds=10),
+    retry=RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=5,
+    ),
+)
+
+
+def compensation_pause(round_: int) -> timedelta:
+    """Wait between compensation rounds: 10 s, 20 s, 40 s ... capped at 5 minutes."""
+    return min(timedelta(seconds=10 * 2 ** min(round_ - 1, 5)), timedelta(minutes=5))

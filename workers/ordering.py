@@ -43,13 +43,14 @@ async def submit_order(client: Client, request: OrderRequest, task_queue: str) -
             memo={"fingerprint": fingerprint(request)},
         )
     except WorkflowAlreadyStartedError:
-        handle = order_handle(client, request.order_id)
-        memo = await (await handle.describe()).memo()
-        if memo.get("fingerprint") != fingerprint(request):
+        existing = await order_handle(client, request.order_id).describe()
+        if (await existing.memo()).get("fingerprint") != fingerprint(request):
             raise OrderIdTaken(
                 f"order {request.order_id} was already placed with different contents"
             ) from None
-        return handle
+        return client.get_workflow_handle_for(
+            OrderWorkflow.run, existing.id, run_id=existing.run_id
+        )
 
 
 def order_handle(client: Client, order_id: str) -> OrderHandle:

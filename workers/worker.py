@@ -17,7 +17,7 @@ from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.publisher import EventPublisher
-from services.inventory import InventoryService
+from services.inventory import DEFAULT_CATALOGUE, InventoryService
 from services.orders import OrderService
 from services.payment import PaymentFaults, PaymentService
 from workers.runtime.settings import Settings
@@ -33,7 +33,7 @@ def open_services(settings: Settings) -> tuple[OrderService, InventoryService, P
     )
     return (
         OrderService(settings.orders_db),
-        InventoryService(settings.inventory_db),
+        InventoryService(settings.inventory_db, DEFAULT_CATALOGUE),  # adds missing SKUs only
         PaymentService(settings.payments_db, faults),
     )
 

@@ -35,8 +35,8 @@ class Settings(BaseSettings):
 
     # Worker sizing: this is a 2-core machine; activities are short I/O on SQLite and AMQP.
     max_concurrent_workflow_tasks: int = Field(default=50, ge=1)
-    max_concurrent_activities: int = Field(default=64, ge=1)
-    activity_threads: int = Field(default=16, ge=1)
+    max_concurrent_activities: int = Field(default=32, ge=1)
+    activity_threads: int = Field(default=32, ge=1)
 
     # Fault injection for demos and tests: the simulated payment gateway.
     payment_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)

@@ -7,9 +7,8 @@ import uuid
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+from workers import exits
 from workers.runtime.settings import Settings
-
-EXIT_OK, EXIT_ORDER_NOT_COMPLETED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,7 +16,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not hasattr(args, "command"):
         parser.print_help()
-        return EXIT_BAD_INPUT
+        return exits.BAD_INPUT
     settings = Settings()
     from workers.runtime.logging import configure_logging
 
@@ -57,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     cmd = sub.add_parser("demo", help="start the stack, run a worker, place sample orders")
     cmd.set_defaults(command=_demo)
 
+    cmd = sub.add_parser("bench", help="measure the saga against the bare engine (needs the stack)")
+    cmd.add_argument("--orders", type=int, default=20, help="sequential orders to time")
+    cmd.set_defaults(command=_bench)
+
     dev = sub.add_parser("dev", help="the local stack: Temporal dev server and RabbitMQ")
     dev.add_argument("action", choices=["up", "down", "status"])
     dev.set_defaults(command=_dev)
@@ -74,14 +77,14 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
     try:
         return asyncio.run(coro)
     except Unavailable as err:
-        return _fail(str(err), EXIT_UNAVAILABLE)
+        return _fail(str(err), exits.UNAVAILABLE)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.worker import serve
 
     asyncio.run(serve(settings))
-    return EXIT_OK
+    return exits.OK
 
 
 def _place(args: argparse.Namespace, settings: Settings) -> int:
@@ -95,7 +98,7 @@ def _place(args: argparse.Namespace, settings: Settings) -> int:
         else:
             request = order_from_dict(_order_from_flags(args))
     except BadOrder as err:
-        return _fail(str(err), EXIT_BAD_INPUT)
+        return _fail(str(err), exits.BAD_INPUT)
     from workers.commands import place
 
     return _run(place(settings, request, wait=not args.no_wait))
@@ -133,6 +136,12 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from workers.demo import run_demo
 
     return _run(run_demo(settings))
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.bench import run_bench
+
+    return _run(run_bench(settings, args.orders))
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:

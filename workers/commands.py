@@ -3,11 +3,10 @@
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import OrderRequest, OrderResult, OrderState, OrderStatus
+from workers import exits
 from workers.ordering import OrderIdTaken, cancel_order, order_status, submit_order
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
-
-EXIT_OK, EXIT_NOT_COMPLETED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def ui_link(settings: Settings, order_id: str) -> str:
@@ -30,14 +29,14 @@ async def place(settings: Settings, request: OrderRequest, *, wait: bool) -> int
         handle = await submit_order(client, request, settings.task_queue)
     except OrderIdTaken as err:
         print(f"podium: {err}")
-        return EXIT_BAD_INPUT
+        return exits.BAD_INPUT
     if not wait:
         print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
-        return EXIT_OK
+        return exits.OK
     result = await handle.result()
     print(describe_result(result))
     print(f"  {ui_link(settings, request.order_id)}")
-    return EXIT_OK if result.state == OrderState.COMPLETED else EXIT_NOT_COMPLETED
+    return exits.OK if result.state == OrderState.COMPLETED else exits.ORDER_NOT_COMPLETED
 
 
 async def status(settings: Settings, order_id: str) -> int:
@@ -47,10 +46,10 @@ async def status(settings: Settings, order_id: str) -> int:
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             print(f"podium: no order {order_id}")
-            return EXIT_BAD_INPUT
+            return exits.BAD_INPUT
         raise
     print(describe_status(current))
-    return EXIT_OK
+    return exits.OK
 
 
 def describe_status(current: OrderStatus) -> str:
@@ -70,22 +69,26 @@ async def cancel(settings: Settings, order_id: str) -> int:
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             print(f"podium: no order {order_id}")
-            return EXIT_BAD_INPUT
+            return exits.BAD_INPUT
         raise
     if not answer.accepted:
         print(f"order {order_id} cannot be cancelled: {answer.reason} (state {answer.state})")
-        return EXIT_NOT_COMPLETED
+        return exits.ORDER_NOT_COMPLETED
     print(f"order {order_id}: cancellation accepted; compensating")
-    return EXIT_OK
+    return exits.OK
 
 
 def dev(action: str) -> int:
-    from workers.stack import LocalStack, StackConfig
+    from workers.stack import LocalStack, StackConfig, StackError
 
     stack = LocalStack(StackConfig())
-    if action == "up":
-        stack.up()
-    elif action == "down":
-        stack.down()
-    print(stack.status())
-    return EXIT_OK
+    try:
+        if action == "up":
+            stack.up()
+        elif action == "down":
+            stack.down()
+    except StackError as err:
+        print(f"podium: {err}")
+        return exits.UNAVAILABLE
+    print(stack.status().describe())
+    return exits.OK

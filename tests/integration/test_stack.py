@@ -1,0 +1,156 @@
+"""The local stack against the real servers: a private Temporal dev server and RabbitMQ node.
+
+The tests share one ephemeral stack and run in file order: they follow its life cycle.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import aio_pika
+import pytest
+from aiormq.exceptions import ProbableAuthenticationError
+from temporalio.client import Client
+
+from workers.stack import LocalStack, StackConfig, StackInfo
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    stack = LocalStack(StackConfig.ephemeral(tmp_path_factory.mktemp("stack")))
+    try:
+        yield stack
+    finally:
+        stack.down()
+
+
+@pytest.fixture(scope="module")
+def info(stack: LocalStack) -> StackInfo:
+    return stack.up()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def test_up_serves_temporal_and_the_broker_with_generated_credentials(
+    info: StackInfo,
+) -> None:
+    client = await Client.connect(info.temporal_address)
+    assert await client.service_client.check_health()
+
+    connection = await aio_pika.connect(info.amqp_url)
+    await connection.close()
+    assert info.management_password and info.management_password in info.amqp_url
+
+
+async def test_guest_does_not_exist(stack: LocalStack, info: StackInfo) -> None:
+    port = stack.config.amqp_port
+    with pytest.raises(ProbableAuthenticationError):
+        await aio_pika.connect(f"amqp://guest:guest@localhost:{port}/", timeout=5)
+    users = stack.rabbitmqctl("list_users", "--quiet", "--no-table-headers")
+    assert [line.split()[0] for line in users.splitlines() if line.strip()] == ["podium"]
+
+
+def test_secrets_are_private_files(stack: LocalStack, info: StackInfo) -> None:
+    env = stack.env_file.read_text()
+    assert f"PODIUM_AMQP_URL={info.amqp_url}\n" in env
+    assert f"PODIUM_TEMPORAL_ADDRESS={info.temporal_address}\n" in env
+    for path in (stack.env_file, stack.credentials_file):
+        assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_up_again_leaves_running_servers_alone(stack: LocalStack, info: StackInfo) -> None:
+    before = stack.status()
+    assert before.running
+    assert stack.up() == info
+    after = stack.status()
+    assert (after.temporal.pid, after.rabbitmq.pid) == (before.temporal.pid, before.rabbitmq.pid)
+
+
+def test_status_reports_both_servers(stack: LocalStack, info: StackInfo) -> None:
+    status = stack.status()
+    assert status.temporal.running and status.rabbitmq.running
+    assert status.temporal.ports["grpc"] == stack.config.temporal_port
+    assert status.rabbitmq.ports["amqp"] == stack.config.amqp_port
+    assert status.info == info
+    text = status.describe()
+    assert info.temporal_ui_url in text and str(info.management_url) in text
+
+
+async def test_persistent_message_survives_a_broker_restart(
+    stack: LocalStack, info: StackInfo
+) -> None:
+    queue_name = f"test.durable.{uuid.uuid4().hex[:8]}"
+    connection = await aio_pika.connect(info.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.declare_queue(queue_name, durable=True)
+        message = aio_pika.Message(b"kept", delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+        await channel.default_exchange.publish(message, routing_key=queue_name)
+
+    old_pid = stack.status().rabbitmq.pid
+    stack.stop_rabbitmq()
+    assert not stack.status().rabbitmq.running
+    stack.start_rabbitmq()
+    assert stack.status().rabbitmq.pid != old_pid
+
+    connection = await aio_pika.connect(info.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(queue_name, durable=True, passive=True)
+        received = await queue.get(timeout=5)
+        assert received.body == b"kept"
+        await received.ack()
+        await queue.delete()
+
+
+async def test_workflow_history_survives_a_temporal_restart(
+    stack: LocalStack, info: StackInfo
+) -> None:
+    client = await Client.connect(info.temporal_address)
+    workflow_id = f"stack-test-{uuid.uuid4().hex[:8]}"
+    # No worker needed: the started execution is stored by the server.
+    await client.start_workflow("NoSuchWorkflow", id=workflow_id, task_queue="stack-test")
+
+    stack.stop_temporal()
+    assert not stack.status().temporal.running
+    stack.start_temporal()
+
+    client = await Client.connect(info.temporal_address)
+    description = await client.get_workflow_handle(workflow_id).describe()
+    assert description.workflow_type == "NoSuchWorkflow"
+    await client.get_workflow_handle(workflow_id).terminate()
+
+
+def test_down_stops_everything_and_is_idempotent(stack: LocalStack, info: StackInfo) -> None:
+    status = stack.status()
+    beam = int((stack.rabbit_dir / "beam.pid").read_text())
+    pids = [status.temporal.pid, status.rabbitmq.pid, beam]
+    assert all(pids)
+    stack.down()
+    assert not any(_alive(pid) for pid in pids if pid)
+    after = stack.status()
+    assert not after.temporal.running and not after.rabbitmq.running
+    assert not stack.temporal_pid_file.exists() and not stack.rabbit_pid_file.exists()
+    stack.down()
+
+
+def test_stale_pid_files_are_cleaned_up(tmp_path: Path) -> None:
+    stack = LocalStack(StackConfig.ephemeral(tmp_path))
+    stack.rabbit_dir.mkdir(parents=True)
+    # Our own pid: alive, but not a Temporal or RabbitMQ process of this stack.
+    stack.temporal_pid_file.write_text(f"{os.getpid()}\n")
+    stack.rabbit_pid_file.write_text("999999999\n")
+    status = stack.status()
+    assert not status.temporal.running and not status.rabbitmq.running
+    assert status.info is None
+    assert not stack.temporal_pid_file.exists() and not stack.rabbit_pid_file.exists()
+    stack.down()

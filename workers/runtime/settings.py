@@ -46,6 +46,20 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 
+    # Consumers: side effects on RabbitMQ (see consumers/ and docs/adding-a-consumer.md)
+    consumer_queue_prefix: str = "podium"
+    consumer_retry_delays_ms: list[int] = Field(default=[1_000, 5_000, 30_000], min_length=1)
+    consumer_delivery_limit: int = Field(default=20, ge=1)
+    consumer_prefetch: int = Field(default=16, ge=1)
+    consumer_concurrency: int = Field(default=8, ge=1)
+    consumer_shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
+    consumer_reconnect_interval_seconds: float = Field(default=2.0, gt=0)
+    smtp_host: str = "localhost"
+    smtp_port: int = 8025
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_from: str = "Podium <orders@podium.example>"
+    mail_dir: Path = Path(".podium/mail")
+
     @cached_property
     def orders_db(self) -> Path:
         return self.data_dir / "orders.db"

@@ -1,0 +1,99 @@
+"""A read model of sales: revenue and units per SKU per UTC hour, and orders by outcome.
+
+Revenue is kept per currency (amounts in different currencies are never added up).
+"""
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC
+from decimal import Decimal
+
+from consumers.definition import Consumer
+from consumers.store import Store
+from contracts.events import OrderCompletedV1, OrderFailedV1
+
+NAME = "analytics"
+CANCELLED_CODE = "cancelled"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sku_hourly (
+    hour TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    units INTEGER NOT NULL,
+    revenue TEXT NOT NULL,
+    PRIMARY KEY (hour, sku, currency)
+);
+CREATE TABLE IF NOT EXISTS outcomes (
+    outcome TEXT PRIMARY KEY,
+    orders INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class SkuHour:
+    hour: str  # e.g. 2026-01-31T14:00Z
+    sku: str
+    currency: str
+    units: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class AnalyticsReport:
+    sku_hours: list[SkuHour] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def revenue(self, currency: str) -> Decimal:
+        return sum((r.revenue for r in self.sku_hours if r.currency == currency), Decimal(0))
+
+    def units(self, sku: str) -> int:
+        return sum(r.units for r in self.sku_hours if r.sku == sku)
+
+
+def outcome_of(event: OrderCompletedV1 | OrderFailedV1) -> str:
+    if isinstance(event, OrderCompletedV1):
+        return "completed"
+    return "cancelled" if event.failure.code == CANCELLED_CODE else "failed"
+
+
+def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> None:
+    tx.execute(
+        "INSERT INTO outcomes VALUES (?, 1) ON CONFLICT(outcome) DO UPDATE SET orders = orders + 1",
+        (outcome_of(event),),
+    )
+    if not isinstance(event, OrderCompletedV1):
+        return
+    hour = event.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:00Z")
+    currency = str(event.order.currency)
+    for item in event.order.items:
+        key = (hour, item.sku, currency)
+        row = tx.execute(
+            "SELECT units, revenue FROM sku_hourly WHERE hour = ? AND sku = ? AND currency = ?",
+            key,
+        ).fetchone()
+        units = (row["units"] if row else 0) + item.quantity
+        revenue = (Decimal(row["revenue"]) if row else Decimal(0)) + item.unit_price * item.quantity
+        tx.execute(
+            "INSERT OR REPLACE INTO sku_hourly VALUES (?, ?, ?, ?, ?)",
+            (*key, units, str(revenue)),
+        )
+
+
+def report(store: Store) -> AnalyticsReport:
+    def query(c: sqlite3.Connection) -> AnalyticsReport:
+        rows = c.execute("SELECT * FROM sku_hourly ORDER BY hour, sku, currency").fetchall()
+        outcomes = c.execute("SELECT outcome, orders FROM outcomes ORDER BY outcome").fetchall()
+        return AnalyticsReport(
+            [
+                SkuHour(r["hour"], r["sku"], r["currency"], r["units"], Decimal(r["revenue"]))
+                for r in rows
+            ],
+            {r["outcome"]: r["orders"] for r in outcomes},
+        )
+
+    return store.read(query)
+
+
+CONSUMER = Consumer(NAME, (OrderCompletedV1, OrderFailedV1), handle, SCHEMA)

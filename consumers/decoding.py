@@ -1,0 +1,35 @@
+"""Turns a message body into an event the consumer understands, or says why it cannot."""
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from consumers.definition import Consumer, EventType
+from consumers.outcomes import DeadLetter
+from contracts.events import OrderCompletedV1, OrderFailedV1
+
+KNOWN_EVENTS: tuple[EventType, ...] = (OrderCompletedV1, OrderFailedV1)
+
+
+def decode(body: bytes, consumer: Consumer) -> Any:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DeadLetter(f"body is not JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise DeadLetter("body is not a JSON object")
+    event_type, version = data.get("type"), data.get("version")
+    cls = consumer.understands(event_type, version)
+    if cls is None:
+        known = any(
+            k.model_fields["type"].default == event_type
+            and k.model_fields["version"].default == version
+            for k in KNOWN_EVENTS
+        )
+        what = "not understood by this consumer" if known else "unknown"
+        raise DeadLetter(f"event {event_type!r} version {version!r} is {what}")
+    try:
+        return cls.model_validate(data)
+    except ValidationError as err:
+        raise DeadLetter(f"schema mismatch for {event_type} v{version}: {err}") from err

@@ -1,0 +1,42 @@
+"""A consumer is data: a name, the event versions it understands and a handler.
+
+The handler is a plain function run in a worker thread inside a transaction of the
+consumer's own SQLite store; the runtime records the event as processed in that same
+transaction, so an effect and its processed marker commit together or not at all.
+"""
+
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from consumers.store import Store
+from contracts.events import OrderCompletedV1, OrderFailedV1
+
+EventType = type[OrderCompletedV1] | type[OrderFailedV1]
+Handler = Callable[[Any, sqlite3.Connection], None]
+"""Called with an instance of one of the consumer's event types and the open transaction."""
+AfterCommit = Callable[[Any, Store], Awaitable[None]]
+"""Called after the commit, before the ack, also for redeliveries of a processed event."""
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    events: tuple[EventType, ...]
+    handle: Handler
+    schema: str = ""
+    after_commit: AfterCommit | None = None
+    routing_keys: tuple[str, ...] = ()
+
+    @property
+    def bindings(self) -> tuple[str, ...]:
+        return self.routing_keys or tuple(e.ROUTING_KEY for e in self.events)
+
+    def understands(self, event_type: object, version: object) -> EventType | None:
+        for cls in self.events:
+            if cls.model_fields["type"].default == event_type and (
+                cls.model_fields["version"].default == version
+            ):
+                return cls
+        return None

@@ -1,0 +1,93 @@
+"""Emails the customer the outcome of an order, exactly once as far as SMTP allows.
+
+SMTP is not transactional, so the handler only renders the email into an outbox row, in the
+transaction that marks the event processed. After the commit the runtime sends the row and
+marks it sent. A crash between sending and marking resends it on redelivery: the receiving
+side can recognise the resend by its Message-ID, derived from the event id (our debugging
+mail server stores by Message-ID, so a resend overwrites rather than doubles).
+"""
+
+import asyncio
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from consumers import mailer
+from consumers.definition import Consumer
+from consumers.emails import render
+from consumers.mailer import MailOptions
+from consumers.store import Store
+from contracts.events import OrderCompletedV1, OrderFailedV1
+
+NAME = "notifications"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    event_id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    raw BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class OutboxEmail:
+    event_id: str
+    message_id: str
+    recipient: str
+    subject: str
+    sent_at: str | None
+
+
+def consumer(options: MailOptions) -> Consumer:
+    def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> None:
+        email = render(event, options.sender)
+        tx.execute(
+            "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, NULL)",
+            (event.event_id, email.message_id, email.recipient, email.subject, email.raw, _now()),
+        )
+
+    async def send_outbox(event: Any, store: Store) -> None:
+        await send_pending(store, options, event.event_id)
+
+    return Consumer(NAME, (OrderCompletedV1, OrderFailedV1), handle, SCHEMA, send_outbox)
+
+
+async def send_pending(store: Store, options: MailOptions, event_id: str | None = None) -> int:
+    """Send unsent outbox emails (of one event, or all); an SMTP error propagates (retry)."""
+    rows = await asyncio.to_thread(
+        store.read,
+        lambda c: c.execute(
+            "SELECT event_id, recipient, raw FROM outbox WHERE sent_at IS NULL"
+            " AND (? IS NULL OR event_id = ?) ORDER BY created_at",
+            (event_id, event_id),
+        ).fetchall(),
+    )
+    for row in rows:
+        await mailer.send(options, row["recipient"], row["raw"])
+        await asyncio.to_thread(
+            store.write,
+            lambda c, eid=row["event_id"]: c.execute(
+                "UPDATE outbox SET sent_at = ? WHERE event_id = ?", (_now(), eid)
+            ),
+        )
+    return len(rows)
+
+
+def outbox(store: Store) -> list[OutboxEmail]:
+    rows = store.read(
+        lambda c: c.execute(
+            "SELECT event_id, message_id, recipient, subject, sent_at FROM outbox"
+            " ORDER BY created_at"
+        ).fetchall()
+    )
+    return [OutboxEmail(**dict(r)) for r in rows]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

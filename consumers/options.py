@@ -1,0 +1,43 @@
+"""What the runtime needs to know, passed in by the entry point (consumers never read settings)."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contracts.events import EXCHANGE
+
+
+@dataclass(frozen=True)
+class TopologyOptions:
+    exchange: str = EXCHANGE
+    queue_prefix: str = "podium"
+    retry_delays_ms: tuple[int, ...] = (1_000, 5_000, 30_000)
+    delivery_limit: int = 20
+
+    @property
+    def direct_exchange(self) -> str:
+        """Carries retries back to main queues, dead letters and replays, by queue name."""
+        return f"{self.queue_prefix}.direct"
+
+    def queue(self, consumer: str) -> str:
+        return f"{self.queue_prefix}.{consumer}"
+
+    def retry_queue(self, consumer: str, attempt: int) -> str:
+        return f"{self.queue_prefix}.{consumer}.retry.{attempt}"
+
+    def dead_letter_queue(self, consumer: str) -> str:
+        return f"{self.queue_prefix}.{consumer}.dlq"
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    amqp_url: str
+    data_dir: Path
+    topology: TopologyOptions = field(default_factory=TopologyOptions)
+    prefetch: int = 16
+    concurrency: int = 8
+    publish_timeout: float = 10.0
+    shutdown_timeout: float = 30.0
+    reconnect_interval: float = 2.0
+
+    def store_path(self, consumer: str) -> Path:
+        return self.data_dir / f"consumer-{consumer}.db"

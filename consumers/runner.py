@@ -1,0 +1,85 @@
+"""Runs several consumers in one process on one robust connection, a channel each.
+
+Several processes running the same consumer share its queue as competing consumers.
+"""
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractRobustConnection
+
+from consumers.definition import Consumer
+from consumers.options import RuntimeOptions
+from consumers.topology import declare_topology
+from consumers.worker import ConsumerWorker
+
+log = structlog.get_logger(__name__)
+
+
+async def connect(options: RuntimeOptions) -> AbstractRobustConnection:
+    return await aio_pika.connect_robust(
+        options.amqp_url,
+        reconnect_interval=options.reconnect_interval,
+        timeout=options.publish_timeout,
+        client_properties={"connection_name": "podium-consumers"},
+    )
+
+
+async def declare(options: RuntimeOptions, consumers: Iterable[Consumer]) -> None:
+    """Declare the topology of `consumers` once, on a connection of its own."""
+    connection = await aio_pika.connect(options.amqp_url, timeout=options.publish_timeout)
+    async with connection:
+        channel = await connection.channel()
+        await declare_topology(channel, consumers, options.topology)
+
+
+class ConsumerRunner:
+    def __init__(self, consumers: Iterable[Consumer], options: RuntimeOptions) -> None:
+        self.options = options
+        self.workers = {c.name: ConsumerWorker(c, options) for c in consumers}
+        self.connection: AbstractRobustConnection | None = None
+
+    async def start(self) -> None:
+        await declare(self.options, [w.consumer for w in self.workers.values()])
+        self.connection = await connect(self.options)
+        for worker in self.workers.values():
+            await worker.start(self.connection)
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(w.stop() for w in self.workers.values()))
+        if self.connection is not None:
+            await self.connection.close()
+            self.connection = None
+
+
+@asynccontextmanager
+async def running(
+    consumers: Iterable[Consumer], options: RuntimeOptions
+) -> AsyncIterator[ConsumerRunner]:
+    """Consumers running in this event loop; stopped gracefully on exit."""
+    runner = ConsumerRunner(consumers, options)
+    try:
+        await runner.start()
+        yield runner
+    finally:
+        await runner.stop()
+
+
+async def run_until_signalled(consumers: Iterable[Consumer], options: RuntimeOptions) -> None:
+    """Run until SIGINT or SIGTERM, then finish the messages in flight and exit."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with running(consumers, options) as runner:
+            log.info("consumers running", names=sorted(runner.workers))
+            await stop.wait()
+            log.info("signal received, stopping consumers")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

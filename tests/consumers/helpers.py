@@ -1,0 +1,125 @@
+"""Events and small waits for the consumer tests."""
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import aio_pika
+
+from consumers.definition import Consumer
+from consumers.dlq import DeadLetterInfo, list_dead_letters
+from consumers.store import Store
+from contracts.events import OrderCompletedV1, OrderFailedV1, OrderSnapshot, event_id_for
+from contracts.order import Failure, workflow_id_for
+from tests.factories import order_data
+from workers.consumers_main import runtime_options
+from workers.runtime.settings import Settings
+
+
+def snapshot(**overrides: Any) -> OrderSnapshot:
+    data = order_data(**overrides)
+    data.pop("payment_token")
+    total = sum(Decimal(i["unit_price"]) * i["quantity"] for i in data["items"])
+    return OrderSnapshot.model_validate({**data, "total": total})
+
+
+def completed(**overrides: Any) -> OrderCompletedV1:
+    order = snapshot(**overrides)
+    return OrderCompletedV1(
+        event_id=event_id_for(workflow_id_for(order.order_id), OrderCompletedV1.ROUTING_KEY),
+        occurred_at=datetime(2026, 3, 1, 14, 30, tzinfo=UTC),
+        order=order,
+        payment_id=f"pay-{order.order_id}",
+    )
+
+
+def failed(code: str = "charge_payment_failed", **overrides: Any) -> OrderFailedV1:
+    order = snapshot(**overrides)
+    return OrderFailedV1(
+        event_id=event_id_for(workflow_id_for(order.order_id), OrderFailedV1.ROUTING_KEY),
+        occurred_at=datetime(2026, 3, 1, 15, 5, tzinfo=UTC),
+        order=order,
+        failure=Failure(code=code, message="the card was declined"),
+        compensated=["release_stock", "cancel_order"],
+    )
+
+
+async def wait_until(check: Callable[[], bool], within: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what or check}")
+        await asyncio.sleep(0.05)
+
+
+def store_of(settings: Settings, consumer: Consumer) -> Store:
+    return Store(runtime_options(settings).store_path(consumer.name), consumer.schema)
+
+
+def count(store: Store, sql: str, *args: Any) -> int:
+    return int(store.read(lambda c: c.execute(sql, args).fetchone()[0]))
+
+
+async def publish_raw(settings: Settings, body: bytes, routing_key: str, message_id: str) -> None:
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.declare_exchange(
+            settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        message = aio_pika.Message(
+            body,
+            message_id=message_id,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await exchange.publish(message, routing_key=routing_key, mandatory=True)
+
+
+async def ready_count(settings: Settings, queue: str) -> int:
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        return int(declared.declaration_result.message_count or 0)
+
+
+def effects_consumer(name: str, events: tuple[Any, ...] = (OrderCompletedV1,)) -> Consumer:
+    """A test consumer whose effect is one row per event in table `effects` (no uniqueness,
+    so a second effect would show as a second row)."""
+
+    def handle(event: Any, tx: sqlite3.Connection) -> None:
+        tx.execute("INSERT INTO effects VALUES (?)", (event.event_id,))
+
+    return Consumer(name, events, handle, "CREATE TABLE IF NOT EXISTS effects (event_id TEXT);")
+
+
+async def dead_letters(settings: Settings, name: str, expected: int) -> list[DeadLetterInfo]:
+    """The dead letters of consumer `name` once there are `expected` of them (or fail)."""
+    found: list[DeadLetterInfo] = []
+    for _ in range(100):
+        found = await list_dead_letters(runtime_options(settings), name)
+        if len(found) >= expected:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{name}: {len(found)} dead letters, expected {expected}")
+
+
+async def wait_drained(settings: Settings, queues: list[str]) -> None:
+    for _ in range(100):
+        if sum([await ready_count(settings, q) for q in queues]) == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"queues {queues} still hold messages")
+
+
+async def consumer_count(settings: Settings, queue: str) -> int:
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        return int(declared.declaration_result.consumer_count or 0)

@@ -1,0 +1,129 @@
+"""Entry points for the side-effect consumers, each taking the settings object.
+
+`run_consumers` is the long-running process; the others are small tools and reports.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from consumers import analytics, dlq, loyalty, notifications
+from consumers.definition import Consumer
+from consumers.mailer import MailOptions
+from consumers.options import RuntimeOptions, TopologyOptions
+from consumers.registry import all_consumers, select
+from consumers.runner import ConsumerRunner, declare, run_until_signalled, running
+from consumers.store import Store
+from workers.runtime.settings import Settings
+
+
+def runtime_options(settings: Settings) -> RuntimeOptions:
+    return RuntimeOptions(
+        amqp_url=settings.amqp_url,
+        data_dir=settings.data_dir,
+        topology=TopologyOptions(
+            exchange=settings.exchange,
+            queue_prefix=settings.consumer_queue_prefix,
+            retry_delays_ms=tuple(settings.consumer_retry_delays_ms),
+            delivery_limit=settings.consumer_delivery_limit,
+        ),
+        prefetch=settings.consumer_prefetch,
+        concurrency=settings.consumer_concurrency,
+        publish_timeout=settings.publish_timeout_seconds,
+        shutdown_timeout=settings.consumer_shutdown_timeout_seconds,
+        reconnect_interval=settings.consumer_reconnect_interval_seconds,
+    )
+
+
+def mail_options(settings: Settings) -> MailOptions:
+    return MailOptions(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.mail_from,
+        timeout=settings.smtp_timeout_seconds,
+    )
+
+
+def registered(settings: Settings, names: list[str] | None = None) -> list[Consumer]:
+    return select(all_consumers(mail_options(settings)), names)
+
+
+async def run_consumers(settings: Settings, names: list[str] | None = None) -> None:
+    """Run the named consumers (all when None) until SIGINT or SIGTERM."""
+    await run_until_signalled(registered(settings, names), runtime_options(settings))
+
+
+@asynccontextmanager
+async def running_consumers(
+    settings: Settings,
+    names: list[str] | None = None,
+    consumers: list[Consumer] | None = None,
+) -> AsyncIterator[ConsumerRunner]:
+    """Consumers running in this event loop (the registered ones, or `consumers`)."""
+    chosen = consumers if consumers is not None else registered(settings, names)
+    async with running(chosen, runtime_options(settings)) as runner:
+        yield runner
+
+
+async def declare_consumer_topology(settings: Settings) -> None:
+    """Make events routable to every consumer's queue, even before any consumer runs."""
+    await declare(runtime_options(settings), registered(settings))
+
+
+async def dlq_list(settings: Settings, name: str) -> list[dlq.DeadLetterInfo]:
+    select(registered(settings), [name])
+    return await dlq.list_dead_letters(runtime_options(settings), name)
+
+
+async def dlq_replay(settings: Settings, name: str, ids: list[str] | None = None) -> int:
+    select(registered(settings), [name])
+    return await dlq.replay(runtime_options(settings), name, ids)
+
+
+async def analytics_report(settings: Settings) -> analytics.AnalyticsReport:
+    return await asyncio.to_thread(analytics.report, _store(settings, analytics.CONSUMER))
+
+
+async def loyalty_points(settings: Settings, customer_id: str) -> int:
+    return await asyncio.to_thread(loyalty.points, _store(settings, loyalty.CONSUMER), customer_id)
+
+
+@dataclass(frozen=True)
+class SideEffects:
+    emails: list[notifications.OutboxEmail]
+    loyalty_orders: int
+    loyalty_points: int
+    analytics: analytics.AnalyticsReport
+
+    def describe(self) -> str:
+        sent = [e for e in self.emails if e.sent_at]
+        lines = [f"notifications: {len(sent)} sent, {len(self.emails) - len(sent)} pending"]
+        lines += [f"  -> {e.recipient}: {e.subject}" for e in self.emails]
+        lines.append(
+            f"loyalty: {self.loyalty_points} points credited over {self.loyalty_orders} orders"
+        )
+        outcomes = ", ".join(f"{k} {v}" for k, v in self.analytics.outcomes.items()) or "none"
+        lines.append(f"analytics: orders by outcome: {outcomes}")
+        lines += [
+            f"  {r.hour} {r.sku}: {r.units} units, {r.revenue} {r.currency}"
+            for r in self.analytics.sku_hours
+        ]
+        return "\n".join(lines)
+
+
+async def side_effects(settings: Settings) -> SideEffects:
+    """What each consumer has done so far, read from the consumers' own databases."""
+    mail_store = _store(settings, registered(settings, [notifications.NAME])[0])
+    loyalty_store = _store(settings, loyalty.CONSUMER)
+    orders, points = await asyncio.to_thread(loyalty.credits_total, loyalty_store)
+    return SideEffects(
+        emails=await asyncio.to_thread(notifications.outbox, mail_store),
+        loyalty_orders=orders,
+        loyalty_points=points,
+        analytics=await analytics_report(settings),
+    )
+
+
+def _store(settings: Settings, consumer: Consumer) -> Store:
+    return Store(runtime_options(settings).store_path(consumer.name), consumer.schema)

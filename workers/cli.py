@@ -53,6 +53,27 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("order_id")
     cmd.set_defaults(command=_cancel)
 
+    cmd = sub.add_parser("consumers", help="run side-effect consumers (all, or those named)")
+    cmd.add_argument("names", nargs="*", metavar="NAME", help="notifications, analytics, loyalty")
+    cmd.set_defaults(command=_consumers)
+
+    dlq = sub.add_parser("dlq", help="inspect or replay a consumer's dead letters")
+    dlq_sub = dlq.add_subparsers(metavar="ACTION", required=True)
+    cmd = dlq_sub.add_parser("list", help="list dead letters (they stay in the queue)")
+    cmd.add_argument("consumer")
+    cmd.set_defaults(command=_dlq_list)
+    cmd = dlq_sub.add_parser("replay", help="move dead letters back to the consumer's queue")
+    cmd.add_argument("consumer")
+    cmd.add_argument("--id", action="append", dest="ids", metavar="MESSAGE_ID")
+    cmd.set_defaults(command=_dlq_replay)
+
+    cmd = sub.add_parser("analytics", help="revenue and units per SKU and hour, orders by outcome")
+    cmd.set_defaults(command=_analytics)
+
+    cmd = sub.add_parser("loyalty", help="a customer's loyalty points")
+    cmd.add_argument("customer_id")
+    cmd.set_defaults(command=_loyalty)
+
     cmd = sub.add_parser("demo", help="start the stack, run a worker, place sample orders")
     cmd.set_defaults(command=_demo)
 
@@ -130,6 +151,36 @@ def _cancel(args: argparse.Namespace, settings: Settings) -> int:
     from workers.commands import cancel
 
     return _run(cancel(settings, args.order_id))
+
+
+def _consumers(args: argparse.Namespace, settings: Settings) -> int:
+    from workers import side_effects
+
+    return _run(side_effects.consume(settings, args.names))
+
+
+def _dlq_list(args: argparse.Namespace, settings: Settings) -> int:
+    from workers import side_effects
+
+    return _run(side_effects.show_dead_letters(settings, args.consumer))
+
+
+def _dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from workers import side_effects
+
+    return _run(side_effects.replay_dead_letters(settings, args.consumer, args.ids))
+
+
+def _analytics(args: argparse.Namespace, settings: Settings) -> int:
+    from workers import side_effects
+
+    return _run(side_effects.show_analytics(settings))
+
+
+def _loyalty(args: argparse.Namespace, settings: Settings) -> int:
+    from workers import side_effects
+
+    return _run(side_effects.show_loyalty(settings, args.customer_id))
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,0 +1,124 @@
+"""`podium demo`: a handful of sample orders through the saga, on the running local stack."""
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client
+
+from contracts.order import OrderRequest, OrderResult, OrderState
+from workers.commands import ui_link
+from workers.consumers_main import (
+    SideEffects,
+    declare_consumer_topology,
+    running_consumers,
+    side_effects,
+)
+from workers.order_input import SAMPLE_ADDRESS
+from workers.ordering import cancel_order, submit_order, wait_for_state
+from workers.runtime.settings import Settings
+from workers.runtime.temporal import connect_temporal
+from workers.worker import running_worker
+
+
+@dataclass(frozen=True)
+class Scenario:
+    label: str
+    request: OrderRequest
+    cancel: bool = False
+
+
+def scenarios(tag: str) -> list[Scenario]:
+    def order(
+        n: int, items: list[dict[str, Any]], token: str = "tok_visa", **kw: Any
+    ) -> OrderRequest:
+        return OrderRequest.model_validate(
+            {
+                "order_id": f"demo-{tag}-{n}",
+                "customer_id": kw.get("customer", "cust-ada"),
+                "email": kw.get("email", "ada@example.com"),
+                "shipping_address": SAMPLE_ADDRESS,
+                "items": items,
+                "currency": kw.get("currency", "EUR"),
+                "payment_token": token,
+            }
+        )
+
+    mug = {"sku": "MUG-BLUE", "quantity": 2, "unit_price": "12.50"}
+    return [
+        Scenario(
+            "happy path", order(1, [mug, {"sku": "SOCKS-3PK", "quantity": 1, "unit_price": "9.99"}])
+        ),
+        Scenario(
+            "another customer",
+            order(
+                2,
+                [{"sku": "HOODIE-L", "quantity": 1, "unit_price": "59.00"}],
+                customer="cust-grace",
+                email="grace@example.com",
+            ),
+        ),
+        Scenario("gateway hiccups, retried", order(3, [mug], token="tok_transient_2")),
+        Scenario("declined card", order(4, [mug], token="tok_declined")),
+        Scenario(
+            "out of stock", order(5, [{"sku": "VINYL-LTD", "quantity": 2, "unit_price": "35.00"}])
+        ),
+        Scenario("cancelled by customer", order(6, [mug], token="tok_transient_1000"), cancel=True),
+    ]
+
+
+async def run_scenario(
+    client: Client, settings: Settings, scenario: Scenario
+) -> tuple[OrderResult, float]:
+    started = time.perf_counter()
+    handle = await submit_order(client, scenario.request, settings.task_queue)
+    if scenario.cancel:
+        await wait_for_state(client, scenario.request.order_id, OrderState.RESERVED)
+        await cancel_order(client, scenario.request.order_id)
+    result = await handle.result()
+    return result, time.perf_counter() - started
+
+
+def outcome_table(rows: list[tuple[Scenario, OrderResult, float]]) -> str:
+    header = f"{'order':<22} {'scenario':<26} {'outcome':<10} {'total':>10}  {'ms':>6}  reason"
+    lines = [header, "-" * len(header)]
+    for scenario, result, seconds in rows:
+        reason = result.failure.code if result.failure else ""
+        total = f"{result.total} {result.currency}"
+        lines.append(
+            f"{result.order_id:<22} {scenario.label:<26} {result.state:<10} {total:>10}  "
+            f"{seconds * 1000:>6.0f}  {reason}"
+        )
+    return "\n".join(lines)
+
+
+async def settled_side_effects(settings: Settings, orders: int) -> SideEffects:
+    """Wait (briefly) until the notifications consumer has mailed every order's outcome."""
+    async with asyncio.timeout(30):
+        while True:
+            effects = await side_effects(settings)
+            if sum(1 for e in effects.emails if e.sent_at) >= orders:
+                return effects
+            await asyncio.sleep(0.2)
+
+
+async def run_demo(settings: Settings) -> int:
+    client = await connect_temporal(settings)
+    await declare_consumer_topology(settings)
+    tag = uuid.uuid4().hex[:6]
+    plan = scenarios(tag)
+    print(f"placing {len(plan)} sample orders (worker and consumers run in this process)\n")
+    async with running_worker(client, settings), running_consumers(settings):
+        outcomes = await asyncio.gather(*(run_scenario(client, settings, s) for s in plan))
+        effects = await settled_side_effects(settings, len(plan))
+    print(outcome_table([(s, r, t) for s, (r, t) in zip(plan, outcomes, strict=True)]))
+    print("\nside effects (each consumer's own database, all orders so far):")
+    print(effects.describe())
+    print(f"\nemails as files: {settings.mail_dir}/")
+    print("\nin the Temporal UI:")
+    for scenario in plan:
+        print(f"  {ui_link(settings, scenario.request.order_id)}")
+    print(f"\ntry: podium status {plan[3].request.order_id}    podium loyalty cust-ada")
+    return 0

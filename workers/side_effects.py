@@ -1,0 +1,64 @@
+"""The side-effect commands of `podium`, printed for a person at a terminal."""
+
+from workers import exits
+from workers.consumers_main import (
+    analytics_report,
+    declare_consumer_topology,
+    dlq_list,
+    dlq_replay,
+    loyalty_points,
+    run_consumers,
+)
+from workers.runtime.settings import Settings
+
+
+async def consume(settings: Settings, names: list[str]) -> int:
+    try:
+        await declare_consumer_topology(settings)
+        await run_consumers(settings, names or None)
+    except ValueError as err:  # an unknown consumer name
+        print(f"podium: {err}")
+        return exits.BAD_INPUT
+    return exits.OK
+
+
+async def show_dead_letters(settings: Settings, consumer: str) -> int:
+    try:
+        letters = await dlq_list(settings, consumer)
+    except ValueError as err:
+        print(f"podium: {err}")
+        return exits.BAD_INPUT
+    print(f"{len(letters)} dead letter(s) for {consumer}")
+    for letter in letters:
+        preview = letter.body_preview.decode(errors="replace")
+        print(
+            f"  {letter.message_id or '(no id)'}  {letter.routing_key}  attempts {letter.attempts}"
+            f"  at {letter.dead_lettered_at or '?'}\n    reason: {letter.reason}\n    {preview}"
+        )
+    return exits.OK
+
+
+async def replay_dead_letters(settings: Settings, consumer: str, ids: list[str] | None) -> int:
+    try:
+        moved = await dlq_replay(settings, consumer, ids)
+    except ValueError as err:
+        print(f"podium: {err}")
+        return exits.BAD_INPUT
+    print(f"{moved} message(s) moved back to {consumer}'s queue")
+    return exits.OK
+
+
+async def show_analytics(settings: Settings) -> int:
+    report = await analytics_report(settings)
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "none yet"
+    print(f"orders by outcome: {outcomes}")
+    print(f"{'hour (UTC)':<18} {'sku':<14} {'units':>6} {'revenue':>12}")
+    for row in report.sku_hours:
+        print(f"{row.hour:<18} {row.sku:<14} {row.units:>6} {row.revenue:>8} {row.currency}")
+    return exits.OK
+
+
+async def show_loyalty(settings: Settings, customer_id: str) -> int:
+    points = await loyalty_points(settings, customer_id)
+    print(f"{customer_id}: {points} points")
+    return exits.OK

@@ -5,7 +5,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from contracts.money import Currency, has_minor_precision, quantize
 
@@ -45,6 +52,13 @@ class LineItem(Contract):
     sku: Sku
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
     unit_price: Decimal = Field(gt=0, le=MAX_UNIT_PRICE, allow_inf_nan=False)
+
+    @field_validator("unit_price", mode="before")
+    @classmethod
+    def _no_float(cls, value: object) -> object:
+        if isinstance(value, float):
+            raise ValueError('give money as a decimal string such as "12.50", never a float')
+        return value
 
 
 class OrderRequest(Contract):

@@ -17,6 +17,8 @@ def decode(body: bytes, consumer: Consumer) -> Any:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise DeadLetter(f"body is not JSON: {err}") from err
+    except RecursionError:
+        raise DeadLetter("body is not JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise DeadLetter("body is not a JSON object")
     event_type, version = data.get("type"), data.get("version")

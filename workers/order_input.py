@@ -65,10 +65,16 @@ def parse_item(text: str) -> dict[str, str]:
     return {"sku": sku, "quantity": quantity, "unit_price": price}
 
 
-def describe(err: ValidationError) -> str:
-    """All of a validation error's problems on one line, each with where it is."""
+def describe(err: ValidationError, most: int = 5) -> str:
+    """A validation error's problems on one line, each with where it is."""
     problems = []
     for error in err.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "order"
-        problems.append(f"{where}: {error['msg']}")
-    return "invalid order: " + "; ".join(problems)
+        where = ".".join(_printable(part) for part in error["loc"]) or "order"
+        problems.append(f"{where}: {_printable(error['msg'])}")
+    more = f"; and {len(problems) - most} more" if len(problems) > most else ""
+    return "invalid order: " + "; ".join(problems[:most]) + more
+
+
+def _printable(part: object) -> str:
+    text = str(part)
+    return text if text.isprintable() else repr(text)

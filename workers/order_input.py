@@ -32,6 +32,8 @@ def order_from_json(text: str) -> OrderRequest:
         raise BadOrder(
             f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno}"
         ) from None
+    except RecursionError:
+        raise BadOrder("not valid JSON: nested too deeply") from None
     return order_from_dict(data)
 
 

@@ -1,9 +1,11 @@
-"""The local stack against the real servers: a private Temporal dev server and RabbitMQ node.
+"""The local stack against the real servers: a private Temporal dev server, RabbitMQ node and
+debugging SMTP server.
 
 The tests share one ephemeral stack and run in file order: they follow its life cycle.
 """
 
 import os
+import smtplib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,8 @@ import pytest
 from aiormq.exceptions import ProbableAuthenticationError
 from temporalio.client import Client
 
+from workers.mailserver import stored_emails
+from workers.runtime.settings import Settings
 from workers.stack import LocalStack, StackConfig, StackInfo
 
 pytestmark = pytest.mark.integration
@@ -63,6 +67,7 @@ def test_secrets_are_private_files(stack: LocalStack, info: StackInfo) -> None:
     env = stack.env_file.read_text()
     assert f"PODIUM_AMQP_URL={info.amqp_url}\n" in env
     assert f"PODIUM_TEMPORAL_ADDRESS={info.temporal_address}\n" in env
+    assert f"PODIUM_SMTP_PORT={stack.config.smtp_port}\n" in env
     for path in (stack.env_file, stack.credentials_file):
         assert os.stat(path).st_mode & 0o777 == 0o600
 
@@ -72,17 +77,39 @@ def test_up_again_leaves_running_servers_alone(stack: LocalStack, info: StackInf
     assert before.running
     assert stack.up() == info
     after = stack.status()
-    assert (after.temporal.pid, after.rabbitmq.pid) == (before.temporal.pid, before.rabbitmq.pid)
+    pids = (after.temporal.pid, after.rabbitmq.pid, after.mail.pid)
+    assert pids == (before.temporal.pid, before.rabbitmq.pid, before.mail.pid)
 
 
-def test_status_reports_both_servers(stack: LocalStack, info: StackInfo) -> None:
+def test_status_reports_all_servers(stack: LocalStack, info: StackInfo) -> None:
     status = stack.status()
-    assert status.temporal.running and status.rabbitmq.running
+    assert status.temporal.running and status.rabbitmq.running and status.mail.running
     assert status.temporal.ports["grpc"] == stack.config.temporal_port
     assert status.rabbitmq.ports["amqp"] == stack.config.amqp_port
+    assert status.mail.ports["smtp"] == stack.config.smtp_port
     assert status.info == info
     text = status.describe()
     assert info.temporal_ui_url in text and str(info.management_url) in text
+    assert f"localhost:{info.smtp_port}" in text and str(info.mail_dir) in text
+
+
+def test_settings_read_from_the_env_file_point_at_the_mail_server(
+    stack: LocalStack, info: StackInfo
+) -> None:
+    settings = Settings(_env_file=stack.env_file)  # type: ignore[call-arg]
+    assert (settings.smtp_port, settings.mail_dir) == (info.smtp_port, info.mail_dir)
+
+
+def test_email_sent_to_the_stack_lands_as_a_file(info: StackInfo) -> None:
+    message_id = f"<{uuid.uuid4().hex}@podium.test>"
+    email = (
+        "From: orders@podium.test\r\nTo: alice@example.com\r\n"
+        f"Message-ID: {message_id}\r\nSubject: hello\r\n\r\nyour order shipped\r\n"
+    )
+    with smtplib.SMTP("localhost", info.smtp_port, timeout=5) as smtp:
+        smtp.sendmail("orders@podium.test", ["alice@example.com"], email)
+    [stored] = [p for p in stored_emails(info.mail_dir) if message_id.strip("<>") in p.name]
+    assert b"your order shipped" in stored.read_bytes()
 
 
 async def test_persistent_message_survives_a_broker_restart(
@@ -133,13 +160,16 @@ async def test_workflow_history_survives_a_temporal_restart(
 def test_down_stops_everything_and_is_idempotent(stack: LocalStack, info: StackInfo) -> None:
     status = stack.status()
     beam = int((stack.rabbit_dir / "beam.pid").read_text())
-    pids = [status.temporal.pid, status.rabbitmq.pid, beam]
+    pids = [status.temporal.pid, status.rabbitmq.pid, status.mail.pid, beam]
     assert all(pids)
     stack.down()
     assert not any(_alive(pid) for pid in pids if pid)
     after = stack.status()
-    assert not after.temporal.running and not after.rabbitmq.running
-    assert not stack.temporal_pid_file.exists() and not stack.rabbit_pid_file.exists()
+    assert not after.temporal.running and not after.rabbitmq.running and not after.mail.running
+    pid_files = (stack.temporal_pid_file, stack.rabbit_pid_file, stack.mail_pid_file)
+    assert not any(path.exists() for path in pid_files)
+    with pytest.raises(OSError):
+        smtplib.SMTP("localhost", info.smtp_port, timeout=2)
     stack.down()
 
 
@@ -149,8 +179,11 @@ def test_stale_pid_files_are_cleaned_up(tmp_path: Path) -> None:
     # Our own pid: alive, but not a Temporal or RabbitMQ process of this stack.
     stack.temporal_pid_file.write_text(f"{os.getpid()}\n")
     stack.rabbit_pid_file.write_text("999999999\n")
+    stack.mail_pid_file.write_text(f"{os.getpid()}\n")
     status = stack.status()
     assert not status.temporal.running and not status.rabbitmq.running
+    assert not status.mail.running
     assert status.info is None
-    assert not stack.temporal_pid_file.exists() and not stack.rabbit_pid_file.exists()
+    pid_files = (stack.temporal_pid_file, stack.rabbit_pid_file, stack.mail_pid_file)
+    assert not any(path.exists() for path in pid_files)
     stack.down()

@@ -1,0 +1,50 @@
+"""Where the local stack keeps its state and which ports it listens on."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from workers.stack.ports import free_port_in, free_ports
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    home: Path = Path(".podium")
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    amqp_port: int = 5679
+    management_port: int = 15679
+    dist_port: int = 25679
+    # A private epmd too, so the node is invisible to (and unaffected by) the system's Erlang nodes
+    # and `down` can stop everything it started.
+    epmd_port: int = 14369
+    node_name: str = "podium@localhost"
+    vhost: str = "podium"
+    user: str = "podium"
+    with_management: bool = True
+    smtp_port: int = 8025
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @classmethod
+    def ephemeral(cls, home: Path) -> StackConfig:
+        """Free ports and a unique node name, for a test's private stack."""
+        with free_ports(6) as ports:
+            temporal, ui, amqp, management, epmd, smtp = ports
+            # CLI tools use dist_port + 10000..10010, so keep it well below 55535.
+            dist = free_port_in(20000, 45000)
+        return cls(
+            home=home,
+            temporal_port=temporal,
+            temporal_ui_port=ui,
+            amqp_port=amqp,
+            management_port=management,
+            dist_port=dist,
+            epmd_port=epmd,
+            node_name=f"podium-{secrets.token_hex(4)}@localhost",
+            smtp_port=smtp,
+        )

@@ -1,0 +1,109 @@
+"""The private node's environment, config files and the account it runs as."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+from pathlib import Path
+
+from workers.stack.config import StackConfig
+from workers.stack.processes import write_private
+
+log = logging.getLogger(__name__)
+
+
+def node_env(config: StackConfig, node_dir: Path) -> dict[str, str]:
+    c = config
+    d = node_dir
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
+    env.update(
+        # HOME holds the node's own Erlang cookie, shared with rabbitmqctl and nobody else.
+        HOME=str(d),
+        RABBITMQ_NODENAME=c.node_name,
+        RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+        RABBITMQ_NODE_PORT=str(c.amqp_port),
+        RABBITMQ_DIST_PORT=str(c.dist_port),
+        RABBITMQ_MNESIA_BASE=str(d / "mnesia"),
+        RABBITMQ_LOG_BASE=str(c.logs / "rabbitmq"),
+        RABBITMQ_CONFIG_FILE=str(d / "rabbitmq.conf"),
+        RABBITMQ_ENABLED_PLUGINS_FILE=str(d / "enabled_plugins"),
+        RABBITMQ_PID_FILE=str(d / "beam.pid"),
+        RABBITMQ_CONF_ENV_FILE="/dev/null",  # ignore /etc/rabbitmq/rabbitmq-env.conf
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
+        ERL_EPMD_PORT=str(c.epmd_port),
+        ERL_EPMD_ADDRESS="127.0.0.1",
+    )
+    return env
+
+
+def runner_account(home: Path) -> pwd.struct_passwd | None:
+    """The account the node runs as: `rabbitmq` when we are root and it can reach `home`."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        account = pwd.getpwnam("rabbitmq")
+    except KeyError:
+        return None
+    if not _traversable_by(home, account):
+        # e.g. pytest's 0700 tmp dirs: the node runs as root rather than failing with eacces.
+        log.info("%s is not reachable by user rabbitmq; the node runs as root", home)
+        return None
+    return account
+
+
+def write_node_files(
+    config: StackConfig,
+    node_dir: Path,
+    password: str,
+    runner: pwd.struct_passwd | None,
+    keep_owner: Path,
+) -> None:
+    """Config, plugins and a sourceable `env`; chowned to `runner` except `keep_owner`."""
+    c = config
+    conf = [
+        f"listeners.tcp.default = 127.0.0.1:{c.amqp_port}",
+        # Seeded on first boot only, so `guest` is never created.
+        f"default_user = {c.user}",
+        f"default_pass = {password}",
+        f"default_vhost = {c.vhost}",
+        "default_user_tags.administrator = true",
+        "default_permissions.configure = .*",
+        "default_permissions.read = .*",
+        "default_permissions.write = .*",
+        "log.file.level = info",
+    ]
+    if c.with_management:
+        conf += [f"management.tcp.port = {c.management_port}", "management.tcp.ip = 127.0.0.1"]
+    plugins = "[rabbitmq_management]." if c.with_management else "[]."
+    for sub in (node_dir / "mnesia", c.logs / "rabbitmq"):
+        sub.mkdir(parents=True, exist_ok=True)
+    write_private(node_dir / "rabbitmq.conf", "\n".join(conf) + "\n")
+    (node_dir / "enabled_plugins").write_text(plugins + "\n")
+    # For people who want to poke at the node by hand: `. <home>/rabbitmq/env; rabbitmqctl ...`
+    wanted = ("HOME", "RABBITMQ_", "ERL_")
+    env = node_env(config, node_dir)
+    exports = [f"export {k}='{v}'" for k, v in env.items() if k.startswith(wanted)]
+    (node_dir / "env").write_text("\n".join(exports) + "\n")
+    if runner is not None:
+        for top in (node_dir, c.logs / "rabbitmq"):
+            for path in [top, *top.rglob("*")]:
+                if path != keep_owner:
+                    os.chown(path, runner.pw_uid, runner.pw_gid, follow_symlinks=False)
+
+
+def _traversable_by(path: Path, account: pwd.struct_passwd) -> bool:
+    groups = set(os.getgrouplist(account.pw_name, account.pw_gid))
+    for p in [path, *path.parents]:
+        if not p.exists():
+            continue
+        st = p.stat()
+        if st.st_uid == account.pw_uid:
+            bit = 0o100
+        elif st.st_gid in groups:
+            bit = 0o010
+        else:
+            bit = 0o001
+        if not st.st_mode & bit:
+            return False
+    return True

@@ -1,0 +1,61 @@
+"""What `up` returns and `status` reports, and how `podium dev status` prints it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    temporal_address: str
+    temporal_ui_url: str
+    amqp_url: str
+    management_url: str | None
+    management_user: str
+    management_password: str = field(repr=False)
+    env_file: Path
+    smtp_port: int
+    mail_dir: Path
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    running: bool
+    pid: int | None
+    ports: dict[str, int]
+    log_file: Path
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    temporal: ServiceStatus
+    rabbitmq: ServiceStatus
+    mail: ServiceStatus
+    info: StackInfo | None  # None until RabbitMQ has booted once (no password yet)
+
+    @property
+    def running(self) -> bool:
+        return self.temporal.running and self.rabbitmq.running and self.mail.running
+
+    def describe(self) -> str:
+        lines = []
+        for svc in (self.temporal, self.rabbitmq, self.mail):
+            state = f"running (pid {svc.pid})" if svc.running else "stopped"
+            ports = ", ".join(f"{k} {v}" for k, v in svc.ports.items())
+            lines.append(f"{svc.name:<9} {state:<22} {ports}  log: {svc.log_file}")
+        if self.info:
+            lines.append(f"Temporal UI:  {self.info.temporal_ui_url}")
+            lines.append(f"Temporal:     {self.info.temporal_address}")
+            lines.append(f"AMQP:         {self.info.amqp_url}")
+            if self.info.management_url:
+                lines.append(
+                    f"RabbitMQ UI:  {self.info.management_url} (user {self.info.management_user},"
+                    f" password {self.info.management_password})"
+                )
+            lines.append(
+                f"Mail (SMTP):  localhost:{self.info.smtp_port}, emails land in"
+                f" {self.info.mail_dir}/"
+            )
+        return "\n".join(lines)

@@ -1,5 +1,7 @@
 """What the client commands do, printed for a person at a terminal."""
 
+import asyncio
+
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import OrderRequest, OrderResult, OrderState, OrderStatus
@@ -79,12 +81,16 @@ async def cancel(settings: Settings, order_id: str) -> int:
 
 
 def dev(action: str) -> int:
+    from workers.consumers_main import declare_consumer_topology
     from workers.stack import LocalStack, StackConfig, StackError
 
     stack = LocalStack(StackConfig())
     try:
         if action == "up":
             stack.up()
+            # Declared now, events are routable (and wait in the consumers' queues) even while
+            # no consumer runs. Settings are read again: `up` has just written stack.env.
+            asyncio.run(declare_consumer_topology(Settings()))
         elif action == "down":
             stack.down()
     except StackError as err:

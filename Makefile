@@ -29,8 +29,9 @@ lint: $(STAMP)
 	$(BIN)/mypy contracts workflows activities services consumers workers
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/podium dev up
-	$(BIN)/podium bench
+	$(BIN)/podium bench $(BENCH_ARGS)
 
 up: $(STAMP)
 	$(BIN)/podium dev up

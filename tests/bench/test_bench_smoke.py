@@ -1,0 +1,147 @@
+"""The benchmark's pure parts on synthetic samples, and the all-orchestrated variant on the
+time-skipping server. No timing is asserted here: figures live in `podium bench`."""
+
+import json
+import socket
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from temporalio.worker import Worker
+
+from activities.side_effects import SideEffectActivities
+from consumers import analytics, loyalty, notifications
+from consumers.mailer import MailOptions
+from consumers.registry import all_consumers
+from consumers.store import Store
+from contracts.order import OrderState
+from tests.factories import an_order
+from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture, used by name)
+from workers import mailserver
+from workers.bench.load import BARE, ORCHESTRATED, PODIUM, Block
+from workers.bench.phases import Phase
+from workers.bench.plot import write_plot
+from workers.bench.report import build_report, format_table, write_report
+from workers.bench.side_effects import in_store
+from workers.bench.stats import percentile, summarize
+from workers.bench.throughput import RAW, RUNTIME, Rates
+from workers.worker import order_activities
+from workflows.all_orchestrated import AllOrchestratedOrderWorkflow
+
+
+def test_percentile_is_a_measured_value_by_nearest_rank() -> None:
+    samples = [5.0, 1.0, 4.0, 2.0, 3.0]
+    assert percentile(samples, 0) == 1.0
+    assert percentile(samples, 50) == 3.0
+    assert percentile(samples, 100) == 5.0
+    assert percentile([7.0], 99) == 7.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_summary_counts_throughput_over_wall_time() -> None:
+    s = summarize([0.1] * 10, wall_seconds=2.0)
+    assert (s.count, s.p50, s.p99, s.per_second) == (10, 0.1, 0.1, 5.0)
+
+
+def synthetic_phase(concurrency: int, scale: float) -> Phase:
+    phase = Phase(concurrency=concurrency)
+    for variant, factor in ((PODIUM, 2.0), (BARE, 1.0), (ORCHESTRATED, 3.0)):
+        latencies = [scale * factor * (1 + i / 100) for i in range(100)]
+        phase.blocks[variant] = Block(latencies, wall=sum(latencies) / concurrency)
+    phase.blocks[PODIUM].event_ids = [f"e{i}" for i in range(100)]
+    phase.podium_until_effects = phase.blocks[PODIUM].wall * 1.25
+    return phase
+
+
+def test_report_has_every_figure_and_ratio_and_is_written_as_json(tmp_path: Path) -> None:
+    rates = Rates(events=100, per_round={RUNTIME: [(100, 250.0)], RAW: [(100, 1000.0)]})
+    report = build_report(
+        {"started_at": "now", "cpus": 2, "prefetch": 16},
+        [synthetic_phase(1, 0.05), synthetic_phase(16, 0.2)],
+        {1: [0.01] * 10, 16: [0.02] * 10},
+        rates,
+    )
+
+    assert report["ratios"]["c1"]["podium/bare"]["p50"] == pytest.approx(2.0)
+    assert report["ratios"]["c16"]["orchestrated/podium"]["throughput"] == pytest.approx(2 / 3)
+    assert report["end_to_end"]["c16"]["orchestrated/hybrid"] == pytest.approx(1.25 * 2 / 3)
+    assert report["event_lag_ms"]["c16"]["p99"] == pytest.approx(20.0)
+    assert report["consumer_throughput"]["runtime/raw"] == pytest.approx(0.25)
+    table = format_table(report)
+    for text in ("podium/bare", "all-orchestrated", "event lag", "raw aio-pika", "0.25x"):
+        assert text in table
+
+    path = write_report(report, tmp_path / "bench", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    assert path.name == "report-20260102T030405.json"
+    assert json.loads(path.read_text())["samples_ms"]["c16"][BARE][0] == pytest.approx(200.0)
+
+
+def test_plot_is_written_when_matplotlib_is_installed(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    report = build_report({}, [synthetic_phase(1, 0.05)], {}, None)
+    png = write_plot(report, tmp_path / "latency.png")
+    assert png is not None and png.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.fixture
+def mail_folder(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = mailserver.start(tmp_path / "mail", port)
+    try:
+        yield port, tmp_path / "mail"
+    finally:
+        controller.stop()
+
+
+async def test_all_orchestrated_order_applies_each_side_effect_once_even_when_run_twice(
+    shop: Shop,  # noqa: F811
+    mail_folder: tuple[int, Path],
+    tmp_path: Path,
+) -> None:
+    port, folder = mail_folder
+    consumers = {c.name: c for c in all_consumers(MailOptions(host="127.0.0.1", port=port))}
+    stores = {n: Store(tmp_path / f"{n}.db", c.schema) for n, c in consumers.items()}
+    effects = {n: in_store(consumers[n], stores[n]) for n in consumers}
+    activities = SideEffectActivities(
+        effects[notifications.NAME], effects[analytics.NAME], effects[loyalty.NAME]
+    )
+    order = an_order()
+    workflow_id = f"order-{order.order_id}"
+    with ThreadPoolExecutor(4) as threads:
+        async with Worker(
+            shop.client,
+            task_queue=shop.task_queue,
+            workflows=[AllOrchestratedOrderWorkflow],
+            activities=[
+                *order_activities(shop.orders, shop.inventory, shop.payments, shop.publisher),
+                activities.notify_customer,
+                activities.record_analytics,
+                activities.credit_loyalty,
+            ],
+            activity_executor=threads,
+        ):
+            # The same workflow id twice: every step and every effect is idempotent on its key.
+            first, again = [
+                await shop.client.execute_workflow(
+                    AllOrchestratedOrderWorkflow.run,
+                    order,
+                    id=workflow_id,
+                    task_queue=shop.task_queue,
+                )
+                for _ in range(2)
+            ]
+
+    assert first.state == again.state == OrderState.COMPLETED
+    assert first.event_id == again.event_id
+    assert shop.publisher.events == []  # the effects ran in the workflow, nothing published
+    assert loyalty.points(stores[loyalty.NAME], order.customer_id) == 34
+    assert analytics.report(stores[analytics.NAME]).outcomes == {"completed": 1}
+    assert [e.sent_at is not None for e in notifications.outbox(stores[notifications.NAME])] == [
+        True
+    ]
+    assert len(mailserver.stored_emails(folder)) == 1

@@ -1,0 +1,105 @@
+"""The three Temporal workers of the comparison and the consumers, all in this process."""
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.noop import noop
+from activities.publisher import EventPublisher
+from consumers import analytics
+from consumers.definition import Consumer
+from workers.bench.environment import BenchEnv
+from workers.bench.side_effects import side_effect_activities
+from workers.consumers_main import declare_consumer_topology, registered, running_consumers
+from workers.runtime.settings import Settings
+from workers.worker import open_services, order_activities, running_worker
+from workflows.all_orchestrated import AllOrchestratedOrderWorkflow
+from workflows.baseline import NoopChainWorkflow
+
+
+@dataclass
+class EventTimes:
+    """When each event occurred (`occurred_at`, stamped by the workflow), seen by a consumer."""
+
+    occurred: dict[str, datetime] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def observe(self, consumer: Consumer) -> Consumer:
+        """The same consumer, noting each event's `occurred_at` before its handler runs."""
+
+        def handle(event: Any, tx: Any) -> None:
+            with self.lock:
+                self.occurred.setdefault(event.event_id, event.occurred_at)
+            consumer.handle(event, tx)
+
+        return replace(consumer, handle=handle)
+
+
+@dataclass(frozen=True)
+class Queues:
+    podium: str
+    bare: str
+    orchestrated: str
+
+
+def sized_worker(client: Client, settings: Settings, task_queue: str, **kw: Any) -> Worker:
+    """Sized like the order worker, so the engine is compared with the same limits."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+        **kw,
+    )
+
+
+@asynccontextmanager
+async def running_everything(
+    client: Client, env: BenchEnv, times: EventTimes
+) -> AsyncIterator[Queues]:
+    hybrid, orchestrated = env.hybrid, env.orchestrated
+    queues = Queues(hybrid.task_queue, f"{hybrid.task_queue}-bare", orchestrated.task_queue)
+    await declare_consumer_topology(hybrid)
+    consumers = [times.observe(c) if c.name == analytics.NAME else c for c in registered(hybrid)]
+    # Never used: the all-orchestrated workflow applies its effects instead of publishing.
+    idle_publisher = EventPublisher(
+        orchestrated.amqp_url, orchestrated.exchange, orchestrated.publish_timeout_seconds
+    )
+    async with AsyncExitStack() as stack:
+        threads = stack.enter_context(
+            ThreadPoolExecutor(orchestrated.activity_threads, "bench-activity")
+        )
+        await stack.enter_async_context(running_worker(client, hybrid))
+        await stack.enter_async_context(running_consumers(hybrid, consumers=consumers))
+        await stack.enter_async_context(
+            sized_worker(
+                client, hybrid, queues.bare, workflows=[NoopChainWorkflow], activities=[noop]
+            )
+        )
+        effects = side_effect_activities(orchestrated)
+        await stack.enter_async_context(
+            sized_worker(
+                client,
+                orchestrated,
+                queues.orchestrated,
+                workflows=[AllOrchestratedOrderWorkflow],
+                activities=[
+                    *order_activities(*open_services(orchestrated), idle_publisher),
+                    effects.notify_customer,
+                    effects.record_analytics,
+                    effects.credit_loyalty,
+                ],
+                activity_executor=threads,
+            )
+        )
+        yield queues
+    await asyncio.shield(idle_publisher.close())

@@ -1,0 +1,42 @@
+"""The consumers' own handlers and stores, applied from activities instead of from a queue."""
+
+import asyncio
+from functools import partial
+
+from activities.side_effects import SideEffect, SideEffectActivities
+from consumers import analytics, loyalty, notifications
+from consumers.definition import Consumer
+from consumers.store import Store
+from contracts.events import OrderEvent
+from workers.consumers_main import registered, runtime_options
+from workers.runtime.settings import Settings
+
+
+def in_store(consumer: Consumer, store: Store) -> SideEffect:
+    """What the consumer runtime does with a delivered event, minus the broker: the handler
+    and the processed marker in one transaction, then the after-commit step (the email)."""
+
+    async def apply(event: OrderEvent) -> bool:
+        if consumer.understands(event.type, event.version) is None:
+            return False
+        applied = await asyncio.to_thread(
+            store.apply, event.event_id, event.ROUTING_KEY, partial(consumer.handle, event)
+        )
+        if consumer.after_commit is not None:
+            await consumer.after_commit(event, store)
+        return applied
+
+    return apply
+
+
+def side_effect_activities(settings: Settings) -> SideEffectActivities:
+    options = runtime_options(settings)
+    by_name = {c.name: c for c in registered(settings)}
+
+    def effect(name: str) -> SideEffect:
+        consumer = by_name[name]
+        return in_store(consumer, Store(options.store_path(name), consumer.schema))
+
+    return SideEffectActivities(
+        effect(notifications.NAME), effect(analytics.NAME), effect(loyalty.NAME)
+    )

@@ -5,11 +5,20 @@ each one, and an event no queue is bound for must be an error rather than silent
 """
 
 import asyncio
+import ssl
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractRobustConnection,
+    HeadersType,
+)
+from opentelemetry import propagate, trace
 
 from contracts.events import OrderCompletedV1, OrderFailedV1
+
+tracer = trace.get_tracer(__name__)
 
 
 class EventPublisher:
@@ -19,8 +28,15 @@ class EventPublisher:
     activity then fails, is retried, and succeeds once the broker is back.
     """
 
-    def __init__(self, amqp_url: str, exchange: str, timeout: float) -> None:
+    def __init__(
+        self,
+        amqp_url: str,
+        exchange: str,
+        timeout: float,
+        ssl_context: ssl.SSLContext | None = None,  # for amqps:// with our own CA or certs
+    ) -> None:
         self._url = amqp_url
+        self._ssl_context = ssl_context
         self._exchange_name = exchange
         self._timeout = timeout
         self._connection: AbstractRobustConnection | None = None
@@ -30,7 +46,24 @@ class EventPublisher:
 
     async def publish(self, event: OrderCompletedV1 | OrderFailedV1) -> None:
         """Publish and wait for the broker's confirm; raise if unroutable, nacked or late."""
+        with tracer.start_as_current_span(
+            f"publish {event.ROUTING_KEY}",
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.destination.name": self._exchange_name,
+                "messaging.rabbitmq.destination.routing_key": event.ROUTING_KEY,
+                "messaging.message.id": event.event_id,
+                "podium.order_id": event.order.order_id,
+            },
+        ):
+            await self._publish(event)
+
+    async def _publish(self, event: OrderCompletedV1 | OrderFailedV1) -> None:
         exchange = await self._ready_exchange()
+        headers: HeadersType = {"event-type": event.type, "event-version": event.version}
+        # W3C traceparent of this span: consumers continue the order's trace from it.
+        propagate.inject(headers)
         message = aio_pika.Message(
             body=event.model_dump_json().encode(),
             content_type="application/json",
@@ -41,7 +74,7 @@ class EventPublisher:
             type=event.ROUTING_KEY,
             timestamp=event.occurred_at,
             app_id="podium",
-            headers={"event-type": event.type, "event-version": event.version},
+            headers=headers,
         )
         # A publish on a robust connection that is reconnecting can wait forever: bound it.
         await asyncio.wait_for(
@@ -62,7 +95,7 @@ class EventPublisher:
             if self._exchange is None or self._channel is None or self._channel.is_closed:
                 if self._connection is None or self._connection.is_closed:
                     self._connection = await aio_pika.connect_robust(
-                        self._url, timeout=self._timeout
+                        self._url, timeout=self._timeout, ssl_context=self._ssl_context
                     )
                 self._channel = await self._connection.channel(
                     publisher_confirms=True, on_return_raises=True

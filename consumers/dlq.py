@@ -39,7 +39,9 @@ async def list_dead_letters(
     options: RuntimeOptions, consumer: str, limit: int = 1000
 ) -> list[DeadLetterInfo]:
     """Every message stays in the queue: taken without ack, returned when the channel closes."""
-    connection = await aio_pika.connect(options.amqp_url, timeout=options.publish_timeout)
+    connection = await aio_pika.connect(
+        options.amqp_url, timeout=options.publish_timeout, ssl_context=options.ssl_context
+    )
     async with connection:
         channel = await connection.channel()
         queue = await channel.get_queue(options.topology.dead_letter_queue(consumer))
@@ -53,7 +55,9 @@ async def list_dead_letters(
 async def replay(options: RuntimeOptions, consumer: str, ids: list[str] | None) -> int:
     """Move the messages with `ids` (all when None) to the main queue, attempts reset to 0."""
     topo = options.topology
-    connection = await aio_pika.connect(options.amqp_url, timeout=options.publish_timeout)
+    connection = await aio_pika.connect(
+        options.amqp_url, timeout=options.publish_timeout, ssl_context=options.ssl_context
+    )
     moved = 0
     async with connection:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)

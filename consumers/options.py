@@ -1,5 +1,6 @@
 """What the runtime needs to know, passed in by the entry point (consumers never read settings)."""
 
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class RuntimeOptions:
     publish_timeout: float = 10.0
     shutdown_timeout: float = 30.0
     reconnect_interval: float = 2.0
+    ssl_context: ssl.SSLContext | None = None  # for amqps:// URLs with our own CA or certs
 
     def store_path(self, consumer: str) -> Path:
         return self.data_dir / f"consumer-{consumer}.db"

@@ -26,12 +26,15 @@ async def connect(options: RuntimeOptions) -> AbstractRobustConnection:
         reconnect_interval=options.reconnect_interval,
         timeout=options.publish_timeout,
         client_properties={"connection_name": "podium-consumers"},
+        ssl_context=options.ssl_context,
     )
 
 
 async def declare(options: RuntimeOptions, consumers: Iterable[Consumer]) -> None:
     """Declare the topology of `consumers` once, on a connection of its own."""
-    connection = await aio_pika.connect(options.amqp_url, timeout=options.publish_timeout)
+    connection = await aio_pika.connect(
+        options.amqp_url, timeout=options.publish_timeout, ssl_context=options.ssl_context
+    )
     async with connection:
         channel = await connection.channel()
         await declare_topology(channel, consumers, options.topology)

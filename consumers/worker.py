@@ -19,6 +19,7 @@ from aio_pika.abc import (
 )
 
 from consumers import headers as h
+from consumers import metrics, tracing
 from consumers.decoding import decode
 from consumers.definition import Consumer
 from consumers.options import RuntimeOptions
@@ -75,7 +76,8 @@ class ConsumerWorker:
         self._inflight.add(task)
         try:
             async with self._slots, message.process(requeue=True, ignore_processed=True):
-                await self._handle(message)
+                with tracing.consuming(self.consumer.name, message):
+                    await self._handle(message)
         except Exception as err:
             # The ack or republish failed (broker gone): the broker redelivers the original.
             self._log.warning("message left unacked", message_id=message.message_id, error=str(err))
@@ -83,6 +85,14 @@ class ConsumerWorker:
             self._inflight.discard(task)
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
+        # Context variables reach the handler's thread too: asyncio.to_thread copies them.
+        context = {"consumer": self.consumer.name, "event_id": message.message_id}
+        if message.correlation_id:
+            context["order_id"] = message.correlation_id  # set by the publisher
+        with structlog.contextvars.bound_contextvars(**context), metrics.timed(self.consumer.name):
+            await self._process(message)
+
+    async def _process(self, message: AbstractIncomingMessage) -> None:
         attempt = h.attempt_of(message)
         routing_key = h.original_routing_key(message)
         bound = self._log.bind(message_id=message.message_id, attempt=attempt)
@@ -112,21 +122,25 @@ class ConsumerWorker:
                 )
         else:
             bound.debug("processed" if applied else "duplicate ignored")
+            (metrics.PROCESSED if applied else metrics.DUPLICATES).labels(self.consumer.name).inc()
         await message.ack()
 
     async def _retry(
         self, message: AbstractIncomingMessage, attempt: int, routing_key: str, error: str
     ) -> None:
+        tracing.retried(error)
         queue = self.options.topology.retry_queue(self.consumer.name, attempt)
         copy = h.copy_message(
             message,
             {h.ATTEMPT: attempt, h.ROUTING_KEY: routing_key, h.LAST_ERROR: error},
         )
         await self._publish(copy, queue)
+        metrics.RETRIED.labels(self.consumer.name).inc()
 
     async def _dead_letter(
         self, message: AbstractIncomingMessage, attempt: int, routing_key: str, reason: str
     ) -> None:
+        tracing.dead_lettered(reason)
         copy = h.copy_message(
             message,
             {
@@ -138,6 +152,7 @@ class ConsumerWorker:
             },
         )
         await self._publish(copy, self.options.topology.dead_letter_queue(self.consumer.name))
+        metrics.DEAD_LETTERED.labels(self.consumer.name).inc()
 
     async def _publish(self, message: aio_pika.Message, queue: str) -> None:
         assert self._direct is not None

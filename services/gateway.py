@@ -14,14 +14,18 @@ _TRANSIENT = re.compile(r"^tok_transient_(\d+)$")
 
 @dataclass(frozen=True)
 class PaymentFaults:
-    """Gateway trouble injected for demos and benchmarks: latency, then random unavailability."""
+    """Gateway trouble injected for demos, benchmarks and fault tests: latency, then random
+    unavailability; `response_latency_ms` delays the answer after the gateway acted, which
+    opens the window "charge recorded, activity not completed yet"."""
 
     failure_rate: float = 0.0
     latency_ms: int = 0
     seed: int | None = None
+    response_latency_ms: int = 0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.failure_rate <= 1.0 or self.latency_ms < 0:
+        bad_latency = self.latency_ms < 0 or self.response_latency_ms < 0
+        if not 0.0 <= self.failure_rate <= 1.0 or bad_latency:
             raise ValueError(f"bad payment faults: {self}")
 
 
@@ -43,6 +47,11 @@ class FaultInjector:
                 roll = self._random.random()
             if roll < self._faults.failure_rate:
                 raise PaymentGatewayUnavailable("payment gateway unavailable (injected fault)")
+
+    def respond(self) -> None:
+        """Wait out the response latency: the gateway has acted, its answer is still on the way."""
+        if self._faults.response_latency_ms:
+            time.sleep(self._faults.response_latency_ms / 1000)
 
 
 def transient_failures(payment_token: str) -> int:

@@ -86,7 +86,9 @@ class PaymentService:
 
         # The token is a secret: it stays out of the store, even hashed into the fingerprint.
         params = {"order_id": order_id, "amount": str(amount), "currency": currency.value}
-        return run_once(self._db, key, "charge_payment", params, Charge, effect)
+        charge = run_once(self._db, key, "charge_payment", params, Charge, effect)
+        self._gateway.respond()
+        return charge
 
     def refund(self, key: str, charge_key: str) -> Charge:
         """Refund the charge made under `charge_key` in full, once; void it if not made yet."""

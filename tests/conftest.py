@@ -4,8 +4,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+
+from workflows.order import SEARCH_ATTRIBUTES
 
 
 def venv_binary(name: str) -> str:
@@ -24,5 +28,17 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         test_server_existing_path=venv_binary("temporal-test-server"),
     )
+    await register_search_attributes(env.client)
     yield env
     await env.shutdown()
+
+
+async def register_search_attributes(client: Client) -> None:
+    """The test server rejects undeclared search attributes, as a real cluster does; the local
+    stack registers them at start, the test server is told here."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in SEARCH_ATTRIBUTES},
+        )
+    )

@@ -17,22 +17,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "command"):
         parser.print_help()
         return exits.BAD_INPUT
-    settings = Settings()
+    from workers.runtime.codec import EncryptionError
     from workers.runtime.logging import configure_logging
+    from workers.runtime.tls import TLSSettingsError
+    from workers.runtime.tracing import configure_tracing, flush_tracing
 
+    settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
+    if args.traced:
+        configure_tracing(settings, args.traced)
     try:
         return int(args.command(args, settings))
+    except (EncryptionError, TLSSettingsError) as err:
+        return _fail(str(err), exits.BAD_INPUT)
     except KeyboardInterrupt:
         return 130
+    finally:
+        if args.traced:
+            flush_tracing()
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description=__doc__)
+    # Commands that take part in an order's trace name their service; the others trace nothing.
+    parser.set_defaults(traced=None)
     sub = parser.add_subparsers(metavar="COMMAND")
 
     cmd = sub.add_parser("worker", help="run a Temporal worker for the order workflow")
-    cmd.set_defaults(command=_worker)
+    cmd.set_defaults(command=_worker, traced="podium-worker")
 
     cmd = sub.add_parser("place", help="place one order and print its outcome")
     cmd.add_argument("--file", help="order as JSON ('-' reads standard input)")
@@ -43,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--currency", default="EUR")
     cmd.add_argument("--token", default="tok_visa", help="payment token, e.g. tok_declined")
     cmd.add_argument("--no-wait", action="store_true", help="submit and return at once")
-    cmd.set_defaults(command=_place)
+    cmd.set_defaults(command=_place, traced="podium-cli")
 
     cmd = sub.add_parser("status", help="show an order's state and step history")
     cmd.add_argument("order_id")
@@ -51,11 +63,11 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = sub.add_parser("cancel", help="cancel an order that has not been confirmed yet")
     cmd.add_argument("order_id")
-    cmd.set_defaults(command=_cancel)
+    cmd.set_defaults(command=_cancel, traced="podium-cli")
 
     cmd = sub.add_parser("consumers", help="run side-effect consumers (all, or those named)")
     cmd.add_argument("names", nargs="*", metavar="NAME", help="notifications, analytics, loyalty")
-    cmd.set_defaults(command=_consumers)
+    cmd.set_defaults(command=_consumers, traced="podium-consumers")
 
     dlq = sub.add_parser("dlq", help="inspect or replay a consumer's dead letters")
     dlq_sub = dlq.add_subparsers(metavar="ACTION", required=True)
@@ -74,17 +86,37 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("customer_id")
     cmd.set_defaults(command=_loyalty)
 
+    cmd = sub.add_parser(
+        "codec-server", help="decrypt payloads for the Temporal UI (needs the keys)"
+    )
+    cmd.add_argument("--port", type=int, default=None, help="default: PODIUM_CODEC_SERVER_PORT")
+    cmd.add_argument("--host", default=None, help="default: 127.0.0.1")
+    cmd.set_defaults(command=_codec_server)
+
+    cmd = sub.add_parser("trace", help="print an order's trace (client to side effects) as a tree")
+    cmd.add_argument("order_id")
+    cmd.set_defaults(command=_trace)
+
     cmd = sub.add_parser("demo", help="start the stack, run a worker, place sample orders")
-    cmd.set_defaults(command=_demo)
+    cmd.set_defaults(command=_demo, traced="podium-demo")
 
     cmd = sub.add_parser("bench", help="measure the saga against the bare engine (needs the stack)")
-    cmd.add_argument("--orders", type=int, default=20, help="sequential orders to time")
+    cmd.add_argument("--quick", action="store_true", help="a short run with fewer samples")
+    cmd.add_argument("--orders", type=int, default=None, help="workflows per variant (time-capped)")
+    cmd.add_argument("--concurrency", type=int, default=None, help="workflows in flight (16)")
     cmd.set_defaults(command=_bench)
 
     dev = sub.add_parser("dev", help="the local stack: Temporal dev server and RabbitMQ")
     dev.add_argument("action", choices=["up", "down", "status"])
     dev.set_defaults(command=_dev)
     return parser
+
+
+def _codec_server(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.codec_server import serve
+
+    serve(settings, port=args.port, host=args.host)
+    return exits.OK
 
 
 def _fail(message: str, code: int) -> int:
@@ -183,6 +215,12 @@ def _loyalty(args: argparse.Namespace, settings: Settings) -> int:
     return _run(side_effects.show_loyalty(settings, args.customer_id))
 
 
+def _trace(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.trace_view import show_trace
+
+    return show_trace(settings, args.order_id)
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from workers.demo import run_demo
 
@@ -192,7 +230,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from workers.bench import run_bench
 
-    return _run(run_bench(settings, args.orders))
+    return _run(run_bench(settings, args.orders, concurrency=args.concurrency, quick=args.quick))
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,17 +5,19 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from consumers import analytics, dlq, loyalty, notifications
 from consumers.definition import Consumer
 from consumers.mailer import MailOptions
+from consumers.metrics import metrics_endpoint
 from consumers.options import RuntimeOptions, TopologyOptions
 from consumers.registry import all_consumers, select
 from consumers.runner import ConsumerRunner, declare, run_until_signalled, running
 from consumers.store import Store
 from workers.runtime.settings import Settings
+from workers.runtime.tls import amqp_ssl_context
 
 
 def runtime_options(settings: Settings) -> RuntimeOptions:
@@ -33,6 +35,7 @@ def runtime_options(settings: Settings) -> RuntimeOptions:
         publish_timeout=settings.publish_timeout_seconds,
         shutdown_timeout=settings.consumer_shutdown_timeout_seconds,
         reconnect_interval=settings.consumer_reconnect_interval_seconds,
+        ssl_context=amqp_ssl_context(settings),
     )
 
 
@@ -50,8 +53,14 @@ def registered(settings: Settings, names: list[str] | None = None) -> list[Consu
 
 
 async def run_consumers(settings: Settings, names: list[str] | None = None) -> None:
-    """Run the named consumers (all when None) until SIGINT or SIGTERM."""
-    await run_until_signalled(registered(settings, names), runtime_options(settings))
+    """Run the named consumers (all when None) until SIGINT or SIGTERM, serving their metrics
+    on `consumer_metrics_port` unless it is 0."""
+    with ExitStack() as stack:
+        if settings.consumer_metrics_port:
+            stack.enter_context(
+                metrics_endpoint(settings.metrics_host, settings.consumer_metrics_port)
+            )
+        await run_until_signalled(registered(settings, names), runtime_options(settings))
 
 
 @asynccontextmanager

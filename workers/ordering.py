@@ -3,6 +3,7 @@
 import asyncio
 import hashlib
 
+from opentelemetry import trace
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -24,6 +25,7 @@ from contracts.order import (
 from workflows.order import OrderWorkflow
 
 OrderHandle = WorkflowHandle[OrderWorkflow, OrderResult]
+tracer = trace.get_tracer(__name__)
 
 
 class OrderIdTaken(Exception):
@@ -34,12 +36,33 @@ def fingerprint(request: OrderRequest) -> str:
     return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
 
 
+def summary(request: OrderRequest) -> dict[str, str | int]:
+    """The memo the Temporal UI shows: no email, address or payment token."""
+    return {
+        "customer_id": request.customer_id,
+        "items": sum(item.quantity for item in request.items),
+        "lines": len(request.items),
+        "total": str(request.total),
+        "currency": str(request.currency),
+    }
+
+
 async def submit_order(client: Client, request: OrderRequest, task_queue: str) -> OrderHandle:
     """Start the order's workflow, or return the one already started for this order id.
 
     The workflow id is derived from the order id, and Temporal refuses a second workflow with
     that id whether the first is running or finished: a repeated submit never charges twice.
+    The span `order.place` starts the order's trace; it carries ids only, never the email,
+    address or payment token.
     """
+    with tracer.start_as_current_span(
+        "order.place",
+        attributes={"podium.order_id": request.order_id, "podium.customer_id": request.customer_id},
+    ):
+        return await _submit(client, request, task_queue)
+
+
+async def _submit(client: Client, request: OrderRequest, task_queue: str) -> OrderHandle:
     try:
         return await client.start_workflow(
             OrderWorkflow.run,
@@ -48,7 +71,7 @@ async def submit_order(client: Client, request: OrderRequest, task_queue: str) -
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"fingerprint": fingerprint(request)},
+            memo={"fingerprint": fingerprint(request), "summary": summary(request)},
         )
     except WorkflowAlreadyStartedError:
         existing = await order_handle(client, request.order_id).describe()

@@ -20,8 +20,11 @@ from activities.publisher import EventPublisher
 from services.inventory import DEFAULT_CATALOGUE, InventoryService
 from services.orders import OrderService
 from services.payment import PaymentFaults, PaymentService
+from workers.runtime.log_context import ActivityLogContext
+from workers.runtime.metrics import temporal_runtime
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
+from workers.runtime.tls import amqp_ssl_context
 from workflows.order import OrderWorkflow
 
 log = structlog.get_logger(__name__)
@@ -29,7 +32,9 @@ log = structlog.get_logger(__name__)
 
 def open_services(settings: Settings) -> tuple[OrderService, InventoryService, PaymentService]:
     faults = PaymentFaults(
-        failure_rate=settings.payment_failure_rate, latency_ms=settings.payment_latency_ms
+        failure_rate=settings.payment_failure_rate,
+        latency_ms=settings.payment_latency_ms,
+        response_latency_ms=settings.payment_response_latency_ms,
     )
     return (
         OrderService(settings.orders_db),
@@ -65,7 +70,10 @@ def order_activities(
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     """A worker polling the order task queue until the block exits (then shut down cleanly)."""
     publisher = EventPublisher(
-        settings.amqp_url, settings.exchange, settings.publish_timeout_seconds
+        settings.amqp_url,
+        settings.exchange,
+        settings.publish_timeout_seconds,
+        ssl_context=amqp_ssl_context(settings),
     )
     with ThreadPoolExecutor(settings.activity_threads, "podium-activity") as threads:
         worker = Worker(
@@ -77,6 +85,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             max_concurrent_activities=settings.max_concurrent_activities,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=timedelta(seconds=10),
+            interceptors=[ActivityLogContext()],
         )
         try:
             async with worker:
@@ -91,10 +100,13 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, runtime=temporal_runtime(settings))
     async with running_worker(client, settings):
         log.info(
-            "worker started", task_queue=settings.task_queue, temporal=settings.temporal_address
+            "worker started",
+            task_queue=settings.task_queue,
+            temporal=settings.temporal_address,
+            metrics_port=settings.metrics_port or None,
         )
         await stop.wait()
         log.info("worker stopping")

@@ -14,6 +14,7 @@ from contextlib import suppress
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.policies import (
@@ -55,6 +56,15 @@ with workflow.unsafe.imports_passed_through():
 
 CANCELLED_BY_CUSTOMER = Failure(code="cancelled", message="cancelled at the customer's request")
 
+# Custom search attributes for finding orders in the Temporal UI; the server must know them
+# (the local stack registers them when it starts).
+CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
+ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+ORDER_TOTAL = SearchAttributeKey.for_float("OrderTotal")
+SEARCH_ATTRIBUTES = (CUSTOMER_ID, ORDER_STATUS, ORDER_TOTAL)
+# Upserts are commands: workflows started before them must replay without them.
+SEARCH_ATTRIBUTES_PATCH = "search-attributes"
+
 
 class OrderNotPlaced(Exception):
     """The order stops before its pivot and must be compensated."""
@@ -82,6 +92,7 @@ class OrderWorkflow:
 
     @workflow.run
     async def run(self, request: OrderRequest) -> OrderResult:
+        self._index_order()
         try:
             await self._create_order()
             await self._reserve_stock()
@@ -101,7 +112,7 @@ class OrderWorkflow:
             OrderRef(key=self._key("cancel-order"), order_id=self._request.order_id),
         )
         await self._forward("create_order", OrderActivities.create_order, command, cancel)
-        self._state = OrderState.CREATED
+        self._set_state(OrderState.CREATED)
 
     async def _reserve_stock(self) -> None:
         command = ReserveStock(
@@ -115,7 +126,7 @@ class OrderWorkflow:
             ReleaseStock(key=self._key("release-stock"), reservation_key=command.key),
         )
         await self._forward("reserve_stock", InventoryActivities.reserve_stock, command, release)
-        self._state = OrderState.RESERVED
+        self._set_state(OrderState.RESERVED)
 
     async def _charge_payment(self) -> str:
         command = ChargePayment(
@@ -133,7 +144,7 @@ class OrderWorkflow:
         charge: Charge = await self._forward(
             "charge_payment", PaymentActivities.charge_payment, command, refund
         )
-        self._state = OrderState.CHARGED
+        self._set_state(OrderState.CHARGED)
         return charge.payment_id
 
     async def _confirm_order(self) -> None:
@@ -142,7 +153,7 @@ class OrderWorkflow:
         self._saga.pass_pivot()
         command = OrderRef(key=self._key("confirm-order"), order_id=self._request.order_id)
         await self._onward("confirm_order", OrderActivities.confirm_order, command)
-        self._state = OrderState.CONFIRMED
+        self._set_state(OrderState.CONFIRMED)
 
     async def _complete(self, payment_id: str) -> OrderResult:
         event = OrderCompletedV1(
@@ -152,12 +163,12 @@ class OrderWorkflow:
             payment_id=payment_id,
         )
         await self._publish(event)
-        self._state = OrderState.COMPLETED
+        self._set_state(OrderState.COMPLETED)
         return self._result(payment_id=payment_id, event_id=event.event_id)
 
     async def _undo(self, stop: OrderNotPlaced) -> OrderResult:
-        self._state = OrderState.COMPENSATING
         self._failure = stop.failure
+        self._set_state(OrderState.COMPENSATING)
         compensated = await self._saga.compensate()
         event = OrderFailedV1(
             event_id=event_id_for(workflow.info().workflow_id, OrderFailedV1.ROUTING_KEY),
@@ -167,7 +178,7 @@ class OrderWorkflow:
             compensated=compensated,
         )
         await self._publish(event)
-        self._state = stop.state
+        self._set_state(stop.state)
         return self._result(event_id=event.event_id)
 
     async def _publish(self, event: OrderCompletedV1 | OrderFailedV1) -> None:
@@ -203,6 +214,43 @@ class OrderWorkflow:
             raise ValueError("the order is already confirmed and can no longer be cancelled")
         if self._cancel_requested or self._state == OrderState.COMPENSATING:
             raise ValueError("the order is already being cancelled")
+
+    # Visibility: search attributes and the UI's current details ------------------------
+
+    def _index_order(self) -> None:
+        if workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+            workflow.upsert_search_attributes(
+                [
+                    CUSTOMER_ID.value_set(self._request.customer_id),
+                    # An index to filter and sort on, never used as money: the order keeps its
+                    # Decimal total.
+                    ORDER_TOTAL.value_set(float(self._request.total)),
+                    ORDER_STATUS.value_set(self._state.value),
+                ]
+            )
+        workflow.set_current_details(self._story())
+
+    def _set_state(self, state: OrderState) -> None:
+        self._state = state
+        if workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+            workflow.upsert_search_attributes([ORDER_STATUS.value_set(state.value)])
+        workflow.set_current_details(self._story())
+
+    def _story(self) -> str:
+        """One line for the UI: where the order stands and what happens next."""
+        amount = f"{self._request.total} {self._request.currency}"
+        reason = self._failure.message if self._failure else ""
+        return {
+            OrderState.RECEIVED: "received; creating the order",
+            OrderState.CREATED: "order created; reserving stock",
+            OrderState.RESERVED: f"stock reserved; charging {amount}",
+            OrderState.CHARGED: f"{amount} charged; confirming the order",
+            OrderState.CONFIRMED: "confirmed (pivot passed); publishing order.completed.v1",
+            OrderState.COMPENSATING: f"undoing the order ({reason})",
+            OrderState.COMPLETED: f"completed: {amount} charged, order.completed.v1 published",
+            OrderState.FAILED: f"failed ({reason}); undone, order.failed.v1 published",
+            OrderState.CANCELLED: f"cancelled ({reason}); undone, order.failed.v1 published",
+        }[self._state]
 
     # Mechanics -----------------------------------------------------------------------------
 

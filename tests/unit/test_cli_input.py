@@ -16,6 +16,7 @@ def no_servers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PODIUM_TEMPORAL_ADDRESS", "127.0.0.1:1")
     # Leave the test process's logging (pytest's capture) as it is.
     monkeypatch.setattr("workers.runtime.logging.configure_logging", lambda *a, **k: None)
+    monkeypatch.setattr("workers.runtime.tracing.configure_tracing", lambda *a, **k: None)
 
 
 def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

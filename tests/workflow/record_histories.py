@@ -17,6 +17,7 @@ from contracts.order import OrderState
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
+from tests.conftest import register_search_attributes
 from tests.factories import an_order
 from tests.workflow.conftest import CATALOGUE, Shop
 from workers.ordering import cancel_order, submit_order, wait_for_state
@@ -40,6 +41,7 @@ async def record(version: str) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter, test_server_existing_path=str(binary)
     )
+    await register_search_attributes(env.client)
     with tempfile.TemporaryDirectory() as tmp:
         shop = Shop(
             client=env.client,

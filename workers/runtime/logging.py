@@ -1,40 +1,53 @@
-"""structlog, configured once per process: JSON when not on a terminal, readable on one."""
+"""structlog, configured once per process: JSON when not on a terminal, readable on one.
+
+Both structlog's lines and the standard library's (the Temporal SDK, aio-pika) end in one
+`ProcessorFormatter`, so the context, trace ids and redaction below apply to every line.
+"""
 
 import logging
+import re
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
+from opentelemetry import trace
+from pydantic import BaseModel
+from structlog.types import EventDict, Processor
+
+REDACTED = "[redacted]"
+PERSONAL_KEYS = frozenset(
+    {
+        "email",
+        "recipient",
+        "shipping_address",
+        "address",
+        "payment_token",
+        "token",
+        "name",
+        "line1",
+        "line2",
+        "postal_code",
+        "city",
+    }
+)
+_PERSONAL_TEXT = re.compile(
+    r"[^@\s'\"<>(),;:]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"  # email addresses
+    r"|\btok_[A-Za-z0-9_]+"  # payment tokens
+)
+_TEMPORAL_EXTRAS = ("temporal_activity", "temporal_workflow")
 
 
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer()
-    )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    # The Temporal SDK and aio-pika log through the standard library: render them the same way.
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info if json_output else _identity,
-                renderer,
-            ],
-        )
-    )
+    handler.setFormatter(formatter(json_output))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -42,7 +55,87 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     logging.getLogger("aio_pika").setLevel(logging.WARNING)
 
 
-def _identity(
-    logger: object, name: str, event_dict: structlog.types.EventDict
-) -> structlog.types.EventDict:
+def shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        add_trace_context,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def final_processors() -> list[Processor]:
+    """What runs on every event dict, structlog's or stdlib's, just before rendering."""
+    return [
+        structlog.processors.StackInfoRenderer(),
+        # Exceptions become text here, on a terminal too, so redaction sees their messages.
+        structlog.processors.format_exc_info,
+        redact_personal_data,
+    ]
+
+
+def formatter(json_output: bool) -> structlog.stdlib.ProcessorFormatter:
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer()
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared_processors(), structlog.stdlib.ExtraAdder(), add_temporal_ids],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *final_processors(),
+            renderer,
+        ],
+    )
+
+
+def add_trace_context(logger: object, name: str, event_dict: EventDict) -> EventDict:
+    """trace_id and span_id of the current OpenTelemetry span, when there is a recording one."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(context.span_id, "016x"))
     return event_dict
+
+
+def add_temporal_ids(logger: object, name: str, event_dict: EventDict) -> EventDict:
+    """Lift workflow_id, run_id and order_id out of the Temporal SDK's `extra` dicts.
+
+    The SDK's own lines (an activity completing as failed, a workflow task failing) are logged
+    outside our context binding, but always carry the workflow's identity in these dicts.
+    """
+    for key in _TEMPORAL_EXTRAS:
+        details = event_dict.get(key)
+        if isinstance(details, Mapping) and "workflow_id" in details:
+            workflow_id = str(details["workflow_id"])
+            event_dict.setdefault("workflow_id", workflow_id)
+            event_dict.setdefault("run_id", details.get("run_id") or details.get("workflow_run_id"))
+            event_dict.setdefault("order_id", order_id_of(workflow_id))
+    return event_dict
+
+
+def order_id_of(workflow_id: str) -> str:
+    return workflow_id.removeprefix("order-")
+
+
+def redact_personal_data(logger: object, name: str, event_dict: EventDict) -> EventDict:
+    """Mask personal data: values of personal keys, and email addresses or payment tokens
+    inside any text (the message and exception text included)."""
+    return {key: _redact(key, value) for key, value in event_dict.items()}
+
+
+def _redact(key: str, value: Any) -> Any:
+    if key in PERSONAL_KEYS and value is not None:
+        return REDACTED
+    if isinstance(value, str):
+        return _PERSONAL_TEXT.sub(REDACTED, value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {str(k): _redact(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact("", v) for v in value]
+    # Anything else is rendered through str() or repr() anyway: scrub that text.
+    return _PERSONAL_TEXT.sub(REDACTED, str(value))

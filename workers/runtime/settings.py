@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STACK_ENV_FILE = Path(".podium/stack.env")
@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     task_queue: str = "podium-orders"
 
     # RabbitMQ: the local stack writes the real URL with its generated password.
-    amqp_url: str = "amqp://podium@localhost:5679/podium"
+    amqp_url: str = Field(default="amqp://podium@localhost:5679/podium", repr=False)
     exchange: str = "orders"
     publish_timeout_seconds: float = Field(default=10.0, gt=0)
 
@@ -60,6 +60,38 @@ class Settings(BaseSettings):
     mail_from: str = "Podium <orders@podium.example>"
     mail_dir: Path = Path(".podium/mail")
 
+    # Tracing: spans go to an OTLP collector (e.g. Jaeger) when an endpoint is set, otherwise
+    # to a JSON-lines file that `podium trace ORDER_ID` reads (see docs/observability.md).
+    otlp_endpoint: str | None = None
+    trace_file: Path = Path(".podium/traces/spans.jsonl")
+
+    # Observability: Prometheus endpoints (0 disables one). Loopback by default; bind
+    # 0.0.0.0 where a scraper runs on another host (e.g. in a pod).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    consumer_metrics_port: int = Field(default=9465, ge=0, le=65535)
+
+    # Security (see docs/security.md). Secrets are SecretStr: never shown in a repr or error.
+    # Payload encryption, off unless keys are set: "id1:base64key,id2:base64key"; every listed
+    # key decrypts, `encryption_key_id` (default: the first) encrypts, so keys can be rotated.
+    encryption_keys: SecretStr | None = None
+    encryption_key_id: str | None = None
+    codec_server_host: str = "127.0.0.1"
+    codec_server_port: int = Field(default=8089, ge=1, le=65535)
+    codec_server_token: SecretStr | None = None
+    codec_server_origins: list[str] = ["http://localhost:8233", "http://127.0.0.1:8233"]
+    # RabbitMQ TLS (use an amqps:// URL): CA to verify the broker; cert + key for mutual TLS.
+    amqp_ca_file: Path | None = None
+    amqp_cert_file: Path | None = None
+    amqp_key_file: Path | None = None
+    # Temporal TLS: any file or an API key turns TLS on; `temporal_tls` forces it with system CAs.
+    temporal_tls: bool = False
+    temporal_tls_ca_file: Path | None = None
+    temporal_tls_cert_file: Path | None = None
+    temporal_tls_key_file: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: SecretStr | None = None
+
     @cached_property
     def orders_db(self) -> Path:
         return self.data_dir / "orders.db"
@@ -71,3 +103,7 @@ class Settings(BaseSettings):
     @cached_property
     def payments_db(self) -> Path:
         return self.data_dir / "payments.db"
+
+    # Faults: the gateway answers this late after recording a charge, so a worker can be
+    # killed between the charge and the activity's completion (tests/faults).
+    payment_response_latency_ms: int = Field(default=0, ge=0)

@@ -1,20 +1,29 @@
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.runtime import Runtime
 
+from workers.runtime.codec import data_converter
 from workers.runtime.settings import Settings
+from workers.runtime.tls import temporal_api_key, temporal_tls
 
 
 class Unavailable(Exception):
     """A server Podium needs cannot be reached; the message says which and what to do."""
 
 
-async def connect_temporal(settings: Settings) -> Client:
+async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
     """A Temporal client that speaks pydantic, shared by every entry point."""
     try:
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(settings),  # encrypts payloads when keys are set
+            tls=temporal_tls(settings),
+            api_key=temporal_api_key(settings),
+            # On the client only: workers built from it inherit it, and a second one on the
+            # worker would duplicate every span.
+            interceptors=[TracingInterceptor()],
+            runtime=runtime,
         )
     except RuntimeError as err:
         raise Unavailable(

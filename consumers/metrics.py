@@ -1,0 +1,49 @@
+"""What the consumers did, in Prometheus' text format, labelled by consumer."""
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
+
+PROCESSED = Counter("podium_consumer_processed", "Events whose effect was committed.", ["consumer"])
+RETRIED = Counter(
+    "podium_consumer_retried", "Failed handlings sent to a retry queue for later.", ["consumer"]
+)
+DEAD_LETTERED = Counter(
+    "podium_consumer_dead_lettered", "Events moved to the dead-letter queue.", ["consumer"]
+)
+DUPLICATES = Counter(
+    "podium_consumer_duplicates",
+    "Deliveries of an event already processed, acked without a second effect.",
+    ["consumer"],
+)
+HANDLING_SECONDS = Histogram(
+    "podium_consumer_handling_seconds",
+    "Time from taking a message to its outcome (effect, retry or dead letter) being durable.",
+    ["consumer"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+
+@contextmanager
+def timed(consumer: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        HANDLING_SECONDS.labels(consumer).observe(time.perf_counter() - start)
+
+
+@contextmanager
+def metrics_endpoint(
+    host: str, port: int, registry: CollectorRegistry = REGISTRY
+) -> Iterator[None]:
+    """Serve /metrics on host:port (in a daemon thread) for the length of the block."""
+    server, thread = start_http_server(port, host, registry)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

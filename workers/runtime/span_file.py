@@ -1,0 +1,72 @@
+"""Spans as JSON lines in a local file: the exporter writing them, the reader `podium trace` uses.
+
+Worker, consumer and client processes append to the same file. Each line is written by one
+`write` on a descriptor opened with O_APPEND, so lines from different processes never interleave.
+"""
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import format_span_id, format_trace_id
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                for span in spans:
+                    os.write(fd, (json.dumps(span_record(span), default=str) + "\n").encode())
+            finally:
+                os.close(fd)
+        except OSError:
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+
+def span_record(span: ReadableSpan) -> dict[str, Any]:
+    context = span.get_span_context()
+    assert context is not None
+    return {
+        "trace_id": format_trace_id(context.trace_id),
+        "span_id": format_span_id(context.span_id),
+        "parent_id": format_span_id(span.parent.span_id) if span.parent else None,
+        "name": span.name,
+        "kind": span.kind.name,
+        "service": span.resource.attributes.get("service.name"),
+        "start_ns": span.start_time,
+        "end_ns": span.end_time,
+        "attributes": dict(span.attributes or {}),
+        "links": [
+            {
+                "trace_id": format_trace_id(link.context.trace_id),
+                "span_id": format_span_id(link.context.span_id),
+            }
+            for link in span.links
+        ],
+        "status": {"code": span.status.status_code.name, "description": span.status.description},
+        "events": [{"name": e.name, "attributes": dict(e.attributes or {})} for e in span.events],
+    }
+
+
+def read_records(path: Path) -> Iterator[dict[str, Any]]:
+    """Every span record in the file; a torn or foreign line is skipped, not fatal."""
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and "trace_id" in record and "span_id" in record:
+                yield record

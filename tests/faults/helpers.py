@@ -1,0 +1,252 @@
+"""Processes to kill, workers with faulty activities, and bounded waits for the fault tests."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from temporalio.api.enums.v1 import EventType, PendingActivityState
+from temporalio.api.workflow.v1 import PendingActivityInfo
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from activities.events import EventActivities
+from activities.publisher import EventPublisher
+from contracts.order import OrderResult
+from tests.invariants import ConsumerStores, side_effects_settled
+from workers.consumers_main import declare_consumer_topology, running_consumers
+from workers.runtime.settings import Settings
+from workers.worker import open_services, order_activities
+from workflows.order import OrderWorkflow
+
+PODIUM = Path(sys.executable).parent / "podium"
+
+
+# Real processes ----------------------------------------------------------------------------
+
+
+@dataclass
+class Process:
+    """A `podium` subprocess whose log goes to a file (a pipe nobody reads would fill up)."""
+
+    command: str
+    settings: Settings
+    log: Path
+    extra: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "Process":
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+        env.update(process_env(self.settings))
+        env.update(self.extra)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            # cwd: away from the repository's .podium/stack.env and .env.
+            self.proc = subprocess.Popen(
+                [str(PODIUM), self.command],
+                env=env,
+                cwd=self.log.parent,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, in-flight work is lost mid-way."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not stop in time."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+
+def process_env(settings: Settings) -> dict[str, str]:
+    """The PODIUM_* variables that make a `podium` process use this test's stack and data."""
+    s = settings
+    return {
+        "PODIUM_TEMPORAL_ADDRESS": s.temporal_address,
+        "PODIUM_AMQP_URL": s.amqp_url,
+        "PODIUM_TASK_QUEUE": s.task_queue,
+        "PODIUM_DATA_DIR": str(s.data_dir),
+        "PODIUM_EXCHANGE": s.exchange,
+        "PODIUM_PUBLISH_TIMEOUT_SECONDS": str(s.publish_timeout_seconds),
+        "PODIUM_CONSUMER_QUEUE_PREFIX": s.consumer_queue_prefix,
+        "PODIUM_CONSUMER_RETRY_DELAYS_MS": json.dumps(s.consumer_retry_delays_ms),
+        "PODIUM_CONSUMER_RECONNECT_INTERVAL_SECONDS": str(s.consumer_reconnect_interval_seconds),
+        "PODIUM_CONSUMER_SHUTDOWN_TIMEOUT_SECONDS": str(s.consumer_shutdown_timeout_seconds),
+        "PODIUM_SMTP_PORT": str(s.smtp_port),
+        "PODIUM_MAIL_DIR": str(s.mail_dir),
+        "PODIUM_TRACE_FILE": str(s.trace_file),
+        "PODIUM_METRICS_PORT": "0",
+        "PODIUM_CONSUMER_METRICS_PORT": "0",
+        "PODIUM_LOG_FORMAT": "json",
+    }
+
+
+def worker_process(settings: Settings, log: Path, **extra: str) -> Process:
+    return Process("worker", settings, log, extra).start()
+
+
+def consumers_process(settings: Settings, log: Path, **extra: str) -> Process:
+    return Process("consumers", settings, log, extra).start()
+
+
+# In-process workers and consumers ----------------------------------------------------------
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    return str(fn.__temporal_activity_definition.name)  # type: ignore[attr-defined]
+
+
+@asynccontextmanager
+async def fault_worker(
+    client: Client,
+    settings: Settings,
+    *replacements: Callable[..., Any],
+    publisher: Any = None,
+) -> AsyncIterator[Worker]:
+    """A worker on real services and the real broker; `replacements` stand in for the
+    activities of the same name, `publisher` for the event publisher."""
+    real = EventPublisher(settings.amqp_url, settings.exchange, settings.publish_timeout_seconds)
+    activities = {activity_name(fn): fn for fn in order_activities(*open_services(settings), real)}
+    if publisher is not None:
+        activities["publish_event"] = EventActivities(publisher).publish_event
+    activities.update({activity_name(fn): fn for fn in replacements})
+    try:
+        with ThreadPoolExecutor(16, "fault-activity") as threads:
+            async with Worker(
+                client,
+                task_queue=settings.task_queue,
+                workflows=[OrderWorkflow],
+                activities=list(activities.values()),
+                activity_executor=threads,
+            ) as worker:
+                yield worker
+    finally:
+        await real.close()
+
+
+@asynccontextmanager
+async def consumers(settings: Settings) -> AsyncIterator[None]:
+    """The three registered consumers in this event loop, their queues declared first."""
+    await declare_consumer_topology(settings)
+    async with running_consumers(settings):
+        yield
+
+
+async def wait_settled(
+    results: list[OrderResult], stores: ConsumerStores, within: float = 30.0
+) -> None:
+    """Until every consumer reacted to every order (then the invariants say how often)."""
+    async with asyncio.timeout(within):
+        while not await asyncio.to_thread(side_effects_settled, results, stores):
+            await asyncio.sleep(0.1)
+
+
+# Looking into Temporal and RabbitMQ --------------------------------------------------------
+
+
+async def pending_activity(handle: WorkflowHandle[Any, Any], name: str) -> PendingActivityInfo:
+    """The workflow's pending activity `name`, or AssertionError when there is none."""
+    description = await handle.describe()
+    for pending in description.raw_description.pending_activities:
+        if pending.activity_type.name == name:
+            return pending
+    raise AssertionError(f"no pending {name} activity")
+
+
+async def wait_for_pending(
+    handle: WorkflowHandle[Any, Any],
+    name: str,
+    check: Callable[[PendingActivityInfo], bool],
+    within: float = 30.0,
+) -> PendingActivityInfo:
+    async with asyncio.timeout(within):
+        while True:
+            try:
+                pending = await pending_activity(handle, name)
+                if check(pending):
+                    return pending
+            except AssertionError:
+                pass
+            await asyncio.sleep(0.05)
+
+
+def started(pending: PendingActivityInfo) -> bool:
+    return pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+
+
+@dataclass(frozen=True)
+class ActivityRuns:
+    scheduled: int  # times the workflow asked for the activity
+    completed_attempts: list[int]  # the attempt number of each completion that counted
+
+
+async def activity_runs(handle: WorkflowHandle[Any, Any], name: str) -> ActivityRuns:
+    """From the workflow's history: how often `name` was scheduled, which attempt completed."""
+    history = await handle.fetch_history()
+    scheduled: dict[int, str] = {}
+    attempts: dict[int, int] = {}
+    completed: list[int] = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attrs = event.activity_task_scheduled_event_attributes
+            scheduled[event.event_id] = attrs.activity_type.name
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            start = event.activity_task_started_event_attributes
+            attempts[start.scheduled_event_id] = start.attempt
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            done = event.activity_task_completed_event_attributes
+            if scheduled[done.scheduled_event_id] == name:
+                completed.append(attempts[done.scheduled_event_id])
+    return ActivityRuns(sum(1 for n in scheduled.values() if n == name), completed)
+
+
+async def tap(channel: AbstractChannel, exchange: str) -> AbstractQueue:
+    """An exclusive queue bound to every order event on `exchange`, to count messages."""
+    declared = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(declared, routing_key="order.#")
+    return queue
+
+
+async def drain(queue: AbstractQueue, settle: float = 0.5) -> list[AbstractIncomingMessage]:
+    """Every message now in the queue (acked), waiting `settle` s for stragglers."""
+    messages = []
+    while (message := await queue.get(fail=False, timeout=settle)) is not None:
+        await message.ack()
+        messages.append(message)
+    return messages
+
+
+async def until(check: Callable[[], bool], within: float, interval: float = 0.05) -> None:
+    """Poll a cheap synchronous check until it holds, or fail with TimeoutError."""
+    async with asyncio.timeout(within):
+        while not check():
+            await asyncio.sleep(interval)
+
+
+def elapsed(since: float) -> float:
+    return round(time.monotonic() - since, 1)

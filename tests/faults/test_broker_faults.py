@@ -1,0 +1,124 @@
+"""The broker misbehaves at publish time: the event is delayed or repeated, never lost, and
+each consumer's effect still happens once."""
+
+import asyncio
+
+import pytest
+from aio_pika.abc import AbstractChannel
+from temporalio.client import Client
+
+from activities.publisher import EventPublisher
+from contracts.events import OrderCompletedV1, OrderFailedV1
+from contracts.order import OrderState
+from tests.factories import an_order
+from tests.faults.conftest import Mail
+from tests.faults.helpers import (
+    consumers,
+    drain,
+    fault_worker,
+    tap,
+    wait_for_pending,
+    wait_settled,
+)
+from tests.invariants import ConsumerStores, assert_consumer_invariants, assert_invariants
+from workers.ordering import order_status, submit_order, wait_for_state
+from workers.runtime.settings import Settings
+from workers.stack import LocalStack
+from workers.worker import open_services, running_worker
+
+pytestmark = pytest.mark.integration
+
+
+async def test_broker_down_at_publish_the_order_completes_once_it_is_back_effects_once(
+    stack: LocalStack, fault_settings: Settings, temporal: Client, mail: Mail
+) -> None:
+    settings = fault_settings
+    order = an_order()
+    async with consumers(settings), running_worker(temporal, settings):
+        await asyncio.to_thread(stack.stop_rabbitmq)
+        try:
+            handle = await submit_order(temporal, order, settings.task_queue)
+            async with asyncio.timeout(30):
+                await wait_for_state(temporal, order.order_id, OrderState.CONFIRMED)
+            await wait_for_pending(handle, "publish_event", lambda p: p.attempt >= 3)
+            waiting = await order_status(temporal, order.order_id)
+        finally:
+            await asyncio.to_thread(stack.start_rabbitmq)
+        async with asyncio.timeout(90):
+            result = await handle.result()
+        stores = ConsumerStores.of(settings, mail.folder)
+        await wait_settled([result], stores, within=60)
+
+    assert waiting.state == OrderState.CONFIRMED  # past the pivot, waiting for the broker
+    assert result.state == OrderState.COMPLETED
+    assert_invariants([result], *open_services(settings))
+    assert_consumer_invariants([result], stores)
+
+
+class ConfirmLostOnce:
+    """Publishes for real, then reports the first publish as failed: the broker has the
+    message but the publisher never saw the confirm (a connection drop at the wrong moment)."""
+
+    def __init__(self, real: EventPublisher) -> None:
+        self.real = real
+        self.calls = 0
+
+    async def publish(self, event: OrderCompletedV1 | OrderFailedV1) -> None:
+        self.calls += 1
+        await self.real.publish(event)
+        if self.calls == 1:
+            raise ConnectionError("connection lost before the confirm arrived (injected)")
+
+    async def close(self) -> None:
+        await self.real.close()
+
+
+async def test_lost_confirm_publishes_twice_with_one_id_and_each_consumer_acts_once(
+    fault_settings: Settings, temporal: Client, amqp_channel: AbstractChannel, mail: Mail
+) -> None:
+    settings = fault_settings
+    events = await tap(amqp_channel, settings.exchange)
+    publisher = ConfirmLostOnce(
+        EventPublisher(settings.amqp_url, settings.exchange, settings.publish_timeout_seconds)
+    )
+    results = []
+    try:
+        async with consumers(settings), fault_worker(temporal, settings, publisher=publisher):
+            async with asyncio.timeout(30):
+                for order in (an_order(), an_order(payment_token="tok_declined")):
+                    handle = await submit_order(temporal, order, settings.task_queue)
+                    results.append(await handle.result())
+                    publisher.calls = 0  # each order's first publish loses its confirm
+            stores = ConsumerStores.of(settings, mail.folder)
+            await wait_settled(results, stores)
+    finally:
+        await publisher.close()
+
+    assert [r.state for r in results] == [OrderState.COMPLETED, OrderState.FAILED]
+    messages = await drain(events)
+    ids = sorted(m.message_id or "" for m in messages)
+    assert ids == sorted(2 * [str(r.event_id) for r in results])  # every event twice
+    assert_invariants(results, *open_services(settings))
+    assert_consumer_invariants(results, stores)
+
+
+async def test_unroutable_event_fails_the_publish_loudly_until_a_queue_is_bound(
+    fault_settings: Settings, temporal: Client, amqp_channel: AbstractChannel
+) -> None:
+    settings = fault_settings  # its own exchange: nothing is bound to it yet
+    order = an_order()
+    async with running_worker(temporal, settings):
+        handle = await submit_order(temporal, order, settings.task_queue)
+        pending = await wait_for_pending(handle, "publish_event", lambda p: p.attempt >= 3)
+        status = await order_status(temporal, order.order_id)
+
+        events = await tap(amqp_channel, settings.exchange)  # now the event has somewhere to go
+        async with asyncio.timeout(30):
+            result = await handle.result()
+
+    assert status.state == OrderState.CONFIRMED  # never reported COMPLETED while unroutable
+    assert "NO_ROUTE" in pending.last_failure.message, pending.last_failure
+    assert result.state == OrderState.COMPLETED
+    [message] = await drain(events)  # the returned attempts were never delivered anywhere
+    assert message.message_id == result.event_id
+    assert_invariants([result], *open_services(settings))

@@ -1,0 +1,153 @@
+"""A soak: many orders with random gateway failures, declined cards and scarce stock, while
+worker and consumer processes are SIGKILLed and restarted. Nothing is lost, nothing doubled.
+
+PODIUM_SOAK_ORDERS (default 120), PODIUM_SOAK_KILLS (default 4) and PODIUM_SOAK_SEED size it.
+"""
+
+import asyncio
+import os
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from consumers.dlq import list_dead_letters
+from contracts.order import OrderRequest, OrderResult, OrderState
+from services.payment import CAPTURED
+from tests.factories import an_order
+from tests.faults.conftest import SUMMARY, Mail
+from tests.faults.helpers import (
+    Process,
+    consumers_process,
+    elapsed,
+    wait_settled,
+    worker_process,
+)
+from tests.invariants import (
+    ConsumerStores,
+    assert_consumer_invariants,
+    assert_invariants,
+    reserved_units,
+    tally_effects,
+)
+from workers.consumers_main import declare_consumer_topology, registered, runtime_options
+from workers.ordering import submit_order
+from workers.runtime.settings import Settings
+from workers.worker import open_services
+
+pytestmark = pytest.mark.integration
+
+ORDERS = int(os.environ.get("PODIUM_SOAK_ORDERS", "120"))
+KILLS = int(os.environ.get("PODIUM_SOAK_KILLS", "4"))
+SEED = int(os.environ.get("PODIUM_SOAK_SEED", "13"))
+SUBMIT_SECONDS = min(15.0, ORDERS / 8)  # orders arrive over this long, kills happen meanwhile
+FAULTS = {"PODIUM_PAYMENT_FAILURE_RATE": "0.2", "PODIUM_PAYMENT_LATENCY_MS": "50"}
+
+
+def soak_orders(count: int, rng: random.Random) -> list[OrderRequest]:
+    kinds = ["ok"] * 14 + ["declined", "insufficient", "transient", "scarce", "scarce"]
+    orders = []
+    for i in range(count):
+        kind = rng.choice(kinds)
+        token = {
+            "declined": "tok_declined",
+            "insufficient": "tok_insufficient_funds",
+            "transient": "tok_transient_2",
+        }.get(kind, "tok_visa")
+        items = [
+            {"sku": "MUG-BLUE", "quantity": rng.randint(1, 3), "unit_price": "12.50"},
+            {"sku": rng.choice(["TSHIRT-M", "NOTEBOOK-A5"]), "quantity": 1, "unit_price": "19.99"},
+        ]
+        if kind == "scarce":  # POSTER-A2 has 5 units and VINYL-LTD one: most of these run out
+            sku = rng.choice(["POSTER-A2", "VINYL-LTD"])
+            items = [{"sku": sku, "quantity": rng.randint(1, 2), "unit_price": "8.00"}]
+        orders.append(
+            an_order(
+                order_id=f"soak-{SEED}-{i}-{kind}",
+                customer_id=f"cust-{i % 7}",
+                items=items,
+                payment_token=token,
+            )
+        )
+    return orders
+
+
+async def chaos(processes: dict[str, Process], rng: random.Random, killed: list[str]) -> None:
+    """SIGKILL one process at a time at random moments and start it again shortly after;
+    the schedule hits both workers and the consumers."""
+    schedule = ["worker-0", "consumers", "worker-1", "consumers", "worker-0", "worker-1"]
+    for name in (schedule * (KILLS // len(schedule) + 1))[:KILLS]:
+        await asyncio.sleep(rng.uniform(1.5, SUBMIT_SECONDS / max(KILLS, 1) + 1.5))
+        await asyncio.to_thread(processes[name].kill)
+        killed.append(name)
+        await asyncio.sleep(rng.uniform(0.2, 1.0))
+        processes[name].start()
+
+
+async def test_soak_with_random_failures_and_killed_processes_loses_and_doubles_nothing(
+    fault_settings: Settings, temporal: Client, mail: Mail, tmp_path: Path
+) -> None:
+    settings = fault_settings
+    rng = random.Random(SEED)
+    orders = soak_orders(ORDERS, rng)
+    await declare_consumer_topology(settings)  # events are routable before any consumer runs
+    logs = tmp_path / "logs"
+    processes = {
+        "worker-0": worker_process(settings, logs / "worker-0.log", **FAULTS),
+        "worker-1": worker_process(settings, logs / "worker-1.log", **FAULTS),
+        "consumers": consumers_process(settings, logs / "consumers.log"),
+    }
+    killed: list[str] = []
+    started = time.monotonic()
+    try:
+        chaos_task = asyncio.create_task(chaos(processes, rng, killed))
+        handles = []
+        for order in orders:
+            handles.append(await submit_order(temporal, order, settings.task_queue))
+            await asyncio.sleep(SUBMIT_SECONDS / ORDERS)
+        async with asyncio.timeout(150):
+            await chaos_task
+            results: list[OrderResult] = await asyncio.gather(*(h.result() for h in handles))
+        stores = ConsumerStores.of(settings, mail.folder)
+        await wait_settled(results, stores, within=60)
+    except BaseException:
+        for name, process in processes.items():
+            print(f"--- {name} log tail:\n{process.tail()}")
+        raise
+    finally:
+        for process in processes.values():
+            await asyncio.to_thread(process.stop)
+    seconds = elapsed(started)
+
+    orders_db, inventory, payments = open_services(settings)
+    assert_invariants(results, orders_db, inventory, payments)
+    quantities = {o.order_id: {i.sku: i.quantity for i in o.items} for o in orders}
+    held = reserved_units(results, quantities)
+    assert {lvl.sku: lvl.reserved for lvl in inventory.levels() if lvl.reserved} == dict(held)
+    assert_consumer_invariants(results, stores, quantities)
+    options = runtime_options(settings)
+    dead = [
+        letter
+        for consumer in registered(settings)
+        for letter in await list_dead_letters(options, consumer.name)
+    ]
+    assert dead == []
+
+    states = Counter(r.state for r in results)
+    tally = tally_effects(results, stores)
+    charges = Counter(c.order_id for c in payments.charges() if c.status == CAPTURED)
+    doubles = tally.doubles + sum(n - 1 for n in charges.values())
+    reasons = Counter(r.failure.code for r in results if r.failure is not None)
+    line = (
+        f"soak: {len(results)} orders in {seconds}s (seed {SEED}), "
+        f"{states[OrderState.COMPLETED]} completed, {states[OrderState.FAILED]} compensated "
+        f"({', '.join(f'{code} {n}' for code, n in sorted(reasons.items()))}), "
+        f"kills: {', '.join(killed)}; lost={tally.lost + len(dead)}, double effects={doubles}"
+    )
+    SUMMARY.append(line)
+    print(line)
+    assert states[OrderState.COMPLETED] > 0 and states[OrderState.FAILED] > 0
+    assert len(killed) == KILLS

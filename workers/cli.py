@@ -5,6 +5,7 @@ import asyncio
 import sys
 import uuid
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from workers import exits
@@ -23,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from workers.runtime.tracing import configure_tracing, flush_tracing
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, file=args.log_file)
     if args.traced:
         configure_tracing(settings, args.traced)
     try:
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description=__doc__)
     # Commands that take part in an order's trace name their service; the others trace nothing.
-    parser.set_defaults(traced=None)
+    parser.set_defaults(traced=None, log_file=None)
     sub = parser.add_subparsers(metavar="COMMAND")
 
     cmd = sub.add_parser("worker", help="run a Temporal worker for the order workflow")
@@ -98,7 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(command=_trace)
 
     cmd = sub.add_parser("demo", help="start the stack, run a worker, place sample orders")
-    cmd.set_defaults(command=_demo, traced="podium-demo")
+    # The demo's worker and consumers log to a file: the terminal shows the orders' story.
+    cmd.set_defaults(command=_demo, traced="podium-demo", log_file=Path(".podium/logs/demo.log"))
 
     cmd = sub.add_parser("bench", help="measure the saga against the bare engine (needs the stack)")
     cmd.add_argument("--quick", action="store_true", help="a short run with fewer samples")

@@ -3,7 +3,7 @@
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from temporalio.client import Client
@@ -114,11 +114,13 @@ async def run_demo(settings: Settings) -> int:
         outcomes = await asyncio.gather(*(run_scenario(client, settings, s) for s in plan))
         effects = await settled_side_effects(settings, len(plan))
     print(outcome_table([(s, r, t) for s, (r, t) in zip(plan, outcomes, strict=True)]))
-    print("\nside effects (each consumer's own database, all orders so far):")
-    print(effects.describe())
+    print("\nside effects (each consumer's own database; totals cover every order so far):")
+    ours = {r.event_id for r, _ in outcomes}
+    print(replace(effects, emails=[e for e in effects.emails if e.event_id in ours]).describe())
     print(f"\nemails as files: {settings.mail_dir}/")
     print("\nin the Temporal UI:")
     for scenario in plan:
         print(f"  {ui_link(settings, scenario.request.order_id)}")
-    print(f"\ntry: podium status {plan[3].request.order_id}    podium loyalty cust-ada")
+    print(f"\nlogs: .podium/logs/demo.log    traces: podium trace {plan[0].request.order_id}")
+    print(f"try:  podium status {plan[3].request.order_id}    podium loyalty cust-ada")
     return 0

@@ -8,6 +8,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -38,15 +39,21 @@ _PERSONAL_TEXT = re.compile(
 _TEMPORAL_EXTRAS = ("temporal_activity", "temporal_workflow")
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
-    json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+def configure_logging(level: str = "INFO", fmt: str = "auto", file: Path | None = None) -> None:
+    """Route structlog and the standard library's logging to stderr, or to `file` (as JSON)."""
+    json_output = file is not None or fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     structlog.configure(
         processors=[*shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler
+    if file is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(file)
     handler.setFormatter(formatter(json_output))
     root = logging.getLogger()
     root.handlers[:] = [handler]

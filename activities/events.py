@@ -1,11 +1,19 @@
+from typing import Protocol
+
 from temporalio import activity
 
-from activities.publisher import EventPublisher
+from contracts.events import OrderEvent
 from contracts.steps import Published, PublishEvent
 
 
+class Publisher(Protocol):
+    """What the activity needs of a publisher: the broker's confirm, or an exception."""
+
+    async def publish(self, event: OrderEvent) -> None: ...
+
+
 class EventActivities:
-    def __init__(self, publisher: EventPublisher) -> None:
+    def __init__(self, publisher: Publisher) -> None:
         self._publisher = publisher
 
     @activity.defn(name="publish_event")

@@ -52,6 +52,20 @@ class ChargePayment(Contract):
     payment_token: str
 
 
+class AssessRisk(Contract):
+    """Screen an order for fraud before it is charged (read-only: nothing to undo)."""
+
+    order_id: str
+    amount: Decimal
+    currency: Currency
+    payment_token: str
+
+
+class RiskAssessment(Contract):
+    order_id: str
+    decision: str  # "approved"; a refusal is a FraudSuspected failure
+
+
 class RefundPayment(Contract):
     key: str
     charge_key: str

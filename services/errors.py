@@ -51,6 +51,10 @@ class ChargeVoided(BusinessError):
         self.charge_key = charge_key
 
 
+class FraudSuspected(BusinessError):
+    code = "fraud_suspected"
+
+
 class OrderConflict(BusinessError):
     code = "order_conflict"
 

@@ -12,14 +12,16 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.events import EventActivities
+from activities.events import EventActivities, Publisher
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.publisher import EventPublisher
+from activities.risk import RiskActivities
 from services.inventory import DEFAULT_CATALOGUE, InventoryService
 from services.orders import OrderService
 from services.payment import PaymentFaults, PaymentService
+from services.risk import RiskService
 from workers.runtime.log_context import ActivityLogContext
 from workers.runtime.metrics import temporal_runtime
 from workers.runtime.settings import Settings
@@ -47,7 +49,7 @@ def order_activities(
     orders: OrderService,
     inventory: InventoryService,
     payments: PaymentService,
-    publisher: EventPublisher,
+    publisher: Publisher,
 ) -> list[Callable[..., Any]]:
     order, stock, payment = (
         OrderActivities(orders),
@@ -62,6 +64,7 @@ def order_activities(
         stock.release_stock,
         payment.charge_payment,
         payment.refund_payment,
+        RiskActivities(RiskService()).assess_risk,
         EventActivities(publisher).publish_event,
     ]
 

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.orders import OrderActivities
     from activities.payments import PaymentActivities
+    from activities.risk import RiskActivities
     from contracts.events import OrderCompletedV1, OrderFailedV1, OrderSnapshot, event_id_for
     from contracts.order import (
         CancelResult,
@@ -43,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
     )
     from contracts.steps import (
+        AssessRisk,
         Charge,
         ChargePayment,
         CreateOrder,
@@ -64,6 +66,8 @@ ORDER_TOTAL = SearchAttributeKey.for_float("OrderTotal")
 SEARCH_ATTRIBUTES = (CUSTOMER_ID, ORDER_STATUS, ORDER_TOTAL)
 # Upserts are commands: workflows started before them must replay without them.
 SEARCH_ATTRIBUTES_PATCH = "search-attributes"
+# The fraud screen before the charge (docs/evolving-the-workflow.md).
+FRAUD_CHECK_PATCH = "fraud-check"
 
 
 class OrderNotPlaced(Exception):
@@ -96,6 +100,9 @@ class OrderWorkflow:
         try:
             await self._create_order()
             await self._reserve_stock()
+            # Added after v2 shipped: orders started before it replay without the step.
+            if workflow.patched(FRAUD_CHECK_PATCH):
+                await self._screen_for_fraud()
             payment_id = await self._charge_payment()
             await self._confirm_order()
         except OrderNotPlaced as stop:
@@ -127,6 +134,15 @@ class OrderWorkflow:
         )
         await self._forward("reserve_stock", InventoryActivities.reserve_stock, command, release)
         self._set_state(OrderState.RESERVED)
+
+    async def _screen_for_fraud(self) -> None:
+        command = AssessRisk(
+            order_id=self._request.order_id,
+            amount=self._request.total,
+            currency=self._request.currency,
+            payment_token=self._request.payment_token,
+        )
+        await self._forward("assess_risk", RiskActivities.assess_risk, command)
 
     async def _charge_payment(self) -> str:
         command = ChargePayment(
@@ -259,13 +275,14 @@ class OrderWorkflow:
         name: str,
         activity: Callable[[Any, Any], Any],
         command: object,
-        undo: Compensation,
+        undo: Compensation | None = None,
     ) -> Any:
         """Run a step before the pivot, racing it against a cancel request.
 
-        Its compensation is pushed when the step succeeded, and also when its outcome is
-        unknown (cancelled mid-flight, timed out): compensations tolerate an effect that never
-        happened, and the services void a late effect that arrives after its undo.
+        Its compensation (none for a step without effects) is pushed when the step succeeded,
+        and also when its outcome is unknown (cancelled mid-flight, timed out): compensations
+        tolerate an effect that never happened, and the services void a late effect that
+        arrives after its undo.
         """
         self._stop_if_cancelled()
         handle = self._start(name, activity, command, FORWARD)
@@ -278,7 +295,7 @@ class OrderWorkflow:
             handle.cancel()
             with suppress(ActivityError, asyncio.CancelledError):
                 await handle
-            self._saga.on_failure(undo)
+            self._undo_later(undo)
             self._record(name, "interrupted", "cancel requested")
             raise OrderNotPlaced(OrderState.CANCELLED, CANCELLED_BY_CUSTOMER)
         try:
@@ -286,13 +303,17 @@ class OrderWorkflow:
         except ActivityError as err:
             failure = _business_failure(err)
             if failure is None:
-                self._saga.on_failure(undo)  # gave up: the effect may have happened
+                self._undo_later(undo)  # gave up: the effect may have happened
                 failure = Failure(code=f"{name}_failed", message=_describe(err))
             self._record(name, "failed", failure.message)
             raise OrderNotPlaced(OrderState.FAILED, failure) from err
         self._record(name, "succeeded")
-        self._saga.on_failure(undo)
+        self._undo_later(undo)
         return result
+
+    def _undo_later(self, undo: Compensation | None) -> None:
+        if undo is not None:
+            self._saga.on_failure(undo)
 
     async def _onward(self, name: str, activity: Callable[[Any, Any], Any], command: object) -> Any:
         """Run a step that must complete: retried until it succeeds, never cancelled."""

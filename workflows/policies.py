@@ -12,6 +12,8 @@ BUSINESS_ERRORS = [
     "UnknownSku",
     "PaymentDeclined",
     "ChargeVoided",
+    "FraudSuspected",
+    "InvalidAmount",
     "OrderConflict",
     "IdempotencyConflict",
 ]

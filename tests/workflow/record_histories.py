@@ -32,6 +32,7 @@ SCENARIOS = {
         items=[{"sku": "VINYL-LTD", "quantity": 2, "unit_price": "30"}],
     ),
     "transient": an_order(order_id="replay-transient", payment_token="tok_transient_2"),
+    "fraud": an_order(order_id="replay-fraud", payment_token="tok_fraud"),
     "cancelled": an_order(order_id="replay-cancelled", payment_token="tok_transient_1000"),
 }
 

@@ -32,6 +32,7 @@ async def test_happy_path_reserves_charges_confirms_and_publishes_completed(shop
     assert outcomes(status.steps, "succeeded") == [
         "create_order",
         "reserve_stock",
+        "assess_risk",
         "charge_payment",
         "confirm_order",
         "publish_event",
@@ -63,6 +64,20 @@ async def test_declined_card_releases_stock_then_cancels_the_order(shop: Shop) -
     assert isinstance(event, OrderFailedV1)
     assert event.failure.code == "card_declined"
     assert event.compensated == ["release_stock", "cancel_order"]
+
+
+async def test_fraud_screen_refuses_before_the_charge_and_undoes_the_rest(shop: Shop) -> None:
+    order = an_order(payment_token="tok_fraud")
+    async with shop.worker():
+        result = await place_order(shop.client, order, shop.task_queue)
+        status = await order_status(shop.client, order.order_id)
+
+    assert result.state == OrderState.FAILED
+    assert result.failure is not None and result.failure.code == "fraud_suspected"
+    assert "charge_payment" not in [s.step for s in status.steps]
+    assert outcomes(status.steps, "compensated") == ["release_stock", "cancel_order"]
+    assert shop.payments.charges() == []
+    assert shop.inventory.stock("MUG-BLUE").available == 100
 
 
 async def test_out_of_stock_cancels_the_order_only(shop: Shop) -> None:

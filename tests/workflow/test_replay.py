@@ -47,6 +47,29 @@ class ChargeBeforeReserve(OrderWorkflow):
         return await self._complete(payment_id)
 
 
+@workflow.defn(name="OrderWorkflow")
+class FraudCheckWithoutPatch(OrderWorkflow):
+    """The fraud screen added the careless way: unconditionally, with no `workflow.patched`."""
+
+    @workflow.run
+    async def run(self, request: OrderRequest) -> OrderResult:
+        self._index_order()
+        await self._create_order()
+        await self._reserve_stock()
+        await self._screen_for_fraud()
+        payment_id = await self._charge_payment()
+        await self._confirm_order()
+        return await self._complete(payment_id)
+
+
+async def test_the_fraud_check_without_its_patch_fails_replay_of_older_histories() -> None:
+    replayer = Replayer(workflows=[FraudCheckWithoutPatch], data_converter=pydantic_data_converter)
+    older = next(p for p in HISTORIES if p.stem == "v2-completed")
+    result = await replayer.replay_workflow(load(older), raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+    assert "nondetermin" in str(result.replay_failure).lower()
+
+
 async def test_an_unpatched_reordering_fails_replay() -> None:
     replayer = Replayer(workflows=[ChargeBeforeReserve], data_converter=pydantic_data_converter)
     completed = next(p for p in HISTORIES if p.stem.endswith("-completed"))

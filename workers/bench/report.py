@@ -9,6 +9,7 @@ from workers.bench.load import BARE, ORCHESTRATED, ORDER_ACTIVITIES, PODIUM
 from workers.bench.phases import Phase
 from workers.bench.stats import ratio, summarize
 from workers.bench.throughput import RAW, RUNTIME, Rates
+from workers.bench.tracing_cost import TracingCost
 
 LABELS = {
     PODIUM: "podium order (hybrid: saga + publish)",
@@ -26,6 +27,7 @@ def build_report(
     phases: list[Phase],
     lags: dict[int, list[float]],
     rates: Rates | None,
+    tracing: TracingCost | None = None,
 ) -> dict[str, Any]:
     """Summaries in milliseconds and per second, ratios, and every raw sample."""
     latency: dict[str, Any] = {}
@@ -76,6 +78,17 @@ def build_report(
             "runtime_per_second": rates.mean(RUNTIME),
             "raw_per_second": rates.mean(RAW),
             "runtime/raw": ratio(rates.mean(RUNTIME), rates.mean(RAW)),
+        }
+    if tracing is not None and tracing.off.latencies and tracing.on.latencies:
+        off = summarize(_ms(tracing.off.latencies), tracing.off.wall)
+        on = summarize(_ms(tracing.on.latencies), tracing.on.wall)
+        report["tracing"] = {
+            "concurrency": tracing.concurrency,
+            "off": off.as_dict(),
+            "on": on.as_dict(),
+            "on/off_throughput": ratio(on.per_second, off.per_second),
+            "on/off_p50": ratio(on.p50, off.p50),
+            "samples_ms": {"off": _ms(tracing.off.latencies), "on": _ms(tracing.on.latencies)},
         }
     return report
 
@@ -135,6 +148,24 @@ def format_table(report: dict[str, Any]) -> str:
             f"  {'raw aio-pika consume-and-ack':<51}{ct['raw_per_second']:>8.1f}",
             f"  {'ratio runtime / raw':<51}{ct['runtime/raw']:>8.2f}x",
         ]
+    tr = report.get("tracing")
+    if tr:
+        cost = (1 - tr["on/off_throughput"]) * 100
+        lines += [
+            "",
+            f"cost of tracing, podium orders at concurrency {tr['concurrency']} "
+            "(every span recorded and exported vs none)",
+            f"{'':<40}{'n':>6}{'p50 ms':>9}{'p99 ms':>9}{'orders/s':>10}",
+        ]
+        for key, label in (("off", "tracing off (spans dropped)"), ("on", "tracing on")):
+            x = tr[key]
+            lines.append(
+                f"  {label:<38}{x['count']:>6}{x['p50']:>9.1f}{x['p99']:>9.1f}"
+                f"{x['per_second']:>10.2f}"
+            )
+        lines.append(
+            f"  {'throughput on / off':<38}{tr['on/off_throughput']:>6.2f}x  ({cost:.1f}% cost)"
+        )
     return "\n".join(lines)
 
 

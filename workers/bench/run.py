@@ -23,6 +23,7 @@ from workers.bench.progress import Progress
 from workers.bench.report import build_report, format_table, write_report
 from workers.bench.running import EventTimes, running_everything
 from workers.bench.throughput import Rates, consumer_throughput
+from workers.bench.tracing_cost import TracingCost, install_switchable_tracing, tracing_cost
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 
@@ -82,10 +83,10 @@ async def run_bench(
     plan = plan_for(quick, orders, concurrency)
     started = datetime.now(UTC)
     folder = out_dir or settings.data_dir.parent / "bench"
-    progress = Progress(total_phases=3)
+    progress = Progress(total_phases=4)
     client = await connect_temporal(settings)
     with quiet_logs():
-        phases, event_lags, rates = await _measure(settings, client, plan, folder, progress)
+        phases, event_lags, rates, cost = await _measure(settings, client, plan, folder, progress)
     progress.close()
     config = asdict(plan) | {
         "started_at": started.isoformat(timespec="seconds"),
@@ -101,7 +102,7 @@ async def run_bench(
         "max_concurrent_workflow_tasks": settings.max_concurrent_workflow_tasks,
         "log_level_during_run": "WARNING",
     }
-    report = build_report(config, phases, event_lags, rates)
+    report = build_report(config, phases, event_lags, rates, cost)
     path = write_report(report, folder, started)
     print(format_table(report))
     print(f"\nreport: {path}")
@@ -115,7 +116,7 @@ async def run_bench(
 
 async def _measure(
     settings: Settings, client: Client, plan: Plan, folder: Path, progress: Progress
-) -> tuple[list[Phase], dict[int, list[float]], Rates]:
+) -> tuple[list[Phase], dict[int, list[float]], Rates, TracingCost | None]:
     times = EventTimes()
     async with bench_environment(settings, folder) as env:
         effects = EffectStores.of(env.hybrid)
@@ -142,6 +143,21 @@ async def _measure(
                 sequential.podium_placed,
                 progress,
             )
+            sampler = install_switchable_tracing(folder / "spans.jsonl")
+            cost = None
+            if sampler is not None:
+                cost = await tracing_cost(
+                    variant_calls[PODIUM],
+                    sampler,
+                    plan.concurrency,
+                    plan.per_round,
+                    plan.rounds,
+                    plan.block_budget,
+                    numbers,
+                    effects,
+                    saturated.podium_placed,
+                    progress,
+                )
         phases = [sequential, saturated]
         done = await asyncio.to_thread(effects.done)
         event_lags = {
@@ -154,4 +170,4 @@ async def _measure(
             plan.consumer_budget,
             progress,
         )
-    return phases, event_lags, rates
+    return phases, event_lags, rates, cost

@@ -1,0 +1,100 @@
+"""The cost of tracing: the same orders with every span recorded and exported, and with none.
+
+The OpenTelemetry SDK is installed once for the process (a provider cannot be swapped), with a
+sampler switched between blocks: on, every span of client, workflow, activities, publish and
+consumers is recorded and written to a JSON-lines file as in production; off, the same
+instrumented code runs and drops them. Blocks alternate so drift on the machine hits both.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.util.types import Attributes
+
+from workers.bench.effects import EffectStores
+from workers.bench.load import Block, Call, closed_loop
+from workers.bench.phases import Numbering
+from workers.bench.progress import Progress
+from workers.runtime.span_file import JsonLinesSpanExporter
+
+
+class SwitchSampler(Sampler):
+    def __init__(self) -> None:
+        self.on = False
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: trace.TraceState | None = None,
+    ) -> SamplingResult:
+        if self.on:
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        return SamplingResult(Decision.DROP)
+
+    def get_description(self) -> str:
+        return "bench switch"
+
+
+def install_switchable_tracing(spans_file: Path) -> SwitchSampler | None:
+    """None when this process already has a tracer provider (tracing was configured)."""
+    if isinstance(trace.get_tracer_provider(), TracerProvider):
+        return None
+    sampler = SwitchSampler()
+    provider = TracerProvider(
+        sampler=sampler, resource=Resource.create({"service.name": "podium-bench"})
+    )
+    provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(spans_file)))
+    trace.set_tracer_provider(provider)
+    return sampler
+
+
+@dataclass
+class TracingCost:
+    concurrency: int
+    off: Block = field(default_factory=Block)
+    on: Block = field(default_factory=Block)
+
+
+async def tracing_cost(
+    call: Call,
+    sampler: SwitchSampler,
+    concurrency: int,
+    per_round: int,
+    rounds: int,
+    block_budget: float,
+    numbers: Numbering,
+    effects: EffectStores,
+    placed_before: int,
+    progress: Progress,
+) -> TracingCost:
+    """Rounds of one block untraced and one traced (order swapped each round); the consumers
+    drain each block's events before the next block starts."""
+    cost = TracingCost(concurrency)
+    placed = placed_before
+    progress.phase(f"tracing off/on, concurrency {concurrency}", per_round * rounds * 2)
+    for r in range(rounds):
+        for on in (False, True) if r % 2 == 0 else (True, False):
+            sampler.on = on
+            block = await closed_loop(
+                call, numbers.take(per_round), concurrency, block_budget, progress
+            )
+            progress.advance(per_round - len(block.latencies))
+            (cost.on if on else cost.off).add(block)
+            placed += len(block.latencies)
+            await effects.settled(placed)
+    sampler.on = False
+    trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
+    return cost

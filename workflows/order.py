@@ -1,11 +1,12 @@
 """OrderWorkflow: the critical path of an order, as a saga.
 
-create order -> reserve stock -> charge payment -> confirm order (pivot) -> publish outcome
+create order -> reserve stock -> fraud screen -> charge payment -> confirm order (pivot)
+-> publish outcome
 
-A refusal (out of stock, declined card) or a customer's cancel before the pivot undoes what was
-done, newest first (refund -> release -> cancel), and publishes order.failed.v1. Past the pivot
-the order can only complete: order.completed.v1 is published, retried until the broker
-confirms it.
+A refusal (out of stock, suspected fraud, declined card) or a customer's cancel before the
+pivot undoes what was done, newest first (refund -> release -> cancel), and publishes
+order.failed.v1. Past the pivot the order can only complete: order.completed.v1 is published,
+retried until the broker confirms it.
 """
 
 import asyncio

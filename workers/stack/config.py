@@ -8,6 +8,8 @@ from pathlib import Path
 
 from workers.stack.ports import free_port_in, free_ports
 
+TLS_FILES = ("ca.pem", "server.pem", "server-key.pem")
+
 
 @dataclass(frozen=True)
 class StackConfig:
@@ -25,6 +27,10 @@ class StackConfig:
     user: str = "podium"
     with_management: bool = True
     smtp_port: int = 8025
+    # Optional mutual-TLS listener (off by default): `tls_dir` holds the broker's CA, certificate
+    # and key under the names in TLS_FILES; clients must present a certificate of that CA.
+    amqps_port: int | None = None
+    tls_dir: Path | None = None
 
     @property
     def logs(self) -> Path:

@@ -76,6 +76,8 @@ class LocalStack:
         r_ports = {"amqp": c.amqp_port, "dist": c.dist_port, "epmd": c.epmd_port}
         if c.with_management:
             r_ports["management"] = c.management_port
+        if c.amqps_port is not None:
+            r_ports["amqps"] = c.amqps_port
         t_pid, r_pid, m_pid = self.temporal.pid(), self.rabbitmq.pid(), self.mail.pid()
         return StackStatus(
             temporal=ServiceStatus(
@@ -139,4 +141,5 @@ class LocalStack:
             env_file=self.env_file,
             smtp_port=c.smtp_port,
             mail_dir=self.mail_dir,
+            amqps_url=self.rabbitmq.amqps_url(password),
         )

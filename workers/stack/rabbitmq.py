@@ -63,7 +63,11 @@ class RabbitNode:
         self.pid_file.write_text(f"{proc.pid}\n")
         url = self.amqp_url(password)
         wait_until(
-            lambda: port_open(c.amqp_port) and run_async(_login(url)),
+            lambda: (
+                port_open(c.amqp_port)
+                and (c.amqps_port is None or port_open(c.amqps_port))
+                and run_async(_login(url))
+            ),
             proc,
             START_TIMEOUT,
             f"RabbitMQ node {c.node_name} on port {c.amqp_port}",
@@ -134,6 +138,12 @@ class RabbitNode:
     def amqp_url(self, password: str) -> str:
         c = self.config
         return f"amqp://{c.user}:{password}@localhost:{c.amqp_port}/{c.vhost}"
+
+    def amqps_url(self, password: str) -> str | None:
+        c = self.config
+        if c.amqps_port is None:
+            return None
+        return f"amqps://{c.user}:{password}@localhost:{c.amqps_port}/{c.vhost}"
 
     def _stop_epmd(self) -> None:
         epmd = shutil.which("epmd")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import pwd
+import shutil
 from pathlib import Path
 
-from workers.stack.config import StackConfig
+from workers.stack.config import TLS_FILES, StackConfig
+from workers.stack.errors import StackError
 from workers.stack.processes import write_private
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ def write_node_files(
     ]
     if c.with_management:
         conf += [f"management.tcp.port = {c.management_port}", "management.tcp.ip = 127.0.0.1"]
+    if c.amqps_port is not None:
+        conf += _tls_listener(c, node_dir / "tls")
     plugins = "[rabbitmq_management]." if c.with_management else "[]."
     for sub in (node_dir / "mnesia", c.logs / "rabbitmq"):
         sub.mkdir(parents=True, exist_ok=True)
@@ -90,6 +94,29 @@ def write_node_files(
             for path in [top, *top.rglob("*")]:
                 if path != keep_owner:
                     os.chown(path, runner.pw_uid, runner.pw_gid, follow_symlinks=False)
+
+
+def _tls_listener(config: StackConfig, tls: Path) -> list[str]:
+    """Copy the TLS files next to the node (chowned with it, as it may run as `rabbitmq`)."""
+    if config.tls_dir is None:
+        raise StackError("amqps_port is set without tls_dir (CA, server certificate and key)")
+    tls.mkdir(parents=True, exist_ok=True)
+    for name in TLS_FILES:
+        source = config.tls_dir / name
+        if not source.is_file():
+            raise StackError(f"TLS file {source} is missing")
+        shutil.copyfile(source, tls / name)
+        (tls / name).chmod(0o600)
+    ca, cert, key = (tls / name for name in TLS_FILES)
+    return [
+        f"listeners.ssl.default = 127.0.0.1:{config.amqps_port}",
+        f"ssl_options.cacertfile = {ca}",
+        f"ssl_options.certfile = {cert}",
+        f"ssl_options.keyfile = {key}",
+        # Mutual TLS: a client without a certificate signed by our CA is refused.
+        "ssl_options.verify = verify_peer",
+        "ssl_options.fail_if_no_peer_cert = true",
+    ]
 
 
 def _traversable_by(path: Path, account: pwd.struct_passwd) -> bool:

@@ -17,6 +17,7 @@ class StackInfo:
     env_file: Path
     smtp_port: int
     mail_dir: Path
+    amqps_url: str | None = None  # only with the stack's optional TLS listener
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class StackStatus:
             lines.append(f"Temporal UI:  {self.info.temporal_ui_url}")
             lines.append(f"Temporal:     {self.info.temporal_address}")
             lines.append(f"AMQP:         {self.info.amqp_url}")
+            if self.info.amqps_url:
+                lines.append(f"AMQPS:        {self.info.amqps_url}")
             if self.info.management_url:
                 lines.append(
                     f"RabbitMQ UI:  {self.info.management_url} (user {self.info.management_user},"

@@ -127,12 +127,16 @@ def _fail(message: str, code: int) -> int:
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:
+    from temporalio.service import RPCError
+
     from workers.runtime.temporal import Unavailable
 
     try:
         return asyncio.run(coro)
     except Unavailable as err:
         return _fail(str(err), exits.UNAVAILABLE)
+    except RPCError as err:
+        return _fail(f"Temporal answered: {err.message} ({err.status.name})", exits.UNAVAILABLE)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:

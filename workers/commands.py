@@ -1,12 +1,20 @@
 """What the client commands do, printed for a person at a terminal."""
 
 import asyncio
+import sys
 
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import OrderRequest, OrderResult, OrderState, OrderStatus
 from workers import exits
-from workers.ordering import OrderIdTaken, cancel_order, order_status, submit_order
+from workers.ordering import (
+    OrderIdTaken,
+    cancel_order,
+    has_worker,
+    last_known_result,
+    order_status,
+    submit_order,
+)
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 
@@ -35,6 +43,12 @@ async def place(settings: Settings, request: OrderRequest, *, wait: bool) -> int
     if not wait:
         print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
         return exits.OK
+    if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
+        print(
+            f"podium: no worker is polling task queue {settings.task_queue}; the order waits "
+            "until one starts (`podium worker`)",
+            file=sys.stderr,
+        )
     result = await handle.result()
     print(describe_result(result))
     print(f"  {ui_link(settings, request.order_id)}")
@@ -44,13 +58,21 @@ async def place(settings: Settings, request: OrderRequest, *, wait: bool) -> int
 async def status(settings: Settings, order_id: str) -> int:
     client = await connect_temporal(settings)
     try:
-        current = await order_status(client, order_id)
+        if await has_worker(client, settings.temporal_namespace, settings.task_queue):
+            print(describe_status(await order_status(client, order_id)))
+            return exits.OK
+        result = await last_known_result(client, order_id)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             print(f"podium: no order {order_id}")
             return exits.BAD_INPUT
         raise
-    print(describe_status(current))
+    # A query needs a worker to replay the workflow; the server alone knows the outcome.
+    if result is None:
+        print(f"order {order_id}: running; no worker is answering, start `podium worker`")
+    else:
+        print(describe_result(result))
+        print("  (the step history needs a running worker: `podium worker`)")
     return exits.OK
 
 
@@ -66,6 +88,9 @@ def describe_status(current: OrderStatus) -> str:
 
 async def cancel(settings: Settings, order_id: str) -> int:
     client = await connect_temporal(settings)
+    if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
+        print("podium: no worker is running to accept the cancel; start `podium worker` first")
+        return exits.UNAVAILABLE
     try:
         answer = await cancel_order(client, order_id)
     except RPCError as err:

@@ -4,6 +4,9 @@ import asyncio
 import hashlib
 
 from opentelemetry import trace
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -96,6 +99,27 @@ async def place_order(client: Client, request: OrderRequest, task_queue: str) ->
 
 async def order_status(client: Client, order_id: str) -> OrderStatus:
     return await order_handle(client, order_id).query(OrderWorkflow.status)
+
+
+async def last_known_result(client: Client, order_id: str) -> OrderResult | None:
+    """A finished order's result, which the server answers without any worker (None while
+    the order runs). A status query, by contrast, needs a worker to replay the workflow."""
+    handle = order_handle(client, order_id)
+    if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+        return None
+    return await handle.result()
+
+
+async def has_worker(client: Client, namespace: str, task_queue: str) -> bool:
+    """Whether any worker polled the task queue recently."""
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return len(response.pollers) > 0
 
 
 async def wait_for_state(client: Client, order_id: str, state: OrderState) -> OrderStatus:

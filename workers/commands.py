@@ -2,7 +2,9 @@
 
 import asyncio
 import sys
+from contextlib import suppress
 
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import OrderRequest, OrderResult, OrderState, OrderStatus
@@ -40,15 +42,15 @@ async def place(settings: Settings, request: OrderRequest, *, wait: bool) -> int
     except OrderIdTaken as err:
         print(f"podium: {err}")
         return exits.BAD_INPUT
-    if not wait:
-        print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
-        return exits.OK
     if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
         print(
             f"podium: no worker is polling task queue {settings.task_queue}; the order waits "
             "until one starts (`podium worker`)",
             file=sys.stderr,
         )
+    if not wait:
+        print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
+        return exits.OK
     result = await handle.result()
     print(describe_result(result))
     print(f"  {ui_link(settings, request.order_id)}")
@@ -59,8 +61,9 @@ async def status(settings: Settings, order_id: str) -> int:
     client = await connect_temporal(settings)
     try:
         if await has_worker(client, settings.temporal_namespace, settings.task_queue):
-            print(describe_status(await order_status(client, order_id)))
-            return exits.OK
+            with suppress(_NoWorkerAnswered):
+                print(describe_status(await _queried(client, order_id)))
+                return exits.OK
         result = await last_known_result(client, order_id)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
@@ -74,6 +77,19 @@ async def status(settings: Settings, order_id: str) -> int:
         print(describe_result(result))
         print("  (the step history needs a running worker: `podium worker`)")
     return exits.OK
+
+
+class _NoWorkerAnswered(Exception):
+    pass
+
+
+async def _queried(client: Client, order_id: str) -> OrderStatus:
+    try:
+        return await order_status(client, order_id)
+    except RPCError as err:
+        if err.status == RPCStatusCode.FAILED_PRECONDITION:  # the worker went away meanwhile
+            raise _NoWorkerAnswered from err
+        raise
 
 
 def describe_status(current: OrderStatus) -> str:

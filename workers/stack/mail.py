@@ -6,12 +6,11 @@ import logging
 import os
 import smtplib
 import sys
-import time
 
 from workers.stack.config import StackConfig
 from workers.stack.errors import StackError
 from workers.stack.ports import port_open
-from workers.stack.processes import live_pid, spawn, terminate_group, wait_until
+from workers.stack.processes import launch, live_pid, stop_recorded
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +34,19 @@ class MailServer:
             raise StackError(f"port {port} is taken by another process; stop it or pick another")
         cmd = [sys.executable, "-m", "workers.mailserver", "--host", "127.0.0.1"]
         cmd += ["--port", str(port), "--dir", str(self.dir)]
-        started = time.monotonic()
-        proc = spawn(cmd, self.log_file, env=dict(os.environ), cwd=self.config.home)
-        self.pid_file.write_text(f"{proc.pid}\n")
-        wait_until(
-            lambda: _answers(port),
-            proc,
-            START_TIMEOUT,
-            f"mail server on port {port}",
-            self.log_file,
+        return launch(
+            cmd,
+            what=f"mail server on port {port}",
+            ready=lambda: _answers(port),
+            timeout=START_TIMEOUT,
+            log_file=self.log_file,
+            pid_file=self.pid_file,
+            env=dict(os.environ),
+            cwd=self.config.home,
         )
-        log.info("mail server started in %.1fs (pid %d)", time.monotonic() - started, proc.pid)
-        return proc.pid
 
     def stop(self) -> None:
-        pid = self.pid()
-        if pid is not None:
-            terminate_group(pid)
-        self.pid_file.unlink(missing_ok=True)
+        stop_recorded(self.pid(), self.pid_file)
 
     def pid(self) -> int | None:
         return live_pid(self.pid_file, [b"workers.mailserver", str(self.dir).encode()])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import os
 import pwd
 import signal
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from workers.stack.errors import StackError
+
+log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 30.0
 
@@ -139,6 +142,35 @@ def wait_until(
                 os.killpg(proc.pid, signal.SIGKILL)
             raise StackError(f"{what} was not ready after {timeout:.0f}s; {see}")
         time.sleep(0.25)
+
+
+def launch(
+    cmd: list[str],
+    *,
+    what: str,
+    ready: Callable[[], bool],
+    timeout: float,
+    log_file: Path,
+    pid_file: Path,
+    env: dict[str, str],
+    cwd: Path,
+    runner: pwd.struct_passwd | None = None,
+    extra_log: Path | None = None,
+) -> int:
+    """Start a detached server, record its pid and wait until it is `ready`; return the pid."""
+    started = time.monotonic()
+    proc = spawn(cmd, log_file, env=env, cwd=cwd, runner=runner)
+    pid_file.write_text(f"{proc.pid}\n")
+    wait_until(ready, proc, timeout, what, log_file, extra_log)
+    log.info("%s started in %.1fs (pid %d)", what, time.monotonic() - started, proc.pid)
+    return proc.pid
+
+
+def stop_recorded(pid: int | None, pid_file: Path) -> None:
+    """Stop the process group a pid file recorded (if it still runs) and forget it."""
+    if pid is not None:
+        terminate_group(pid)
+    pid_file.unlink(missing_ok=True)
 
 
 def run_async(coro: Coroutine[Any, Any, bool]) -> bool:

@@ -6,20 +6,18 @@ import logging
 import secrets
 import shutil
 import subprocess
-import time
 
 from workers.stack.config import StackConfig
 from workers.stack.errors import StackError
 from workers.stack.ports import port_open
 from workers.stack.processes import (
     STOP_TIMEOUT,
+    launch,
     live_pid,
     run_async,
     runner_kwargs,
-    spawn,
     terminate_group,
     wait_gone,
-    wait_until,
     write_private,
 )
 from workers.stack.rabbitmq_install import (
@@ -52,30 +50,23 @@ class RabbitNode:
         assert password is not None
         runner = runner_account(c.home)
         write_node_files(c, self.dir, password, runner, keep_owner=self.credentials_file)
-        started = time.monotonic()
-        proc = spawn(
-            [str(scripts / "rabbitmq-server")],
-            self.log_file,
-            env=node_env(c, self.dir),
-            cwd=self.dir,
-            runner=runner,
-        )
-        self.pid_file.write_text(f"{proc.pid}\n")
         url = self.amqp_url(password)
-        wait_until(
-            lambda: (
+        return launch(
+            [str(scripts / "rabbitmq-server")],
+            what=f"RabbitMQ node {c.node_name} on port {c.amqp_port}",
+            ready=lambda: (
                 port_open(c.amqp_port)
                 and (c.amqps_port is None or port_open(c.amqps_port))
                 and run_async(_login(url))
             ),
-            proc,
-            START_TIMEOUT,
-            f"RabbitMQ node {c.node_name} on port {c.amqp_port}",
-            self.log_file,
+            timeout=START_TIMEOUT,
+            log_file=self.log_file,
+            pid_file=self.pid_file,
+            env=node_env(c, self.dir),
+            cwd=self.dir,
+            runner=runner,
             extra_log=c.logs / "rabbitmq" / f"{c.node_name}.log",
         )
-        log.info("rabbitmq started in %.1fs (pid %d)", time.monotonic() - started, proc.pid)
-        return proc.pid
 
     def stop(self) -> None:
         """Stop the node gracefully (durable queues and persistent messages are kept)."""

@@ -7,12 +7,11 @@ import logging
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
 from workers.stack.config import StackConfig
 from workers.stack.errors import StackError
-from workers.stack.processes import live_pid, run_async, spawn, terminate_group, wait_until
+from workers.stack.processes import launch, live_pid, run_async, stop_recorded
 
 log = logging.getLogger(__name__)
 
@@ -60,24 +59,19 @@ class TemporalServer:
         ]
         for name, kind in SEARCH_ATTRIBUTES.items():
             cmd += ["--search-attribute", f"{name}={kind}"]
-        started = time.monotonic()
-        proc = spawn(cmd, self.log_file, env=dict(os.environ), cwd=c.home)
-        self.pid_file.write_text(f"{proc.pid}\n")
-        wait_until(
-            lambda: run_async(_ready(f"127.0.0.1:{c.temporal_port}")),
-            proc,
-            START_TIMEOUT,
-            f"Temporal on port {c.temporal_port}",
-            self.log_file,
+        return launch(
+            cmd,
+            what=f"Temporal on port {c.temporal_port}",
+            ready=lambda: run_async(_ready(f"127.0.0.1:{c.temporal_port}")),
+            timeout=START_TIMEOUT,
+            log_file=self.log_file,
+            pid_file=self.pid_file,
+            env=dict(os.environ),
+            cwd=c.home,
         )
-        log.info("temporal started in %.1fs (pid %d)", time.monotonic() - started, proc.pid)
-        return proc.pid
 
     def stop(self) -> None:
-        pid = self.pid()
-        if pid is not None:
-            terminate_group(pid)
-        self.pid_file.unlink(missing_ok=True)
+        stop_recorded(self.pid(), self.pid_file)
 
     def pid(self) -> int | None:
         return live_pid(self.pid_file, [b"start-dev", str(self.db).encode()])

@@ -5,7 +5,6 @@ import io
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,7 +20,6 @@ from contracts.steps import Charge, ChargePayment, Published, PublishEvent
 from tests.factories import an_order
 from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture)
 from workers.ordering import place_order
-from workers.runtime.log_context import ActivityLogContext
 from workers.runtime.logging import (
     REDACTED,
     add_trace_context,
@@ -29,8 +27,6 @@ from workers.runtime.logging import (
     formatter,
     redact_personal_data,
 )
-from workers.worker import order_activities
-from workflows.order import OrderWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -125,11 +121,7 @@ async def test_an_orders_log_lines_carry_its_id_and_no_personal_data(
 
 @asynccontextmanager
 async def _worker(shop: Shop) -> AsyncIterator[Worker]:  # noqa: F811
-    """The shop's activities, two of them logging personal data, behind the log interceptor."""
-    activities = {
-        _name(fn): fn
-        for fn in order_activities(shop.orders, shop.inventory, shop.payments, shop.publisher)
-    }
+    """The shop's worker, two of its activities logging personal data."""
     payments = PaymentActivities(shop.payments)
 
     @activity.defn(name="charge_payment")
@@ -143,21 +135,8 @@ async def _worker(shop: Shop) -> AsyncIterator[Worker]:  # noqa: F811
         await shop.publisher.publish(command.event)
         return Published(event_id=command.event.event_id, routing_key=command.event.ROUTING_KEY)
 
-    activities.update({"charge_payment": charge_payment, "publish_event": publish_event})
-    with ThreadPoolExecutor(4) as threads:
-        async with Worker(
-            shop.client,
-            task_queue=shop.task_queue,
-            workflows=[OrderWorkflow],
-            activities=list(activities.values()),
-            activity_executor=threads,
-            interceptors=[ActivityLogContext()],
-        ) as worker:
-            yield worker
-
-
-def _name(fn: Callable[..., Any]) -> str:
-    return fn.__temporal_activity_definition.name  # type: ignore[attr-defined]
+    async with shop.worker(charge_payment, publish_event) as worker:
+        yield worker
 
 
 @pytest.fixture

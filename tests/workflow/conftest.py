@@ -15,6 +15,7 @@ from contracts.events import OrderEvent
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
+from workers.runtime.log_context import ActivityLogContext
 from workers.worker import order_activities
 from workflows.order import OrderWorkflow
 
@@ -63,6 +64,7 @@ class Shop:
                 workflows=[OrderWorkflow],
                 activities=list(activities.values()),
                 activity_executor=threads,
+                interceptors=[ActivityLogContext()],  # as the production worker has
             ) as worker:
                 yield worker
 

@@ -70,15 +70,23 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("names", nargs="*", metavar="NAME", help="notifications, analytics, loyalty")
     cmd.set_defaults(command=_consumers, traced="podium-consumers")
 
-    dlq = sub.add_parser("dlq", help="inspect or replay a consumer's dead letters")
+    dlq = sub.add_parser(
+        "dlq", help="inspect, replay or discard dead letters (a consumer's, or `unrouted`)"
+    )
     dlq_sub = dlq.add_subparsers(metavar="ACTION", required=True)
     cmd = dlq_sub.add_parser("list", help="list dead letters (they stay in the queue)")
-    cmd.add_argument("consumer")
+    cmd.add_argument("consumer", help="a consumer's name, or `unrouted`")
     cmd.set_defaults(command=_dlq_list)
     cmd = dlq_sub.add_parser("replay", help="move dead letters back to the consumer's queue")
-    cmd.add_argument("consumer")
+    cmd.add_argument("consumer", help="a consumer's name, or `unrouted`")
     cmd.add_argument("--id", action="append", dest="ids", metavar="MESSAGE_ID")
     cmd.set_defaults(command=_dlq_replay)
+    cmd = dlq_sub.add_parser("discard", help="delete dead letters for good, printing each")
+    cmd.add_argument("consumer", help="a consumer's name, or `unrouted`")
+    which = cmd.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", action="append", dest="ids", metavar="MESSAGE_ID")
+    which.add_argument("--all", action="store_true")
+    cmd.set_defaults(command=_dlq_discard)
 
     cmd = sub.add_parser("analytics", help="revenue and units per SKU and hour, orders by outcome")
     cmd.set_defaults(command=_analytics)
@@ -207,6 +215,12 @@ def _dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
     from workers import side_effects
 
     return _run(side_effects.replay_dead_letters(settings, args.consumer, args.ids))
+
+
+def _dlq_discard(args: argparse.Namespace, settings: Settings) -> int:
+    from workers import side_effects
+
+    return _run(side_effects.discard_dead_letters(settings, args.consumer, args.ids))
 
 
 def _analytics(args: argparse.Namespace, settings: Settings) -> int:

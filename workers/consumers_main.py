@@ -80,14 +80,28 @@ async def declare_consumer_topology(settings: Settings) -> None:
     await declare(runtime_options(settings), registered(settings))
 
 
+def _dead_letter_source(settings: Settings, name: str) -> str:
+    """A consumer's name, or `unrouted`; ValueError for anything else."""
+    if name != dlq.UNROUTED:
+        select(registered(settings), [name])
+    return name
+
+
 async def dlq_list(settings: Settings, name: str) -> list[dlq.DeadLetterInfo]:
-    select(registered(settings), [name])
-    return await dlq.list_dead_letters(runtime_options(settings), name)
+    source = _dead_letter_source(settings, name)
+    return await dlq.list_dead_letters(runtime_options(settings), source)
 
 
 async def dlq_replay(settings: Settings, name: str, ids: list[str] | None = None) -> int:
-    select(registered(settings), [name])
-    return await dlq.replay(runtime_options(settings), name, ids)
+    source = _dead_letter_source(settings, name)
+    return await dlq.replay(runtime_options(settings), source, ids)
+
+
+async def dlq_discard(
+    settings: Settings, name: str, ids: list[str] | None
+) -> list[dlq.DeadLetterInfo]:
+    source = _dead_letter_source(settings, name)
+    return await dlq.discard(runtime_options(settings), source, ids)
 
 
 async def analytics_report(settings: Settings) -> analytics.AnalyticsReport:

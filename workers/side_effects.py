@@ -1,9 +1,14 @@
 """The side-effect commands of `podium`, printed for a person at a terminal."""
 
+import sys
+
+from consumers.dlq import UNROUTED, DeadLetterInfo
+from contracts.broker import BrokerMismatch
 from workers import exits
 from workers.consumers_main import (
     analytics_report,
     declare_consumer_topology,
+    dlq_discard,
     dlq_list,
     dlq_replay,
     loyalty_points,
@@ -17,35 +22,59 @@ async def consume(settings: Settings, names: list[str]) -> int:
         await declare_consumer_topology(settings)
         await run_consumers(settings, names or None)
     except ValueError as err:  # an unknown consumer name
-        print(f"podium: {err}")
-        return exits.BAD_INPUT
+        return _fail(str(err), exits.BAD_INPUT)
+    except BrokerMismatch as err:
+        return _fail(str(err), exits.UNAVAILABLE)
     return exits.OK
 
 
 async def show_dead_letters(settings: Settings, consumer: str) -> int:
     try:
         letters = await dlq_list(settings, consumer)
-    except ValueError as err:
-        print(f"podium: {err}")
-        return exits.BAD_INPUT
-    print(f"{len(letters)} dead letter(s) for {consumer}")
+    except ValueError as err:  # an unknown consumer, or its queue was never declared
+        return _fail(str(err), exits.BAD_INPUT)
+    kind = "unrouted event(s)" if consumer == UNROUTED else f"dead letter(s) for {consumer}"
+    print(f"{len(letters)} {kind}")
     for letter in letters:
-        preview = letter.body_preview.decode(errors="replace")
-        print(
-            f"  {letter.message_id or '(no id)'}  {letter.routing_key}  attempts {letter.attempts}"
-            f"  at {letter.dead_lettered_at or '?'}\n    reason: {letter.reason}\n    {preview}"
-        )
+        print(_describe(letter))
     return exits.OK
 
 
 async def replay_dead_letters(settings: Settings, consumer: str, ids: list[str] | None) -> int:
     try:
         moved = await dlq_replay(settings, consumer, ids)
-    except ValueError as err:
-        print(f"podium: {err}")
-        return exits.BAD_INPUT
-    print(f"{moved} message(s) moved back to {consumer}'s queue")
+    except ValueError as err:  # an unknown consumer or message id: nothing was moved
+        return _fail(str(err), exits.BAD_INPUT)
+    where = "the event exchange" if consumer == UNROUTED else f"{consumer}'s queue"
+    print(f"{moved} message(s) moved back to {where}")
     return exits.OK
+
+
+async def discard_dead_letters(settings: Settings, consumer: str, ids: list[str] | None) -> int:
+    try:
+        removed = await dlq_discard(settings, consumer, ids)
+    except ValueError as err:  # an unknown consumer or message id: nothing was removed
+        return _fail(str(err), exits.BAD_INPUT)
+    print(f"{len(removed)} message(s) discarded from {consumer}")
+    for letter in removed:
+        print(_describe(letter))
+    return exits.OK
+
+
+def _describe(letter: DeadLetterInfo) -> str:
+    # Bodies and headers come from outside: shown escaped, never as raw terminal text.
+    preview = ascii(letter.body_preview.decode(errors="replace"))[1:-1]
+    reason = ascii(letter.reason[:500])[1:-1]
+    return (
+        f"  {ascii(letter.message_id or '(no id)')[1:-1]}  {ascii(letter.routing_key)[1:-1]}"
+        f"  attempts {letter.attempts}  at {ascii(letter.dead_lettered_at or '?')[1:-1]}"
+        f"\n    reason: {reason}\n    {preview}"
+    )
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"podium: {message}", file=sys.stderr)
+    return code
 
 
 async def show_analytics(settings: Settings) -> int:

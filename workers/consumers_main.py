@@ -83,7 +83,10 @@ async def declare_consumer_topology(settings: Settings) -> None:
 def _dead_letter_source(settings: Settings, name: str) -> str:
     """A consumer's name, or `unrouted`; ValueError for anything else."""
     if name != dlq.UNROUTED:
-        select(registered(settings), [name])
+        try:
+            select(registered(settings), [name])
+        except ValueError as err:
+            raise ValueError(f"{err}, or {dlq.UNROUTED}") from err
     return name
 
 

@@ -1,6 +1,9 @@
 """The side-effect commands of `podium`, printed for a person at a terminal."""
 
+import asyncio
 import sys
+
+from aio_pika.exceptions import AMQPConnectionError
 
 from consumers.dlq import UNROUTED, DeadLetterInfo
 from contracts.broker import BrokerMismatch
@@ -15,6 +18,9 @@ from workers.consumers_main import (
     run_consumers,
 )
 from workers.runtime.settings import Settings
+
+# Connecting fails with an OSError (refused, unreachable) or aiormq's connection errors.
+BROKER_DOWN = (OSError, AMQPConnectionError, asyncio.TimeoutError)
 
 
 async def consume(settings: Settings, names: list[str]) -> int:
@@ -33,6 +39,8 @@ async def show_dead_letters(settings: Settings, consumer: str) -> int:
         letters = await dlq_list(settings, consumer)
     except ValueError as err:  # an unknown consumer, or its queue was never declared
         return _fail(str(err), exits.BAD_INPUT)
+    except BROKER_DOWN as err:
+        return _fail(f"cannot reach the broker: {err}", exits.UNAVAILABLE)
     kind = "unrouted event(s)" if consumer == UNROUTED else f"dead letter(s) for {consumer}"
     print(f"{len(letters)} {kind}")
     for letter in letters:
@@ -45,6 +53,8 @@ async def replay_dead_letters(settings: Settings, consumer: str, ids: list[str] 
         moved = await dlq_replay(settings, consumer, ids)
     except ValueError as err:  # an unknown consumer or message id: nothing was moved
         return _fail(str(err), exits.BAD_INPUT)
+    except BROKER_DOWN as err:
+        return _fail(f"cannot reach the broker: {err}", exits.UNAVAILABLE)
     where = "the event exchange" if consumer == UNROUTED else f"{consumer}'s queue"
     print(f"{moved} message(s) moved back to {where}")
     return exits.OK
@@ -55,6 +65,8 @@ async def discard_dead_letters(settings: Settings, consumer: str, ids: list[str]
         removed = await dlq_discard(settings, consumer, ids)
     except ValueError as err:  # an unknown consumer or message id: nothing was removed
         return _fail(str(err), exits.BAD_INPUT)
+    except BROKER_DOWN as err:
+        return _fail(f"cannot reach the broker: {err}", exits.UNAVAILABLE)
     print(f"{len(removed)} message(s) discarded from {consumer}")
     for letter in removed:
         print(_describe(letter))

@@ -88,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true")
     cmd.set_defaults(command=_dlq_discard)
 
+    broker = sub.add_parser("broker", help="maintain the broker's exchanges and queues")
+    broker_sub = broker.add_subparsers(metavar="ACTION", required=True)
+    cmd = broker_sub.add_parser(
+        "migrate", help="declare again what an older Podium declared otherwise, keeping messages"
+    )
+    cmd.set_defaults(command=_broker_migrate)
+
     cmd = sub.add_parser("analytics", help="revenue and units per SKU and hour, orders by outcome")
     cmd.set_defaults(command=_analytics)
 
@@ -221,6 +228,12 @@ def _dlq_discard(args: argparse.Namespace, settings: Settings) -> int:
     from workers import side_effects
 
     return _run(side_effects.discard_dead_letters(settings, args.consumer, args.ids))
+
+
+def _broker_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from workers import side_effects
+
+    return _run(side_effects.migrate(settings))
 
 
 def _analytics(args: argparse.Namespace, settings: Settings) -> int:

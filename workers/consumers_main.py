@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from consumers import analytics, dlq, loyalty, notifications
+from consumers import analytics, dlq, loyalty, migrate, notifications
 from consumers.definition import Consumer
 from consumers.mailer import MailOptions
 from consumers.metrics import metrics_endpoint
@@ -78,6 +78,11 @@ async def running_consumers(
 async def declare_consumer_topology(settings: Settings) -> None:
     """Make events routable to every consumer's queue, even before any consumer runs."""
     await declare(runtime_options(settings), registered(settings))
+
+
+async def migrate_broker(settings: Settings) -> migrate.Migration:
+    """Declare today's topology over one an older Podium declared, keeping every message."""
+    return await migrate.migrate(runtime_options(settings), registered(settings))
 
 
 def _dead_letter_source(settings: Settings, name: str) -> str:

@@ -15,6 +15,7 @@ from workers.consumers_main import (
     dlq_list,
     dlq_replay,
     loyalty_points,
+    migrate_broker,
     run_consumers,
 )
 from workers.runtime.settings import Settings
@@ -70,6 +71,22 @@ async def discard_dead_letters(settings: Settings, consumer: str, ids: list[str]
     print(f"{len(removed)} message(s) discarded from {consumer}")
     for letter in removed:
         print(_describe(letter))
+    return exits.OK
+
+
+async def migrate(settings: Settings) -> int:
+    try:
+        done = await migrate_broker(settings)
+    except BROKER_DOWN as err:
+        return _fail(f"cannot reach the broker: {err}", exits.UNAVAILABLE)
+    except RuntimeError as err:  # a queue to rebuild is in use
+        return _fail(str(err), exits.UNAVAILABLE)
+    if done.exchange_redeclared:
+        print(f"exchange {settings.exchange}: declared again with its alternate exchange")
+    for queue, kept in done.queues.items():
+        print(f"queue {queue}: declared again, {kept} message(s) kept")
+    if not done.exchange_redeclared and not done.queues:
+        print("the broker already matches this version of Podium")
     return exits.OK
 
 

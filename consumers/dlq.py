@@ -1,10 +1,11 @@
 """Look into a dead-letter queue (a consumer's, or the unrouted events'), replay or discard.
 
-Every operation reads with basic.get, one message at a time. Listing releases what it took with
-basic.nack: from RabbitMQ 4.3 a nack is not a failed delivery, and before that the queues have
-no delivery limit to reach (see `contracts.broker.KEPT_QUEUE_ARGUMENTS`). Replay and discard
-settle each message before taking the next, and stop after the messages present when they
-started, so a replayed message that comes back is not taken twice.
+Every operation reads with basic.get, one message at a time, keeping no more than one body.
+Listing releases what it took with one basic.nack: from RabbitMQ 4.3 a nack is not a failed
+delivery, and before that the queues have no delivery limit to reach (see
+`contracts.broker.KEPT_QUEUE_ARGUMENTS`). Replay and discard settle each message before taking
+the next, and stop after the messages present when they started, so a replayed message that
+comes back is not taken twice.
 """
 
 import asyncio
@@ -60,12 +61,13 @@ def describe(message: AbstractIncomingMessage) -> DeadLetterInfo:
     if reason is None and message.exchange and not message.headers.get(h.CONSUMER):
         reason = f"no queue bound for {message.routing_key!r} on {message.exchange!r}"
     at = message.headers.get(h.DEAD_LETTERED_AT)
+    # Headers come from whoever published: bounded before they are kept or shown.
     return DeadLetterInfo(
         message_id=message.message_id,
-        reason=str(reason or "unknown"),
-        routing_key=h.original_routing_key(message),
+        reason=str(reason or "unknown")[: h.MAX_TEXT],
+        routing_key=h.original_routing_key(message)[:255],
         attempts=h.attempt_of(message),
-        dead_lettered_at=str(at) if at else None,
+        dead_lettered_at=str(at)[:64] if at else None,
         body_preview=message.body[:PREVIEW_BYTES],
     )
 
@@ -75,9 +77,8 @@ async def list_dead_letters(
 ) -> list[DeadLetterInfo]:
     """The first `limit` messages; every one stays in the queue."""
     async with _queue(options, consumer) as (_, queue, _count):
-        taken = await _take(queue, limit)
-        found = [describe(m) for m in taken]
-        await _release(taken)
+        found, last = await _take(queue, limit)
+        await _release_through(last)
     return found
 
 
@@ -148,7 +149,8 @@ async def _each(
         await _check_present(queue, ids, count)
     wanted = None if ids is None else set(ids)
     done: list[DeadLetterInfo] = []
-    held: list[AbstractIncomingMessage] = []
+    held = 0
+    last_held: AbstractIncomingMessage | None = None
     try:
         for _ in range(count):
             if wanted is not None and not wanted:
@@ -157,8 +159,8 @@ async def _each(
             if message is None:
                 break
             if wanted is not None and message.message_id not in wanted:
-                held.append(message)
-                if len(held) >= MAX_HELD:
+                held, last_held = held + 1, message
+                if held >= MAX_HELD:
                     break
                 continue
             await settle(message)
@@ -166,32 +168,38 @@ async def _each(
             if wanted is not None:
                 wanted.discard(message.message_id or "")
     finally:
-        await _release(held)
+        await _release_through(last_held)
     return done
 
 
 async def _check_present(queue: AbstractQueue, ids: list[str], count: int) -> None:
-    taken = await _take(queue, min(count, MAX_HELD))
+    taken, last = await _take(queue, min(count, MAX_HELD))
     present = {m.message_id for m in taken}
-    await _release(taken)
+    await _release_through(last)
     missing = [i for i in dict.fromkeys(ids) if i not in present]
     if missing:
         raise UnknownIds(queue.name, missing)
 
 
-async def _take(queue: AbstractQueue, limit: int) -> list[AbstractIncomingMessage]:
-    taken: list[AbstractIncomingMessage] = []
-    while len(taken) < limit:
+async def _take(
+    queue: AbstractQueue, limit: int
+) -> tuple[list[DeadLetterInfo], AbstractIncomingMessage | None]:
+    """Up to `limit` messages, described as they come: only the last one's body is kept."""
+    found: list[DeadLetterInfo] = []
+    last = None
+    while len(found) < limit:
         message = await queue.get(no_ack=False, fail=False)
         if message is None:
             break
-        taken.append(message)
-    return taken
+        found.append(describe(message))
+        last = message
+    return found, last
 
 
-async def _release(messages: list[AbstractIncomingMessage]) -> None:
-    for message in messages:
-        await message.nack(requeue=True)
+async def _release_through(last: AbstractIncomingMessage | None) -> None:
+    """Give back every message still unacked on the channel, up to and including `last`."""
+    if last is not None:
+        await last.nack(multiple=True, requeue=True)
 
 
 @asynccontextmanager

@@ -3,7 +3,9 @@ exchange's alternate exchange keeps what no queue is bound for, until it is repl
 
 The broker is checked from outside too, through RabbitMQ's management HTTP API."""
 
+import asyncio
 import json
+import socket
 import uuid
 
 import aio_pika
@@ -17,7 +19,7 @@ from tests.factories import an_order
 from tests.integration.management import Management
 from workers import exits, side_effects
 from workers.consumers_main import declare_consumer_topology
-from workers.ordering import submit_order
+from workers.ordering import submit_order, wait_for_state
 from workers.runtime.settings import Settings
 from workers.stack import StackInfo
 from workers.worker import running_worker
@@ -112,3 +114,16 @@ async def _first_message(settings: Settings, queue: str) -> aio_pika.abc.Abstrac
         message = await declared.get(no_ack=False)
         await message.nack(requeue=True)
         return message
+
+
+async def test_a_worker_starts_while_the_broker_is_down(own: Settings, temporal: Client) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    nobody = own.model_copy(update={"amqp_url": f"amqp://podium:x@127.0.0.1:{port}/podium"})
+    order = an_order()
+    async with asyncio.timeout(30), running_worker(temporal, nobody):
+        handle = await submit_order(temporal, order, nobody.task_queue)
+        # It serves orders up to the pivot; the publish waits for the broker.
+        await wait_for_state(temporal, order.order_id, OrderState.CONFIRMED)
+    await handle.terminate("test over")

@@ -213,27 +213,27 @@ def _consumers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dlq_list(args: argparse.Namespace, settings: Settings) -> int:
-    from workers import side_effects
+    from workers import dead_letters
 
-    return _run(side_effects.show_dead_letters(settings, args.consumer))
+    return _run(dead_letters.show_dead_letters(settings, args.consumer))
 
 
 def _dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from workers import side_effects
+    from workers import dead_letters
 
-    return _run(side_effects.replay_dead_letters(settings, args.consumer, args.ids))
+    return _run(dead_letters.replay_dead_letters(settings, args.consumer, args.ids))
 
 
 def _dlq_discard(args: argparse.Namespace, settings: Settings) -> int:
-    from workers import side_effects
+    from workers import dead_letters
 
-    return _run(side_effects.discard_dead_letters(settings, args.consumer, args.ids))
+    return _run(dead_letters.discard_dead_letters(settings, args.consumer, args.ids))
 
 
 def _broker_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from workers import side_effects
+    from workers import dead_letters
 
-    return _run(side_effects.migrate(settings))
+    return _run(dead_letters.migrate(settings))
 
 
 def _analytics(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,7 +12,7 @@ from consumers.topology import topology_for
 from contracts.broker import NO_DELIVERY_LIMIT, BrokerMismatch, unrouted_name
 from tests.consumers.helpers import completed
 from tests.integration.management import Management
-from workers import exits, side_effects
+from workers import dead_letters, exits
 from workers.consumers_main import declare_consumer_topology, dlq_list, registered, runtime_options
 from workers.runtime.settings import Settings
 from workers.stack import StackInfo
@@ -74,7 +74,7 @@ async def test_migrate_redeclares_exchange_and_dead_letter_queues_keeping_every_
     with pytest.raises(BrokerMismatch):
         await declare_consumer_topology(own)
 
-    assert await side_effects.migrate(own) == exits.OK
+    assert await dead_letters.migrate(own) == exits.OK
     out = capsys.readouterr().out
     assert f"exchange {own.exchange}: declared again" in out
     assert f"queue m{uid}.loyalty.dlq: declared again, 2 message(s) kept" in out
@@ -100,5 +100,5 @@ async def test_migrate_redeclares_exchange_and_dead_letter_queues_keeping_every_
     await management.messages(f"m{uid}.loyalty", 1)
     await management.messages(unrouted_name(own.exchange), 0)
 
-    assert await side_effects.migrate(own) == exits.OK
+    assert await dead_letters.migrate(own) == exits.OK
     assert "already matches" in capsys.readouterr().out

@@ -13,7 +13,7 @@ import pytest
 from consumers import headers as h
 from contracts.broker import NO_DELIVERY_LIMIT
 from tests.integration.management import Management
-from workers import exits, side_effects
+from workers import dead_letters, exits
 from workers.cli import main
 from workers.consumers_main import declare_consumer_topology
 from workers.runtime.settings import Settings
@@ -69,15 +69,15 @@ async def test_listing_many_times_loses_nothing_and_wrong_ids_change_nothing(
         await dead_letter(management, own, f"dead-{n}")
 
     for _ in range(RABBITMQ_4_DEFAULT_DELIVERY_LIMIT + 5):
-        assert await side_effects.show_dead_letters(own, "loyalty") == exits.OK
+        assert await dead_letters.show_dead_letters(own, "loyalty") == exits.OK
     out = capsys.readouterr().out
     assert out.count("3 dead letter(s) for loyalty") == RABBITMQ_4_DEFAULT_DELIVERY_LIMIT + 5
     assert "reason: body is not JSON" in out
     await management.messages(dlq(own), 3)
 
-    assert await side_effects.replay_dead_letters(own, "loyalty", ["dead-1", "nope"]) == 2
-    assert await side_effects.discard_dead_letters(own, "loyalty", ["nope"]) == 2
-    assert await side_effects.show_dead_letters(own, "no-such-consumer") == 2
+    assert await dead_letters.replay_dead_letters(own, "loyalty", ["dead-1", "nope"]) == 2
+    assert await dead_letters.discard_dead_letters(own, "loyalty", ["nope"]) == 2
+    assert await dead_letters.show_dead_letters(own, "no-such-consumer") == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [
         f"podium: no message with id nope in {dlq(own)}",
@@ -89,13 +89,13 @@ async def test_listing_many_times_loses_nothing_and_wrong_ids_change_nothing(
     await management.messages(f"{own.consumer_queue_prefix}.loyalty", 0)
 
     # The last one: the two before it are skipped, held, and given back.
-    assert await side_effects.replay_dead_letters(own, "loyalty", ["dead-2"]) == exits.OK
+    assert await dead_letters.replay_dead_letters(own, "loyalty", ["dead-2"]) == exits.OK
     await management.messages(f"{own.consumer_queue_prefix}.loyalty", 1)
     await management.messages(dlq(own), 2)
-    assert await side_effects.discard_dead_letters(own, "loyalty", ["dead-1"]) == exits.OK
+    assert await dead_letters.discard_dead_letters(own, "loyalty", ["dead-1"]) == exits.OK
     assert "1 message(s) discarded from loyalty\n  dead-1" in capsys.readouterr().out
     await management.messages(dlq(own), 1)
-    assert await side_effects.discard_dead_letters(own, "loyalty", None) == exits.OK
+    assert await dead_letters.discard_dead_letters(own, "loyalty", None) == exits.OK
     assert "1 message(s) discarded from loyalty\n  dead-0" in capsys.readouterr().out
     await management.messages(dlq(own), 0)
 
@@ -130,7 +130,7 @@ async def test_replay_moves_one_message_at_a_time_and_resets_attempts(own: Setti
 
         watcher = asyncio.create_task(watch())
         try:
-            assert await side_effects.replay_dead_letters(own, "loyalty", None) == exits.OK
+            assert await dead_letters.replay_dead_letters(own, "loyalty", None) == exits.OK
         finally:
             watcher.cancel()
         assert len(samples) > 10
@@ -151,8 +151,8 @@ async def test_without_a_broker_the_commands_say_so_in_one_line(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     nobody = settings.model_copy(update={"amqp_url": f"amqp://podium:x@127.0.0.1:{port}/podium"})
-    assert await side_effects.show_dead_letters(nobody, "unrouted") == exits.UNAVAILABLE
-    assert await side_effects.discard_dead_letters(nobody, "loyalty", None) == exits.UNAVAILABLE
+    assert await dead_letters.show_dead_letters(nobody, "unrouted") == exits.UNAVAILABLE
+    assert await dead_letters.discard_dead_letters(nobody, "loyalty", None) == exits.UNAVAILABLE
     [first, second] = capsys.readouterr().err.splitlines()
     assert first.startswith("podium: cannot reach the broker") and first == second
 

@@ -17,7 +17,7 @@ from contracts.broker import BrokerMismatch, unrouted_name
 from contracts.order import OrderState
 from tests.factories import an_order
 from tests.integration.management import Management
-from workers import exits, side_effects
+from workers import dead_letters, exits, side_effects
 from workers.consumers_main import declare_consumer_topology
 from workers.ordering import submit_order, wait_for_state
 from workers.runtime.settings import Settings
@@ -64,7 +64,7 @@ async def test_with_no_consumer_deployed_orders_complete_and_their_events_wait_u
     assert await management.publish(own.exchange, "order.shipped.v9", "{}", raw)
     await management.messages(unrouted, 2)
 
-    assert await side_effects.show_dead_letters(own, "unrouted") == exits.OK
+    assert await dead_letters.show_dead_letters(own, "unrouted") == exits.OK
     listed = capsys.readouterr().out
     assert "2 unrouted event(s)" in listed
     assert str(result.event_id) in listed and "raw-1" in listed
@@ -72,7 +72,7 @@ async def test_with_no_consumer_deployed_orders_complete_and_their_events_wait_u
 
     # Consumers deployed later: a replay delivers the kept event to their queues, once each.
     await declare_consumer_topology(own)
-    code = await side_effects.replay_dead_letters(own, "unrouted", [str(result.event_id)])
+    code = await dead_letters.replay_dead_letters(own, "unrouted", [str(result.event_id)])
     assert code == exits.OK
     for consumer in ("notifications", "analytics", "loyalty"):
         await management.messages(f"{own.consumer_queue_prefix}.{consumer}", 1)

@@ -4,8 +4,12 @@ delivery limit, replay moves one message at a time, a wrong id changes nothing, 
 Dead letters are put in place and counted from outside, through the management HTTP API."""
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import aio_pika
 import pytest
@@ -162,3 +166,28 @@ def test_discard_needs_ids_or_all(capsys: pytest.CaptureFixture[str]) -> None:
         main(["dlq", "discard", "loyalty"])
     assert exited.value.code == exits.BAD_INPUT
     assert "one of the arguments --id --all is required" in capsys.readouterr().err
+
+
+def test_the_podium_command_exits_2_with_one_line_for_a_wrong_name_or_id(
+    own: Settings, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env |= {
+        "PODIUM_AMQP_URL": own.amqp_url,
+        "PODIUM_EXCHANGE": own.exchange,
+        "PODIUM_CONSUMER_QUEUE_PREFIX": own.consumer_queue_prefix,
+        "PODIUM_DATA_DIR": str(tmp_path),
+    }
+    podium = str(Path(sys.executable).parent / "podium")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [podium, "dlq", *args], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+
+    listed = run("list", "unrouted")
+    assert (listed.returncode, listed.stdout) == (0, "0 unrouted event(s)\n"), listed.stderr
+    for args in (("replay", "loyalty", "--id", "nope"), ("discard", "nobody", "--all")):
+        done = run(*args)
+        assert done.returncode == exits.BAD_INPUT, done
+        assert done.stderr.count("\n") == 1 and done.stderr.startswith("podium: "), done.stderr

@@ -55,5 +55,5 @@ async def declare_event_exchange(channel: AbstractChannel, exchange: str) -> Abs
 def mismatch_hint(kind: str, name: str) -> str:
     return (
         f"the broker's {kind} '{name}' was declared by an older Podium with other arguments; "
-        f"run `podium broker migrate` to declare it again (messages and bindings are kept)"
+        "run `podium broker migrate` to declare it again without losing a message"
     )

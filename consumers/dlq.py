@@ -11,7 +11,7 @@ comes back is not taken twice.
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
@@ -58,8 +58,6 @@ def queue_name(options: RuntimeOptions, consumer: str) -> str:
 
 def describe(message: AbstractIncomingMessage) -> DeadLetterInfo:
     reason = message.headers.get(h.REASON) or message.headers.get("x-first-death-reason")
-    if reason is None and message.exchange and not message.headers.get(h.CONSUMER):
-        reason = f"no queue bound for {message.routing_key!r} on {message.exchange!r}"
     at = message.headers.get(h.DEAD_LETTERED_AT)
     # Headers come from whoever published: bounded before they are kept or shown.
     return DeadLetterInfo(
@@ -79,7 +77,7 @@ async def list_dead_letters(
     async with _queue(options, consumer) as (_, queue, _count):
         found, last = await _take(queue, limit)
         await _release_through(last)
-    return found
+    return _explained(found, consumer)
 
 
 async def replay(options: RuntimeOptions, consumer: str, ids: list[str] | None) -> int:
@@ -120,7 +118,16 @@ async def discard(
         async def settle(message: AbstractIncomingMessage) -> None:
             await message.ack()
 
-        return await _each(queue, count, ids, settle)
+        return _explained(await _each(queue, count, ids, settle), consumer)
+
+
+def _explained(found: list[DeadLetterInfo], consumer: str) -> list[DeadLetterInfo]:
+    if consumer != UNROUTED:
+        return found
+    return [
+        replace(i, reason=f"no queue bound for {i.routing_key!r}") if i.reason == "unknown" else i
+        for i in found
+    ]
 
 
 def _reset(message: AbstractIncomingMessage) -> aio_pika.Message:

@@ -1,10 +1,13 @@
 """Publishes order events to RabbitMQ with the guarantees the saga relies on.
 
-aio-pika's defaults are not enough here: messages must be persistent, the broker must confirm
-each one, and an event no queue is bound for must be an error rather than silently dropped.
+aio-pika's defaults are not enough here: messages must be persistent and the broker must confirm
+each one. An event no queue is bound for goes to the exchange's alternate exchange (declared here
+too, see `contracts.broker`), so publishing never waits for consumers to be deployed; the publish
+stays mandatory, so should even that be missing the publish fails and is retried.
 """
 
 import asyncio
+import contextvars
 import ssl
 
 import aio_pika
@@ -16,6 +19,7 @@ from aio_pika.abc import (
 )
 from opentelemetry import propagate, trace
 
+from contracts.broker import declare_event_exchange
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
 tracer = trace.get_tracer(__name__)
@@ -34,7 +38,9 @@ class EventPublisher:
         exchange: str,
         timeout: float,
         ssl_context: ssl.SSLContext | None = None,  # for amqps:// with our own CA or certs
+        connection_name: str = "podium-publisher",  # as the broker's connection list shows it
     ) -> None:
+        self._connection_name = connection_name
         self._url = amqp_url
         self._ssl_context = ssl_context
         self._exchange_name = exchange
@@ -90,17 +96,31 @@ class EventPublisher:
             self._channel = None
             self._exchange = None
 
+    async def connect(self) -> None:
+        """Connect and declare the exchange now rather than at the first publish."""
+        await self._ready_exchange()
+
     async def _ready_exchange(self) -> AbstractExchange:
         async with self._lock:
             if self._exchange is None or self._channel is None or self._channel.is_closed:
-                if self._connection is None or self._connection.is_closed:
-                    self._connection = await aio_pika.connect_robust(
-                        self._url, timeout=self._timeout, ssl_context=self._ssl_context
-                    )
-                self._channel = await self._connection.channel(
-                    publisher_confirms=True, on_return_raises=True
+                # aio-pika's robust connection runs its reconnects in tasks that copy the context
+                # current when it was opened; opened inside a publish activity, every later
+                # reconnect line would carry that order's ids and trace. Open it in an empty one.
+                opening = asyncio.get_running_loop().create_task(
+                    self._open(), context=contextvars.Context()
                 )
-                self._exchange = await self._channel.declare_exchange(
-                    self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
-                )
+                self._exchange = await opening
             return self._exchange
+
+    async def _open(self) -> AbstractExchange:
+        if self._connection is None or self._connection.is_closed:
+            self._connection = await aio_pika.connect_robust(
+                self._url,
+                timeout=self._timeout,
+                ssl_context=self._ssl_context,
+                client_properties={"connection_name": self._connection_name},
+            )
+        self._channel = await self._connection.channel(
+            publisher_confirms=True, on_return_raises=True
+        )
+        return await declare_event_exchange(self._channel, self._exchange_name)

@@ -3,7 +3,9 @@
 Per consumer NAME: a quorum queue `podium.NAME` bound to the `orders` topic exchange, delay
 queues `podium.NAME.retry.N` whose TTL dead-letters messages back to the main queue, and a
 quorum dead-letter queue `podium.NAME.dlq`. The main queue also dead-letters there itself
-when its delivery limit is hit (a message that crashes every consumer that takes it).
+when its delivery limit is hit (a message that crashes every consumer that takes it). The
+`orders` exchange itself, with its alternate exchange and unrouted queue, comes from
+`contracts.broker`, as the publisher declares it.
 """
 
 from collections.abc import Iterable
@@ -11,10 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel
+from aio_pika.abc import AbstractChannel, AbstractQueue
+from aio_pika.exceptions import ChannelPreconditionFailed
 
 from consumers.definition import Consumer
 from consumers.options import TopologyOptions
+from contracts.broker import (
+    KEPT_QUEUE_ARGUMENTS,
+    BrokerMismatch,
+    declare_event_exchange,
+    exchange_arguments,
+    mismatch_hint,
+    unrouted_name,
+)
 
 DEFAULT_VHOST = "podium"
 
@@ -34,6 +45,13 @@ class QueueSpec:
 
 
 @dataclass(frozen=True)
+class ExchangeSpec:
+    name: str
+    kind: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class BindingSpec:
     exchange: str
     queue: str
@@ -42,13 +60,14 @@ class BindingSpec:
 
 @dataclass(frozen=True)
 class Topology:
-    exchanges: tuple[tuple[str, str], ...]  # (name, type)
+    exchanges: tuple[ExchangeSpec, ...]
     queues: tuple[QueueSpec, ...]
     bindings: tuple[BindingSpec, ...]
 
 
 def topology_for(consumers: Iterable[Consumer], options: TopologyOptions) -> Topology:
     direct = options.direct_exchange
+    unrouted = unrouted_name(options.exchange)
     queues: list[QueueSpec] = []
     bindings: list[BindingSpec] = []
     for consumer in consumers:
@@ -77,10 +96,19 @@ def topology_for(consumers: Iterable[Consumer], options: TopologyOptions) -> Top
             }
             queues.append(QueueSpec(retry, arguments))
             bindings.append(BindingSpec(direct, retry, retry))
-        queues.append(QueueSpec(dlq, {"x-queue-type": "quorum"}))
+        # Listing dead letters takes them without ack: on RabbitMQ 4.0-4.2 every such take
+        # counts toward a delivery limit (20 by default), so the DLQ must have none to reach.
+        queues.append(QueueSpec(dlq, KEPT_QUEUE_ARGUMENTS))
         bindings.append(BindingSpec(direct, dlq, dlq))
+    # Last, so that a single consumer's topology starts with its main queue.
+    queues.append(QueueSpec(unrouted, KEPT_QUEUE_ARGUMENTS))
+    bindings.append(BindingSpec(unrouted, unrouted, ""))
     return Topology(
-        exchanges=((options.exchange, "topic"), (direct, "direct")),
+        exchanges=(
+            ExchangeSpec(options.exchange, "topic", exchange_arguments(options.exchange)),
+            ExchangeSpec(unrouted, "fanout", {}),
+            ExchangeSpec(direct, "direct", {}),
+        ),
         queues=tuple(queues),
         bindings=tuple(bindings),
     )
@@ -91,19 +119,28 @@ async def declare_topology(
 ) -> None:
     """Idempotent: safe on every start, and makes events routable before any consumer runs."""
     topology = topology_for(consumers, options)
-    exchanges = {}
-    for name, kind in topology.exchanges:
-        # Same arguments as the publisher's declaration, or the broker refuses one of them.
-        exchanges[name] = await channel.declare_exchange(
-            name, aio_pika.ExchangeType(kind), durable=True
-        )
+    # The same declaration as the publisher's, or the broker refuses one of them.
+    exchanges = {options.exchange: await declare_event_exchange(channel, options.exchange)}
+    unrouted = unrouted_name(options.exchange)
+    for spec in topology.exchanges:
+        if spec.name not in exchanges and spec.name != unrouted:
+            exchanges[spec.name] = await channel.declare_exchange(
+                spec.name, aio_pika.ExchangeType(spec.kind), durable=True, arguments=spec.arguments
+            )
     queues = {}
-    for spec in topology.queues:
-        queues[spec.name] = await channel.declare_queue(
-            spec.name, durable=True, arguments=spec.arguments
-        )
+    for q in topology.queues:
+        if q.name != unrouted:
+            queues[q.name] = await _declare_queue(channel, q)
     for b in topology.bindings:
-        await queues[b.queue].bind(exchanges[b.exchange], routing_key=b.routing_key)
+        if b.queue != unrouted:
+            await queues[b.queue].bind(exchanges[b.exchange], routing_key=b.routing_key)
+
+
+async def _declare_queue(channel: AbstractChannel, spec: QueueSpec) -> AbstractQueue:
+    try:
+        return await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments)
+    except ChannelPreconditionFailed as err:
+        raise BrokerMismatch(mismatch_hint("queue", spec.name)) from err
 
 
 def definitions(topology: Topology, vhost: str = DEFAULT_VHOST) -> dict[str, Any]:
@@ -112,15 +149,15 @@ def definitions(topology: Topology, vhost: str = DEFAULT_VHOST) -> dict[str, Any
         "vhosts": [{"name": vhost}],
         "exchanges": [
             {
-                "name": name,
+                "name": e.name,
                 "vhost": vhost,
-                "type": kind,
+                "type": e.kind,
                 "durable": True,
                 "auto_delete": False,
                 "internal": False,
-                "arguments": {},
+                "arguments": e.arguments,
             }
-            for name, kind in topology.exchanges
+            for e in topology.exchanges
         ],
         "queues": [
             {

@@ -70,15 +70,30 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("names", nargs="*", metavar="NAME", help="notifications, analytics, loyalty")
     cmd.set_defaults(command=_consumers, traced="podium-consumers")
 
-    dlq = sub.add_parser("dlq", help="inspect or replay a consumer's dead letters")
+    dlq = sub.add_parser(
+        "dlq", help="inspect, replay or discard dead letters (a consumer's, or `unrouted`)"
+    )
     dlq_sub = dlq.add_subparsers(metavar="ACTION", required=True)
     cmd = dlq_sub.add_parser("list", help="list dead letters (they stay in the queue)")
-    cmd.add_argument("consumer")
+    cmd.add_argument("consumer", help="a consumer's name, or `unrouted`")
     cmd.set_defaults(command=_dlq_list)
     cmd = dlq_sub.add_parser("replay", help="move dead letters back to the consumer's queue")
-    cmd.add_argument("consumer")
+    cmd.add_argument("consumer", help="a consumer's name, or `unrouted`")
     cmd.add_argument("--id", action="append", dest="ids", metavar="MESSAGE_ID")
     cmd.set_defaults(command=_dlq_replay)
+    cmd = dlq_sub.add_parser("discard", help="delete dead letters for good, printing each")
+    cmd.add_argument("consumer", help="a consumer's name, or `unrouted`")
+    which = cmd.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", action="append", dest="ids", metavar="MESSAGE_ID")
+    which.add_argument("--all", action="store_true")
+    cmd.set_defaults(command=_dlq_discard)
+
+    broker = sub.add_parser("broker", help="maintain the broker's exchanges and queues")
+    broker_sub = broker.add_subparsers(metavar="ACTION", required=True)
+    cmd = broker_sub.add_parser(
+        "migrate", help="declare again what an older Podium declared otherwise, keeping messages"
+    )
+    cmd.set_defaults(command=_broker_migrate)
 
     cmd = sub.add_parser("analytics", help="revenue and units per SKU and hour, orders by outcome")
     cmd.set_defaults(command=_analytics)
@@ -198,15 +213,27 @@ def _consumers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dlq_list(args: argparse.Namespace, settings: Settings) -> int:
-    from workers import side_effects
+    from workers import dead_letters
 
-    return _run(side_effects.show_dead_letters(settings, args.consumer))
+    return _run(dead_letters.show_dead_letters(settings, args.consumer))
 
 
 def _dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from workers import side_effects
+    from workers import dead_letters
 
-    return _run(side_effects.replay_dead_letters(settings, args.consumer, args.ids))
+    return _run(dead_letters.replay_dead_letters(settings, args.consumer, args.ids))
+
+
+def _dlq_discard(args: argparse.Namespace, settings: Settings) -> int:
+    from workers import dead_letters
+
+    return _run(dead_letters.discard_dead_letters(settings, args.consumer, args.ids))
+
+
+def _broker_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from workers import dead_letters
+
+    return _run(dead_letters.migrate(settings))
 
 
 def _analytics(args: argparse.Namespace, settings: Settings) -> int:

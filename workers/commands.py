@@ -122,6 +122,7 @@ async def cancel(settings: Settings, order_id: str) -> int:
 
 
 def dev(action: str) -> int:
+    from contracts.broker import BrokerMismatch
     from workers.consumers_main import declare_consumer_topology
     from workers.stack import LocalStack, StackConfig, StackError
 
@@ -134,7 +135,7 @@ def dev(action: str) -> int:
             asyncio.run(declare_consumer_topology(Settings()))
         elif action == "down":
             stack.down()
-    except StackError as err:
+    except (StackError, BrokerMismatch) as err:
         print(f"podium: {err}")
         return exits.UNAVAILABLE
     print(stack.status().describe())

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from consumers import analytics, dlq, loyalty, notifications
+from consumers import analytics, dlq, loyalty, migrate, notifications
 from consumers.definition import Consumer
 from consumers.mailer import MailOptions
 from consumers.metrics import metrics_endpoint
@@ -80,14 +80,36 @@ async def declare_consumer_topology(settings: Settings) -> None:
     await declare(runtime_options(settings), registered(settings))
 
 
+async def migrate_broker(settings: Settings) -> migrate.Migration:
+    """Declare today's topology over one an older Podium declared, keeping every message."""
+    return await migrate.migrate(runtime_options(settings), registered(settings))
+
+
+def _dead_letter_source(settings: Settings, name: str) -> str:
+    """A consumer's name, or `unrouted`; ValueError for anything else."""
+    if name != dlq.UNROUTED:
+        try:
+            select(registered(settings), [name])
+        except ValueError as err:
+            raise ValueError(f"{err}, or {dlq.UNROUTED}") from err
+    return name
+
+
 async def dlq_list(settings: Settings, name: str) -> list[dlq.DeadLetterInfo]:
-    select(registered(settings), [name])
-    return await dlq.list_dead_letters(runtime_options(settings), name)
+    source = _dead_letter_source(settings, name)
+    return await dlq.list_dead_letters(runtime_options(settings), source)
 
 
 async def dlq_replay(settings: Settings, name: str, ids: list[str] | None = None) -> int:
-    select(registered(settings), [name])
-    return await dlq.replay(runtime_options(settings), name, ids)
+    source = _dead_letter_source(settings, name)
+    return await dlq.replay(runtime_options(settings), source, ids)
+
+
+async def dlq_discard(
+    settings: Settings, name: str, ids: list[str] | None
+) -> list[dlq.DeadLetterInfo]:
+    source = _dead_letter_source(settings, name)
+    return await dlq.discard(runtime_options(settings), source, ids)
 
 
 async def analytics_report(settings: Settings) -> analytics.AnalyticsReport:

@@ -1,11 +1,12 @@
 """The side-effect commands of `podium`, printed for a person at a terminal."""
 
+import sys
+
+from contracts.broker import BrokerMismatch
 from workers import exits
 from workers.consumers_main import (
     analytics_report,
     declare_consumer_topology,
-    dlq_list,
-    dlq_replay,
     loyalty_points,
     run_consumers,
 )
@@ -17,34 +18,9 @@ async def consume(settings: Settings, names: list[str]) -> int:
         await declare_consumer_topology(settings)
         await run_consumers(settings, names or None)
     except ValueError as err:  # an unknown consumer name
-        print(f"podium: {err}")
-        return exits.BAD_INPUT
-    return exits.OK
-
-
-async def show_dead_letters(settings: Settings, consumer: str) -> int:
-    try:
-        letters = await dlq_list(settings, consumer)
-    except ValueError as err:
-        print(f"podium: {err}")
-        return exits.BAD_INPUT
-    print(f"{len(letters)} dead letter(s) for {consumer}")
-    for letter in letters:
-        preview = letter.body_preview.decode(errors="replace")
-        print(
-            f"  {letter.message_id or '(no id)'}  {letter.routing_key}  attempts {letter.attempts}"
-            f"  at {letter.dead_lettered_at or '?'}\n    reason: {letter.reason}\n    {preview}"
-        )
-    return exits.OK
-
-
-async def replay_dead_letters(settings: Settings, consumer: str, ids: list[str] | None) -> int:
-    try:
-        moved = await dlq_replay(settings, consumer, ids)
-    except ValueError as err:
-        print(f"podium: {err}")
-        return exits.BAD_INPUT
-    print(f"{moved} message(s) moved back to {consumer}'s queue")
+        return _fail(str(err), exits.BAD_INPUT)
+    except BrokerMismatch as err:
+        return _fail(str(err), exits.UNAVAILABLE)
     return exits.OK
 
 
@@ -62,3 +38,8 @@ async def show_loyalty(settings: Settings, customer_id: str) -> int:
     points = await loyalty_points(settings, customer_id)
     print(f"{customer_id}: {points} points")
     return exits.OK
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"podium: {message}", file=sys.stderr)
+    return code

@@ -18,6 +18,7 @@ from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.publisher import EventPublisher
 from activities.risk import RiskActivities
+from contracts.broker import BrokerMismatch
 from services.inventory import DEFAULT_CATALOGUE, InventoryService
 from services.orders import OrderService
 from services.payment import PaymentFaults, PaymentService
@@ -90,11 +91,26 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             graceful_shutdown_timeout=timedelta(seconds=10),
             interceptors=[ActivityLogContext()],
         )
+        declaring = asyncio.create_task(declare_at_start(publisher))
         try:
             async with worker:
                 yield worker
         finally:
+            declaring.cancel()
             await publisher.close()
+
+
+async def declare_at_start(publisher: EventPublisher) -> None:
+    """Declare the event exchange (and where unrouted events go) as soon as the worker starts.
+
+    The worker still starts while the broker is down: the first publish declares it then.
+    """
+    try:
+        await publisher.connect()
+    except BrokerMismatch as err:
+        log.error("event exchange refused", error=str(err))
+    except Exception as err:
+        log.warning("broker not reachable at start; publishing connects later", error=str(err))
 
 
 async def serve(settings: Settings) -> None:

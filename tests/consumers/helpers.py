@@ -13,6 +13,7 @@ import aio_pika
 from consumers.definition import Consumer
 from consumers.dlq import DeadLetterInfo, list_dead_letters
 from consumers.store import Store
+from contracts.broker import declare_event_exchange
 from contracts.events import OrderCompletedV1, OrderFailedV1, OrderSnapshot, event_id_for
 from contracts.order import Failure, workflow_id_for
 from tests.factories import order_data
@@ -68,9 +69,7 @@ async def publish_raw(settings: Settings, body: bytes, routing_key: str, message
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.declare_exchange(
-            settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
-        )
+        exchange = await declare_event_exchange(channel, settings.exchange)
         message = aio_pika.Message(
             body,
             message_id=message_id,

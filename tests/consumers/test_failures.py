@@ -77,8 +77,9 @@ async def test_poison_messages_are_dead_lettered_with_a_reason_and_do_not_block_
     assert by_id["v2"].attempts == 0
     assert {d.message_id for d in again} == set(by_id)  # listing loses nothing
     assert await loyalty_points(settings, "cust-poison") == 34
-    assert await dlq_replay(settings, "loyalty", ["no-such-id"]) == 0
-    assert len(await dlq_list(settings, "loyalty")) == 3
+    with pytest.raises(dlq.UnknownIds):
+        await dlq_replay(settings, "loyalty", ["no-such-id", "v2"])
+    assert len(await dlq_list(settings, "loyalty")) == 3  # an unknown id moves nothing
 
 
 def _points(settings: Settings) -> int:
@@ -158,5 +159,6 @@ async def test_an_unexpected_error_is_retried_then_dead_lettered_when_retries_ru
     assert dead[0].attempts == len(RETRY_DELAYS_MS)
     assert dead[0].reason == "retries exhausted: ValueError: bug on attempt 3"
     assert dead[0].routing_key == "order.completed.v1"
-    assert await dlq.replay(runtime_options(settings), "buggy", ["no-such-id"]) == 0
+    with pytest.raises(dlq.UnknownIds):
+        await dlq.replay(runtime_options(settings), "buggy", ["no-such-id"])
     assert len(await dlq.list_dead_letters(runtime_options(settings), "buggy")) == 1

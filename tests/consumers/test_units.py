@@ -16,6 +16,7 @@ from consumers.outcomes import DeadLetter
 from consumers.registry import all_consumers, select
 from consumers.store import Store
 from consumers.topology import topology_for
+from contracts.broker import KEPT_QUEUE_ARGUMENTS, NO_DELIVERY_LIMIT, exchange_arguments
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from tests.consumers.helpers import completed, failed
 from workers.mailserver import file_name
@@ -113,3 +114,23 @@ def test_an_email_has_a_message_id_derived_from_the_event(tmp_path: Path) -> Non
 def test_selecting_an_unknown_consumer_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match="known: notifications, analytics, loyalty"):
         select(all_consumers(), ["nope"])
+
+
+def test_the_event_exchange_and_its_unrouted_queue_are_in_the_definitions() -> None:
+    data = json.loads(definitions_json())
+    exchanges = {e["name"]: e for e in data["exchanges"]}
+    queues = {q["name"]: q["arguments"] for q in data["queues"]}
+    assert exchanges["orders"]["arguments"] == exchange_arguments("orders")
+    assert exchanges["orders"]["arguments"] == {"alternate-exchange": "orders.unrouted"}
+    assert exchanges["orders.unrouted"]["type"] == "fanout"
+    assert queues["orders.unrouted"] == KEPT_QUEUE_ARGUMENTS
+    assert {
+        "source": "orders.unrouted",
+        "vhost": "podium",
+        "destination": "orders.unrouted",
+        "destination_type": "queue",
+        "routing_key": "",
+        "arguments": {},
+    } in data["bindings"]
+    for name in ("notifications", "analytics", "loyalty"):
+        assert queues[f"podium.{name}.dlq"]["x-delivery-limit"] == NO_DELIVERY_LIMIT

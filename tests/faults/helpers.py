@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
@@ -23,6 +22,7 @@ from temporalio.worker import Worker
 
 from activities.events import EventActivities
 from activities.publisher import EventPublisher
+from contracts.broker import declare_event_exchange
 from contracts.order import OrderResult
 from tests.invariants import ConsumerStores, side_effects_settled
 from workers.consumers_main import declare_consumer_topology, running_consumers
@@ -226,7 +226,7 @@ async def activity_runs(handle: WorkflowHandle[Any, Any], name: str) -> Activity
 
 async def tap(channel: AbstractChannel, exchange: str) -> AbstractQueue:
     """An exclusive queue bound to every order event on `exchange`, to count messages."""
-    declared = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+    declared = await declare_event_exchange(channel, exchange)
     queue = await channel.declare_queue(exclusive=True)
     await queue.bind(declared, routing_key="order.#")
     return queue

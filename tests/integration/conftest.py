@@ -10,6 +10,7 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractQueue
 from temporalio.client import Client
 
+from contracts.broker import declare_event_exchange
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 from workers.stack import LocalStack, StackConfig, StackInfo
@@ -60,9 +61,7 @@ async def amqp_channel(stack_info: StackInfo) -> AsyncIterator[AbstractChannel]:
 async def event_tap(amqp_channel: AbstractChannel) -> AsyncIterator[AbstractQueue]:
     """A durable queue bound to every order event, so published events are routable and
     can be inspected; it survives a broker restart like the real consumer queues."""
-    exchange = await amqp_channel.declare_exchange(
-        "orders", aio_pika.ExchangeType.TOPIC, durable=True
-    )
+    exchange = await declare_event_exchange(amqp_channel, "orders")
     queue = await amqp_channel.declare_queue(f"tap-{uuid.uuid4()}", durable=True)
     await queue.bind(exchange, routing_key="order.#")
     yield queue

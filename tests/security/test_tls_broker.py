@@ -13,6 +13,7 @@ import pytest
 from aiormq.exceptions import AMQPConnectionError
 
 from activities.publisher import EventPublisher
+from contracts.broker import declare_event_exchange
 from tests.consumers.helpers import completed, count, effects_consumer, store_of, wait_until
 from tests.security.certs import Certs, make_certs
 from workers.consumers_main import running_consumers
@@ -78,9 +79,7 @@ async def test_publisher_confirms_over_mutual_tls_and_a_tls_consumer_reads_it(
     connection = await aio_pika.connect(settings.amqp_url, ssl_context=context, timeout=5)
     async with connection:
         channel = await connection.channel()
-        exchange = await channel.declare_exchange(
-            settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
-        )
+        exchange = await declare_event_exchange(channel, settings.exchange)
         queue = await channel.declare_queue(exclusive=True)
         await queue.bind(exchange, routing_key="order.#")
         publisher = EventPublisher(settings.amqp_url, settings.exchange, 5, ssl_context=context)

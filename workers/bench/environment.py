@@ -111,8 +111,8 @@ async def delete_broker_objects(settings: Settings, extra_queues: tuple[str, ...
         channel = await connection.channel()
         for name in [q.name for q in topology.queues] + list(extra_queues):
             await channel.queue_delete(name)
-        for name, _ in topology.exchanges:
-            await channel.exchange_delete(name)
+        for exchange in topology.exchanges:
+            await channel.exchange_delete(exchange.name)
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ from consumers import mailer
 from consumers.definition import Consumer
 from consumers.emails import render
 from consumers.mailer import MailOptions
+from consumers.outcomes import DeadLetter
 from consumers.store import Store
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
@@ -46,7 +47,10 @@ class OutboxEmail:
 
 def consumer(options: MailOptions) -> Consumer:
     def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> None:
-        email = render(event, options.sender)
+        try:
+            email = render(event, options.sender)
+        except ValueError as err:  # no mail system could deliver to this address: say so now
+            raise DeadLetter(f"undeliverable recipient address: {err}") from None
         tx.execute(
             "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, NULL)",
             (event.event_id, email.message_id, email.recipient, email.subject, email.raw, _now()),

@@ -44,7 +44,8 @@ class StoreToFolder:
 
 def start(folder: Path, port: int, host: str = "127.0.0.1") -> Controller:
     """Serve in a background thread; call `.stop()` on the result to shut it down."""
-    controller = Controller(StoreToFolder(folder), hostname=host, port=port)
+    # SMTPUTF8: international addresses (jörg@example.de) are delivered as real servers do.
+    controller = Controller(StoreToFolder(folder), hostname=host, port=port, enable_SMTPUTF8=True)
     controller.start()
     return controller
 

@@ -7,6 +7,7 @@ in between redelivers the original; the store's processed marker absorbs the dup
 
 import asyncio
 import contextlib
+import contextvars
 from functools import partial
 from typing import Any
 
@@ -98,7 +99,10 @@ class ConsumerWorker:
             self._log.warning("breaker open: consumption paused", pause_s=self.breaker.pause)
             if self._prober is None or self._prober.done():
                 metrics.BREAKER_OPENED.labels(self.consumer.name).inc()
-                self._prober = asyncio.create_task(self._pause_and_probe())
+                # A context of its own: not the tripping message's log context or trace span.
+                self._prober = asyncio.create_task(
+                    self._pause_and_probe(), context=contextvars.Context()
+                )
         else:
             self._log.info(f"breaker {state}")
 

@@ -8,6 +8,7 @@ in between redelivers the original; the store's processed marker absorbs the dup
 import asyncio
 import contextlib
 import contextvars
+import threading
 from functools import partial
 from typing import Any
 
@@ -29,7 +30,8 @@ from consumers.definition import Consumer
 from consumers.options import RuntimeOptions
 from consumers.outcomes import DeadLetter, Kind, classify
 from consumers.reporting import StateReporter
-from consumers.store import Store
+from consumers.store import Abandon, Store
+from consumers.threads import in_daemon_thread
 from consumers.topology import topology_for
 
 log = structlog.get_logger(__name__)
@@ -162,14 +164,18 @@ class ConsumerWorker:
             await self._park(message, attempt, routing_key)
             await message.ack()
             return
+        abandon = Abandon()
         try:
             # The time limit frees the slot and sends the message down the retry ladder. The
-            # handler's thread cannot be stopped and may still commit later: the retry then
-            # finds the event marked processed and acks it without a second effect.
+            # handler's thread cannot be stopped: its transaction is rolled back instead (so the
+            # store is free for the next message), and should it have committed just before,
+            # the retry finds the event marked processed and acks it without a second effect.
             applied = await asyncio.wait_for(
-                self._apply(message, routing_key), timeout=self.options.handler_timeout
+                self._apply(message, routing_key, abandon), timeout=self.options.handler_timeout
             )
         except Exception as err:
+            if isinstance(err, TimeoutError):
+                threading.Thread(target=abandon.abandon, daemon=True).start()
             await self._failed(message, attempt, routing_key, err, bound)
         else:
             self.breaker.succeeded()
@@ -177,21 +183,27 @@ class ConsumerWorker:
             (metrics.PROCESSED if applied else metrics.DUPLICATES).labels(self.consumer.name).inc()
         await message.ack()
 
-    async def _apply(self, message: AbstractIncomingMessage, routing_key: str) -> bool:
+    async def _apply(
+        self, message: AbstractIncomingMessage, routing_key: str, abandon: Abandon
+    ) -> bool:
         size, limit = len(message.body), self.options.max_body_bytes
         if size > limit:
             raise DeadLetter(f"body of {size} bytes is over the limit of {limit} bytes")
         # Decoding (JSON, then the schema) costs time in the body's size: never on the loop.
-        event, applied = await asyncio.to_thread(self._decode_and_apply, message, routing_key)
+        event, applied = await in_daemon_thread(
+            partial(self._decode_and_apply, message, routing_key, abandon)
+        )
         if self.consumer.after_commit is not None:
             await self.consumer.after_commit(event, self.store)
         return applied
 
-    def _decode_and_apply(self, message: AbstractIncomingMessage, routing_key: str) -> Any:
+    def _decode_and_apply(
+        self, message: AbstractIncomingMessage, routing_key: str, abandon: Abandon
+    ) -> Any:
         event = decode(message.body, self.consumer)
         check_identity(message.message_id, event.event_id)
         handle = partial(self.consumer.handle, event)
-        return event, self.store.apply(event.event_id, routing_key, handle)
+        return event, self.store.apply(event.event_id, routing_key, handle, abandon)
 
     async def _failed(
         self,

@@ -3,19 +3,27 @@ is cut off and retried, hostile headers are clamped, and the event loop stays fr
 Raw messages go through RabbitMQ's management HTTP API, as outside tools send them."""
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from activities.publisher import EventPublisher
 from consumers import headers as h
 from consumers.definition import Consumer
+from consumers.options import TopologyOptions
 from contracts.events import OrderCompletedV1
 from tests.consumers.conftest import RETRY_DELAYS_MS, Broker
 from tests.consumers.helpers import (
     completed,
+    consumer_count,
     count,
     dead_letters,
     effects_consumer,
@@ -165,3 +173,71 @@ async def test_a_handler_over_its_time_limit_is_retried_and_others_are_not_delay
     assert all(done_at[e.event_id] - sent < 1.5 for e in others)
     assert done_at[slow.event_id] - sent > 0.5 + RETRY_DELAYS_MS[0] / 1000  # after a retry
     assert lag.worst < 0.2
+
+
+STUCK_CONSUMER = """
+import asyncio, time
+from consumers.definition import Consumer
+from consumers.options import TopologyOptions
+from consumers.runner import run_until_signalled
+from contracts.events import OrderCompletedV1
+from workers.consumers_main import runtime_options
+from workers.runtime.settings import Settings
+
+def handle(event, tx):
+    if event.order.customer_id == "cust-stuck":
+        open(event.order.order_id, "w").close()
+        time.sleep(3600)  # a handler stuck on a poison message
+    tx.execute("INSERT INTO effects VALUES (?)", (event.event_id,))
+
+consumer = Consumer("stuck", (OrderCompletedV1,), handle, "CREATE TABLE effects (event_id TEXT);")
+asyncio.run(run_until_signalled([consumer], runtime_options(Settings())))
+"""
+
+
+async def test_a_stuck_handler_does_not_hold_up_other_messages_or_sigterm(
+    settings: Settings, publisher: EventPublisher, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "PODIUM_AMQP_URL": settings.amqp_url,
+        "PODIUM_EXCHANGE": settings.exchange,
+        "PODIUM_CONSUMER_QUEUE_PREFIX": settings.consumer_queue_prefix,
+        "PODIUM_CONSUMER_RETRY_DELAYS_MS": json.dumps([60_000]),
+        "PODIUM_DATA_DIR": str(settings.data_dir),
+        "PODIUM_CONSUMER_HANDLER_TIMEOUT_SECONDS": "1",
+        "PODIUM_CONSUMER_CONCURRENCY": "1",
+        "PODIUM_CONSUMER_METRICS_PORT": "0",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", STUCK_CONSUMER, env=env, cwd=tmp_path
+    )
+    queue = TopologyOptions(queue_prefix=settings.consumer_queue_prefix).queue("stuck")
+    try:
+        await wait_until_consuming(settings, queue)
+        stuck, other = completed(customer_id="cust-stuck"), completed()
+        await publisher.publish(stuck)
+        await publisher.publish(other)
+        await wait_until(lambda: (tmp_path / stuck.order.order_id).exists(), what="stuck")
+        store = store_of(settings, effects_consumer("stuck"))
+        # One slot only: the other event passes once the stuck one's time limit frees it.
+        await wait_until(
+            lambda: count(store, "SELECT count(*) FROM effects") == 1, within=5, what="other"
+        )
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 15) == 0
+        assert time.monotonic() - started < 5
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def wait_until_consuming(settings: Settings, queue: str) -> None:
+    for _ in range(300):
+        with contextlib.suppress(Exception):
+            if await consumer_count(settings, queue) == 1:
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the consumer process did not start consuming")

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from workers.runtime.logging import MAX_EXCEPTION, REDACTED, redact_personal_data
+from workers.runtime.redaction import redact_urls
 from workers.runtime.scrub import MAX_FIELD, clean, scrub
 
 MB = 1_000_000
@@ -71,3 +72,15 @@ def test_an_address_cut_by_the_bound_is_still_masked() -> None:
 def test_long_lists_and_mappings_are_summarised() -> None:
     out = redact_personal_data(None, "info", {"event": "x", "ids": list(range(10_000))})
     assert len(out["ids"]) == 51 and out["ids"][-1] == "... 9950 more"
+
+
+@pytest.mark.parametrize("unit", ["a.", "a://", "a://b:", "@"])
+def test_url_credentials_are_redacted_in_linear_time(unit: str) -> None:
+    timings = []
+    for repeat in (25_000, 100_000):
+        text = unit * repeat
+        start = time.perf_counter()
+        redact_urls(text)
+        timings.append(time.perf_counter() - start)
+    assert timings[1] < 10 * timings[0] + 0.05, timings
+    assert redact_urls("amqp://podium:s3cr@t@host/v") == "amqp://podium:******@host/v"

@@ -1,5 +1,6 @@
 """The runtime's own rules, without a broker: headers, error classes, the breaker."""
 
+import json
 import smtplib
 import socket
 import sqlite3
@@ -13,10 +14,12 @@ import pytest
 
 from consumers import headers as h
 from consumers.breaker import Breaker, BreakerOptions, State
-from consumers.decoding import check_identity
+from consumers.decoding import check_identity, decode
+from consumers.loyalty import CONSUMER as LOYALTY
 from consumers.outcomes import DeadLetter, Kind, RetryLater, classify
 from consumers.store import Abandon, Store
 from contracts.events import OrderCompletedV1
+from tests.consumers.helpers import completed
 
 
 def _message(headers: dict[str, Any], routing_key: str = "order.completed.v1") -> Any:
@@ -150,3 +153,26 @@ def test_an_abandoned_handler_frees_the_store_and_commits_nothing(tmp_path: Path
     assert isinstance(outcome[0], sqlite3.ProgrammingError)
     assert store.read(lambda c: [r[0] for r in c.execute("SELECT v FROM t")]) == ["next"]
     assert store.apply("e1", "k", lambda tx: None)  # not marked processed: a retry applies it
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (["order", "total"], "1e999999999"),  # int() of it would build a billion digits
+        (["order", "total"], "-1"),
+        (["order", "order_id"], "o" * 100_000),
+        (["order", "email"], "x" * 100_000),
+        (["event_id"], "e" * 1_000),
+        (["order", "items"], []),
+    ],
+)
+def test_absurd_event_fields_are_refused_when_decoding(path: list[str], value: Any) -> None:
+    data: Any = completed().model_dump(mode="json")
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    start = time.perf_counter()
+    with pytest.raises(DeadLetter, match="schema mismatch"):
+        decode(json.dumps(data).encode(), LOYALTY)
+    assert time.perf_counter() - start < 0.1

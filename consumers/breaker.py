@@ -1,10 +1,12 @@
 """A circuit breaker per consumer: an outage of its dependency pauses consumption.
 
 Closed: messages flow; `threshold` consecutive failures that say "a dependency is unavailable"
-open it. Open: the worker stops consuming (messages wait, unharmed, in the queue) for a pause.
-Half-open: one message probes; success closes the breaker, failure opens it again with twice the
-pause (up to `max_pause`). Only "unavailable" failures count: a bug or a poison message says
-nothing about the dependency, and it has its own way out (the retry ladder, the dead letters).
+open it, and so does one message that found it unavailable on every rung of its retry ladder
+(a quiet queue during an outage must not dead-letter its few events). Open: the worker stops
+consuming (messages wait, unharmed, in the queue) for a pause. Half-open: one message probes;
+success closes the breaker, failure opens it again with twice the pause (up to `max_pause`).
+Only "unavailable" failures count: a bug or a poison message says nothing about the
+dependency, and it has its own way out (the retry ladder, the dead letters).
 """
 
 import time
@@ -42,13 +44,15 @@ class Breaker:
     def is_open(self) -> bool:
         return self.state is State.OPEN
 
-    def failed(self) -> bool:
-        """Count a failure; True when the breaker is open afterwards (it may have just opened)."""
+    def failed(self, conclusive: bool = False) -> bool:
+        """Count a failure; True when the breaker is open afterwards (it may have just opened).
+        A `conclusive` failure opens it whatever the count (a message that found its
+        dependency unavailable on every retry is evidence enough of an outage)."""
         self.failures += 1
         if self.state is State.HALF_OPEN:
             self.pause = min(self.pause * 2, self.options.max_pause)
             self._move(State.OPEN)
-        elif self.state is State.CLOSED and self.failures >= self.options.threshold:
+        elif self.state is State.CLOSED and (conclusive or self.failures >= self.options.threshold):
             self._move(State.OPEN)
         return self.is_open
 

@@ -219,13 +219,14 @@ class ConsumerWorker:
             log.warning("dead-lettering", reason=reason)
             await self._dead_letter(message, attempt, routing_key, reason)
             return
-        if kind is Kind.UNAVAILABLE and self.breaker.failed():
+        delays = self.options.topology.retry_delays_ms
+        exhausted = attempt >= len(delays)
+        if kind is Kind.UNAVAILABLE and self.breaker.failed(conclusive=exhausted):
             # An outage, not this message's fault: back in the queue as it was, no rung used.
             log.warning("dependency unavailable, message kept for later", error=reason)
             await self._park(message, attempt, routing_key)
             return
-        delays = self.options.topology.retry_delays_ms
-        if attempt < len(delays):
+        if not exhausted:
             log.info("retrying later", error=reason, delay_ms=delays[attempt])
             await self._retry(message, attempt + 1, routing_key, reason)
         else:

@@ -140,3 +140,27 @@ async def test_a_recipient_refused_for_good_is_dead_lettered_at_once_and_the_bre
     assert sorted(d.message_id or "" for d in dead) == sorted(e.event_id for e in ghosts)
     assert all(d.attempts == 0 for d in dead)
     assert all("SMTPRecipientsRefused" in d.reason and "550" in d.reason for d in dead)
+
+
+async def test_a_lone_event_during_an_outage_is_kept_not_dead_lettered(
+    settings: Settings, publisher: EventPublisher, mail_port: int, tmp_path: Path
+) -> None:
+    # A quiet queue: one event, far fewer failures than the threshold, but it finds the mail
+    # server down on every rung of its ladder. That opens the breaker instead of dead-lettering.
+    settings = _outage_settings(settings, mail_port).model_copy(
+        update={"consumer_breaker_threshold": 50}
+    )
+    handler = CountingMailServer(tmp_path / "mail")
+    controller = Controller(handler, hostname="127.0.0.1", port=mail_port, enable_SMTPUTF8=True)
+    event = completed()
+    async with running_consumers(settings, names=[notifications.NAME]):
+        await publisher.publish(event)
+        await wait_until(lambda: _breaker() == 2, within=10, what="breaker open")
+        await asyncio.sleep(1.5)
+        assert await list_dead_letters(runtime_options(settings), notifications.NAME) == []
+        controller.start()
+        try:
+            await wait_until(lambda: len(handler.received) == 1, within=10, what="the email")
+        finally:
+            controller.stop()
+    assert await list_dead_letters(runtime_options(settings), notifications.NAME) == []

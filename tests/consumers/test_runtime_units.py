@@ -95,6 +95,12 @@ def test_errors_are_classified(err: Exception, kind: Kind) -> None:
     assert classify(err) is kind
 
 
+def test_one_conclusive_failure_opens_the_breaker() -> None:
+    breaker = Breaker(BreakerOptions(threshold=50), lambda state: None)
+    assert not breaker.failed()
+    assert breaker.failed(conclusive=True) and breaker.is_open
+
+
 def test_ids_that_disagree_are_refused_as_forged() -> None:
     check_identity("e-1", "e-1")
     for message_id in ("e-2", None, ""):

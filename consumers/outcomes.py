@@ -4,8 +4,10 @@ runtime classifies any other exception (`classify`).
 - permanent: dead-lettered at once with the reason (retrying cannot help);
 - unavailable: a dependency is down or too slow; retried, and counted by the circuit breaker,
   which stops consuming during an outage instead of burning events through their retries;
-- transient: anything else unexpected (a bug, most likely); retried, dead-lettered when the
-  retries run out, and not taken as a sign of an outage.
+- transient: anything else unexpected (a bug, most likely), and a handler over the runtime's
+  time limit (a poison message may cause it as well as a slow dependency, whose own timeouts
+  count as unavailable); retried, dead-lettered when the retries run out, and not taken as a
+  sign of an outage.
 """
 
 import smtplib
@@ -21,6 +23,11 @@ class RetryLater(Exception):
 
 class DeadLetter(Exception):
     """Permanent failure: move the message to the consumer's dead-letter queue now."""
+
+
+class HandlerTimedOut(Exception):
+    """Raised by the runtime for a handler over its time limit (deliberately not a TimeoutError,
+    which says a dependency timed out)."""
 
 
 class Kind(StrEnum):

@@ -28,7 +28,7 @@ from consumers.breaker import GAUGE_VALUE, Breaker, State
 from consumers.decoding import check_identity, decode
 from consumers.definition import Consumer
 from consumers.options import RuntimeOptions
-from consumers.outcomes import DeadLetter, Kind, classify
+from consumers.outcomes import DeadLetter, HandlerTimedOut, Kind, classify
 from consumers.reporting import StateReporter
 from consumers.store import Abandon, Store
 from consumers.threads import in_daemon_thread
@@ -170,13 +170,15 @@ class ConsumerWorker:
             # handler's thread cannot be stopped: its transaction is rolled back instead (so the
             # store is free for the next message), and should it have committed just before,
             # the retry finds the event marked processed and acks it without a second effect.
-            applied = await asyncio.wait_for(
-                self._apply(message, routing_key, abandon), timeout=self.options.handler_timeout
-            )
-        except Exception as err:
-            if isinstance(err, TimeoutError):
+            limit = asyncio.timeout(self.options.handler_timeout)
+            async with limit:
+                applied = await self._apply(message, routing_key, abandon)
+        except Exception as raised:
+            error: Exception = raised
+            if limit.expired():
                 threading.Thread(target=abandon.abandon, daemon=True).start()
-            await self._failed(message, attempt, routing_key, err, bound)
+                error = HandlerTimedOut(f"over its time limit of {self.options.handler_timeout}s")
+            await self._failed(message, attempt, routing_key, error, bound)
         else:
             self.breaker.succeeded()
             bound.debug("processed" if applied else "duplicate ignored")

@@ -241,3 +241,26 @@ async def wait_until_consuming(settings: Settings, queue: str) -> None:
                 return
         await asyncio.sleep(0.05)
     raise AssertionError("the consumer process did not start consuming")
+
+
+async def test_a_message_that_always_hangs_its_handler_is_dead_lettered_not_an_outage(
+    settings: Settings, publisher: EventPublisher
+) -> None:
+    settings = settings.model_copy(
+        update={"consumer_handler_timeout_seconds": 0.3, "consumer_breaker_threshold": 2}
+    )
+    base = effects_consumer("hangs")
+
+    async def downstream(event: Any, store: Any) -> None:
+        if event.order.customer_id == "cust-poison":
+            await asyncio.to_thread(time.sleep, 1)
+
+    consumer = Consumer("hangs", base.events, base.handle, base.schema, downstream)
+    poison, good = completed(customer_id="cust-poison"), completed()
+    async with running_consumers(settings, consumers=[consumer]) as runner:
+        await publisher.publish(poison)
+        await publisher.publish(good)
+        dead = await dead_letters(settings, "hangs", 1, within=10)
+        assert runner.workers["hangs"].breaker.state == "closed"
+    assert [d.message_id for d in dead] == [poison.event_id]
+    assert dead[0].reason == "retries exhausted: HandlerTimedOut: over its time limit of 0.3s"

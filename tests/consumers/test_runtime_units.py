@@ -16,7 +16,7 @@ from consumers import headers as h
 from consumers.breaker import Breaker, BreakerOptions, State
 from consumers.decoding import check_identity, decode
 from consumers.loyalty import CONSUMER as LOYALTY
-from consumers.outcomes import DeadLetter, Kind, RetryLater, classify
+from consumers.outcomes import DeadLetter, HandlerTimedOut, Kind, RetryLater, classify
 from consumers.store import Abandon, Store
 from contracts.events import OrderCompletedV1
 from tests.consumers.helpers import completed
@@ -88,6 +88,7 @@ def _validation_error() -> Exception:
         (sqlite3.OperationalError("database is locked"), Kind.UNAVAILABLE),
         (RetryLater("busy"), Kind.UNAVAILABLE),
         (ValueError("a bug"), Kind.TRANSIENT),
+        (HandlerTimedOut("over its time limit"), Kind.TRANSIENT),
         (KeyError("a bug"), Kind.TRANSIENT),
     ],
 )

@@ -17,10 +17,12 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import Status, StatusCode
 
 from consumers import headers as h
+from contracts.scrub import clean
 
 tracer = trace.get_tracer(__name__)
 OUTCOME = "podium.outcome"
 _PROPAGATED = ("traceparent", "tracestate", "baggage")
+MAX_TEXT = 1_000
 _MAX_PROPAGATED = 8_192  # W3C baggage's own limit; traceparent and tracestate are far shorter
 
 
@@ -53,7 +55,7 @@ def consuming(consumer: str, message: AbstractIncomingMessage) -> Iterator[None]
 def retried(error: str) -> None:
     span = trace.get_current_span()
     span.set_attribute(OUTCOME, "retried")
-    span.set_attribute("podium.error", error)
+    span.set_attribute("podium.error", clean(error, MAX_TEXT))
 
 
 def parked() -> None:
@@ -61,6 +63,8 @@ def parked() -> None:
 
 
 def dead_lettered(reason: str) -> None:
+    # Reasons quote errors, and an SMTP refusal quotes the recipient: bounded and scrubbed.
+    reason = clean(reason, MAX_TEXT)
     span = trace.get_current_span()
     span.set_attribute(OUTCOME, "dead-lettered")
     span.set_attribute("podium.dead_letter_reason", reason)

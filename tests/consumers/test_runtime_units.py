@@ -183,3 +183,19 @@ def test_absurd_event_fields_are_refused_when_decoding(path: list[str], value: A
     with pytest.raises(DeadLetter, match="schema mismatch"):
         decode(json.dumps(data).encode(), LOYALTY)
     assert time.perf_counter() - start < 0.1
+
+
+def test_span_reasons_are_bounded_and_carry_no_address() -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from consumers import tracing
+
+    span = TracerProvider().get_tracer("t").start_span("consume")
+    with trace.use_span(span, end_on_exit=True):
+        tracing.dead_lettered("SMTPRecipientsRefused: {'jörg@example.de': (550, b'no')}" * 100)
+        tracing.retried("x" * 100_000)
+    attributes = span.attributes or {}
+    reason = str(attributes["podium.dead_letter_reason"])
+    assert "jörg" not in reason and len(reason) < 1_100
+    assert len(str(attributes["podium.error"])) < 1_100

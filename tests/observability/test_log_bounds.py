@@ -4,9 +4,9 @@ import time
 
 import pytest
 
+from contracts.scrub import MAX_FIELD, clean, scrub
 from workers.runtime.logging import MAX_EXCEPTION, REDACTED, redact_personal_data
 from workers.runtime.redaction import redact_urls
-from workers.runtime.scrub import MAX_FIELD, clean, scrub
 
 MB = 1_000_000
 

@@ -15,7 +15,7 @@ from opentelemetry import trace
 from pydantic import BaseModel
 from structlog.types import EventDict, Processor
 
-from workers.runtime.scrub import MAX_FIELD, REDACTED, bound, clean
+from contracts.scrub import MAX_FIELD, REDACTED, bound, clean
 
 PERSONAL_KEYS = frozenset(
     {

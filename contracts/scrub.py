@@ -1,4 +1,5 @@
-"""Personal data out of free text, and every logged text bounded, both in linear time.
+"""Personal data out of free text, and every text bounded, both in linear time: what text may
+cross from a message or an error into logs and span attributes.
 
 Log fields can hold text taken from a message body or an exception about one, so they are
 truncated first and then scanned without a backtracking regex: a multi-megabyte string with no

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from activities.publisher import EventPublisher
-from consumers import analytics
+from consumers import analytics, notifications
+from consumers.mailer import MailOptions
 from consumers.store import Store
 from contracts.events import OrderCompletedV1
 from tests.consumers.helpers import (
@@ -59,3 +60,14 @@ async def test_a_message_whose_ids_disagree_is_dead_lettered_as_forged(
     assert sorted(d.message_id or "" for d in dead) == sorted([genuine.event_id, "forged-2"])
     assert all(d.reason.startswith("forged: message_id ") for d in dead)
     assert (await analytics_report(settings)).outcomes == {"completed": 1}
+
+
+def test_notifications_email_an_order_once_per_outcome_whatever_event_claims_it(
+    tmp_path: Path,
+) -> None:
+    consumer = notifications.consumer(MailOptions())
+    store = Store(tmp_path / "n.db", consumer.schema)
+    first = completed()
+    for event in (first, first.model_copy(update={"event_id": "another-id"})):
+        store.apply(event.event_id, "k", lambda tx, e=event: consumer.handle(e, tx))
+    assert [e.event_id for e in notifications.outbox(store)] == [first.event_id]

@@ -119,7 +119,11 @@ class ConsumerWorker:
                 if self._stopping.is_set():
                     return
                 await self._probe()
-            await self._consume()  # it may have opened again meanwhile: then round again
+            try:
+                await self._consume()  # it may have opened again meanwhile: then round again
+            except Exception as err:  # the channel is down: keep probing until it is back
+                self._log.warning("consuming again failed", error=str(err))
+                self.breaker.failed(conclusive=True)
 
     async def _probe(self) -> None:
         self.breaker.probing()

@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 from activities.publisher import EventPublisher
 from consumers import notifications, state_file
 from consumers.dlq import list_dead_letters
+from tests.consumers.conftest import Broker
 from tests.consumers.helpers import completed, consumer_count, dead_letters, wait_until
 from workers.consumers_main import running_consumers, runtime_options
 from workers.mailserver import StoreToFolder, file_name
@@ -163,4 +164,28 @@ async def test_a_lone_event_during_an_outage_is_kept_not_dead_lettered(
             await wait_until(lambda: len(handler.received) == 1, within=10, what="the email")
         finally:
             controller.stop()
+    assert await list_dead_letters(runtime_options(settings), notifications.NAME) == []
+
+
+async def test_a_paused_consumer_survives_a_broker_restart_and_resumes(
+    settings: Settings, publisher: EventPublisher, mail_port: int, tmp_path: Path, broker: Broker
+) -> None:
+    settings = _outage_settings(settings, mail_port)
+    handler = CountingMailServer(tmp_path / "mail")
+    controller = Controller(handler, hostname="127.0.0.1", port=mail_port, enable_SMTPUTF8=True)
+    events = [completed() for _ in range(5)]
+    async with running_consumers(settings, names=[notifications.NAME]):
+        for event in events:
+            await publisher.publish(event)
+        await publisher.close()
+        await wait_until(lambda: _breaker() == 2, within=10, what="breaker open")
+        await asyncio.to_thread(broker.stack.stop_rabbitmq)
+        await asyncio.sleep(1)  # probes fail: the channel is gone
+        await asyncio.to_thread(broker.stack.start_rabbitmq)
+        controller.start()
+        try:
+            await wait_until(lambda: len(handler.received) == 5, within=40, what="every email")
+        finally:
+            controller.stop()
+    assert set(handler.received.values()) == {1}
     assert await list_dead_letters(runtime_options(settings), notifications.NAME) == []

@@ -1,6 +1,8 @@
 """A read model of sales: revenue and units per SKU per UTC hour, and orders by outcome.
 
-Revenue is kept per currency (amounts in different currencies are never added up).
+Revenue is kept per currency (amounts in different currencies are never added up). An order
+counts once per outcome, keyed by its order id: a second event claiming the same outcome for
+the same order (another event id, forged or republished) changes nothing.
 """
 
 import sqlite3
@@ -23,6 +25,12 @@ CREATE TABLE IF NOT EXISTS sku_hourly (
     units INTEGER NOT NULL,
     revenue TEXT NOT NULL,
     PRIMARY KEY (hour, sku, currency)
+);
+CREATE TABLE IF NOT EXISTS counted_orders (
+    order_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (order_id, outcome)
 );
 CREATE TABLE IF NOT EXISTS outcomes (
     outcome TEXT PRIMARY KEY,
@@ -59,9 +67,16 @@ def outcome_of(event: OrderCompletedV1 | OrderFailedV1) -> str:
 
 
 def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> None:
+    outcome = outcome_of(event)
+    first = tx.execute(
+        "INSERT OR IGNORE INTO counted_orders VALUES (?, ?, ?)",
+        (event.order.order_id, outcome, event.event_id),
+    ).rowcount
+    if not first:
+        return
     tx.execute(
         "INSERT INTO outcomes VALUES (?, 1) ON CONFLICT(outcome) DO UPDATE SET orders = orders + 1",
-        (outcome_of(event),),
+        (outcome,),
     )
     if not isinstance(event, OrderCompletedV1):
         return

@@ -12,6 +12,20 @@ from contracts.events import OrderCompletedV1, OrderFailedV1
 KNOWN_EVENTS: tuple[EventType, ...] = (OrderCompletedV1, OrderFailedV1)
 
 
+def check_identity(message_id: str | None, event_id: str) -> None:
+    """The id the broker carries and the id in the body must be one: duplicates are recognised
+    by it, so a message whose two ids disagree could pass for another event (or dodge being
+    recognised as a repeat). Refused as forged."""
+    if message_id != event_id:
+        raise DeadLetter(
+            f"forged: message_id {_short(message_id)} does not match event_id {_short(event_id)}"
+        )
+
+
+def _short(value: str | None) -> str:
+    return "(none)" if value is None else repr(value[:100])
+
+
 def decode(body: bytes, consumer: Consumer) -> Any:
     try:
         data = json.loads(body)

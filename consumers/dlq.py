@@ -131,7 +131,7 @@ def _explained(found: list[DeadLetterInfo], consumer: str) -> list[DeadLetterInf
 
 
 def _reset(message: AbstractIncomingMessage) -> aio_pika.Message:
-    replays = int(message.headers.get(h.REPLAYED, 0) or 0)  # type: ignore[arg-type]
+    replays = h.replayed_of(message)
     return h.copy_message(
         message,
         {

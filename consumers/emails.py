@@ -2,10 +2,12 @@
 
 from dataclasses import dataclass
 from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from html import escape
 
+from contracts.addresses import ascii_domain, check_email, local_text
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
 
@@ -20,6 +22,19 @@ class RenderedEmail:
 def message_id_for(event_id: str) -> str:
     """Deterministic, so a resend of the same event is recognisable as the same email."""
     return f"<{event_id}@events.podium>"
+
+
+def deliverable_address(email: str) -> Address:
+    """The address to send to: validated, its domain in DNS form (`info@xn--bcher-kva.de`),
+    quoted by the email package exactly where RFC 5322 needs it. Non-ASCII remains only in the
+    local part (`jörg@...`), which needs SMTPUTF8. ValueError when no mail system could deliver
+    to it."""
+    local, _, domain = check_email(email).rpartition("@")
+    return Address(username=local_text(local), domain=ascii_domain(domain))
+
+
+def needs_smtputf8(address: str) -> bool:
+    return not address.isascii()
 
 
 def render(event: OrderCompletedV1 | OrderFailedV1, sender: str) -> RenderedEmail:
@@ -39,15 +54,18 @@ def render(event: OrderCompletedV1 | OrderFailedV1, sender: str) -> RenderedEmai
         f"<p>Hello {escape(order.shipping_address.name)},</p><p>{escape(intro)}</p>"
         f"<ul>{items_html}</ul><p>-- Podium</p>"
     )
+    recipient = deliverable_address(order.email)
     msg = EmailMessage()
     msg["Message-ID"] = message_id_for(event.event_id)
     msg["From"] = sender
-    msg["To"] = order.email
+    msg["To"] = recipient
     msg["Subject"] = subject
     msg["Date"] = format_datetime(event.occurred_at)
     msg["X-Podium-Event-Id"] = event.event_id
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
-    # CRLF line ends, as SMTP wants them: smtplib sends bytes as they are.
-    raw = msg.as_bytes(policy=policy.SMTP)
-    return RenderedEmail(msg["Message-ID"], order.email, subject, raw)
+    # CRLF line ends, as SMTP wants them: smtplib sends bytes as they are. A non-ASCII local
+    # part cannot be encoded in a header; SMTPUTF8 carries it as UTF-8 instead.
+    utf8 = needs_smtputf8(recipient.addr_spec)
+    raw = msg.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+    return RenderedEmail(msg["Message-ID"], recipient.addr_spec, subject, raw)

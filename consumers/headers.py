@@ -23,24 +23,55 @@ _BROKER_HEADERS = ("x-death", "x-first-death-", "x-last-death-", "x-delivery-cou
 MAX_TEXT = 1000
 
 
-def attempt_of(message: AbstractIncomingMessage) -> int:
-    try:
-        return int(message.headers.get(ATTEMPT, 0))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 0
+MAX_ATTEMPT = 100  # far beyond any retry ladder; a larger value is clamped to it
+MAX_ROUTING_KEY = 255  # an AMQP short string
+
+
+def attempt_of(message: AbstractIncomingMessage, limit: int = MAX_ATTEMPT) -> int:
+    """How many retries the message has had, clamped to 0..`limit`; anything else counts as 0."""
+    return _count(message.headers.get(ATTEMPT), limit)
+
+
+def replayed_of(message: AbstractIncomingMessage) -> int:
+    """How often the message was replayed from the dead letters, clamped like the attempt."""
+    return _count(message.headers.get(REPLAYED), MAX_ATTEMPT)
 
 
 def original_routing_key(message: AbstractIncomingMessage) -> str:
-    value = message.headers.get(ROUTING_KEY)
+    value = _routing_key(message.headers.get(ROUTING_KEY))
     if value:
-        return str(value)
+        return value
     # Dead-lettered by the broker itself (delivery limit): the first hop kept the original.
     deaths = message.headers.get("x-death")
     if isinstance(deaths, list) and deaths and isinstance(deaths[-1], dict):
         keys = deaths[-1].get("routing-keys")
         if isinstance(keys, list) and keys:
-            return str(keys[0])
-    return str(message.routing_key or "")
+            value = _routing_key(keys[0])
+            if value:
+                return value
+    return _routing_key(message.routing_key) or ""
+
+
+def _count(value: object, limit: int) -> int:
+    # Headers come from whoever published: only a plain integer (or its short decimal text) counts.
+    if isinstance(value, bytes):
+        value = value[:20].decode("ascii", errors="replace")
+    if isinstance(value, str) and len(value) <= 20 and value.strip().isdecimal():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0
+    return min(max(value, 0), limit)
+
+
+def _routing_key(value: object) -> str:
+    """A routing key we can publish with again, or "" when `value` is not one."""
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ROUTING_KEY:
+        return ""
+    if len(value.encode()) > MAX_ROUTING_KEY:
+        return ""
+    return value if value.isprintable() else ""
 
 
 def copy_message(

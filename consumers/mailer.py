@@ -18,5 +18,8 @@ async def send(options: MailOptions, recipient: str, raw: bytes) -> None:
 
 
 def _send(options: MailOptions, recipient: str, raw: bytes) -> None:
+    # An international local part (jörg@...) travels as UTF-8 only with SMTPUTF8; a server
+    # without it raises SMTPNotSupportedError, a permanent failure with a clear reason.
+    mail_options = ["SMTPUTF8"] if not recipient.isascii() else []
     with smtplib.SMTP(options.host, options.port, timeout=options.timeout) as smtp:
-        smtp.sendmail(options.sender, [recipient], raw)
+        smtp.sendmail(options.sender, [recipient], raw, mail_options=mail_options)

@@ -4,7 +4,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
 
 PROCESSED = Counter("podium_consumer_processed", "Events whose effect was committed.", ["consumer"])
 RETRIED = Counter(
@@ -16,6 +23,21 @@ DEAD_LETTERED = Counter(
 DUPLICATES = Counter(
     "podium_consumer_duplicates",
     "Deliveries of an event already processed, acked without a second effect.",
+    ["consumer"],
+)
+PARKED = Counter(
+    "podium_consumer_parked",
+    "Messages put back in their queue unharmed because the consumer's breaker was open.",
+    ["consumer"],
+)
+BREAKER_STATE = Gauge(
+    "podium_consumer_breaker_state",
+    "The consumer's circuit breaker: 0 closed, 1 half-open (probing), 2 open (paused).",
+    ["consumer"],
+)
+BREAKER_OPENED = Counter(
+    "podium_consumer_breaker_opened",
+    "Times the consumer's breaker opened on an outage of a dependency.",
     ["consumer"],
 )
 HANDLING_SECONDS = Histogram(

@@ -1,10 +1,11 @@
 """Emails the customer the outcome of an order, exactly once as far as SMTP allows.
 
-SMTP is not transactional, so the handler only renders the email into an outbox row, in the
-transaction that marks the event processed. After the commit the runtime sends the row and
-marks it sent. A crash between sending and marking resends it on redelivery: the receiving
-side can recognise the resend by its Message-ID, derived from the event id (our debugging
-mail server stores by Message-ID, so a resend overwrites rather than doubles).
+One email per order and outcome. SMTP is not transactional, so the handler only renders the
+email into an outbox row, in the transaction that marks the event processed. After the commit
+the runtime sends the row and marks it sent. A crash between sending and marking resends it on
+redelivery: the receiving side can recognise the resend by its Message-ID, derived from the
+event id (our debugging mail server stores by Message-ID, so a resend overwrites rather than
+doubles).
 """
 
 import asyncio
@@ -17,12 +18,19 @@ from consumers import mailer
 from consumers.definition import Consumer
 from consumers.emails import render
 from consumers.mailer import MailOptions
+from consumers.outcomes import DeadLetter
 from consumers.store import Store
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
 NAME = "notifications"
 
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS emailed_orders (
+    order_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (order_id, outcome)
+);
 CREATE TABLE IF NOT EXISTS outbox (
     event_id TEXT PRIMARY KEY,
     message_id TEXT NOT NULL,
@@ -46,7 +54,18 @@ class OutboxEmail:
 
 def consumer(options: MailOptions) -> Consumer:
     def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> None:
-        email = render(event, options.sender)
+        # One email per order and outcome, whatever event id claims it (another version of the
+        # event, or a forged one): the customer is not told twice.
+        first = tx.execute(
+            "INSERT OR IGNORE INTO emailed_orders VALUES (?, ?, ?)",
+            (event.order.order_id, event.type, event.event_id),
+        ).rowcount
+        if not first:
+            return
+        try:
+            email = render(event, options.sender)
+        except ValueError as err:  # no mail system could deliver to this address: say so now
+            raise DeadLetter(f"undeliverable recipient address: {err}") from None
         tx.execute(
             "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, NULL)",
             (event.event_id, email.message_id, email.recipient, email.subject, email.raw, _now()),

@@ -4,6 +4,7 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from consumers.breaker import BreakerOptions
 from contracts.events import EXCHANGE
 
 
@@ -40,6 +41,10 @@ class RuntimeOptions:
     shutdown_timeout: float = 30.0
     reconnect_interval: float = 2.0
     ssl_context: ssl.SSLContext | None = None  # for amqps:// URLs with our own CA or certs
+    # A legal event is a few kB (at most 100 line items); anything above is refused unread.
+    max_body_bytes: int = 1_000_000
+    handler_timeout: float = 30.0
+    breaker: BreakerOptions = field(default_factory=BreakerOptions)
 
     def store_path(self, consumer: str) -> Path:
         return self.data_dir / f"consumer-{consumer}.db"

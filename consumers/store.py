@@ -1,6 +1,8 @@
 """A consumer's own SQLite database: its read model or outbox, plus the processed-event ids."""
 
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,6 +20,33 @@ CREATE TABLE IF NOT EXISTS processed_events (
 """
 
 
+class Abandon:
+    """Lets the runtime give up on a handler over its time limit: its connection is closed from
+    outside, which rolls its transaction back and frees the store for the next message at once;
+    the handler's next statement fails and nothing of it commits."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._abandoned = False
+
+    def attach(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if self._abandoned:
+                raise TimeoutError("abandoned before it started")
+            self._conn = conn
+
+    def abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            # Already closed (the handler finished meanwhile): nothing left to roll back.
+            with contextlib.suppress(sqlite3.ProgrammingError):
+                conn.interrupt()  # a long statement stops now
+                conn.close()
+
+
 class Store:
     def __init__(self, path: Path, schema: str = "") -> None:
         self.path = path
@@ -27,10 +56,16 @@ class Store:
             conn.executescript(_PROCESSED + schema)
 
     def apply(
-        self, event_id: str, routing_key: str, effect: Callable[[sqlite3.Connection], None]
+        self,
+        event_id: str,
+        routing_key: str,
+        effect: Callable[[sqlite3.Connection], None],
+        abandon: Abandon | None = None,
     ) -> bool:
         """Run `effect` and mark the event processed in one transaction; False if already done."""
         with self._connection() as conn:
+            if abandon is not None:
+                abandon.attach(conn)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 if self._is_processed(conn, event_id):
@@ -43,7 +78,8 @@ class Store:
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.ProgrammingError):  # closed: rolled back
+                    conn.execute("ROLLBACK")
                 raise
         return True
 
@@ -75,7 +111,8 @@ class Store:
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         # One short-lived connection per call: handlers run in threads, SQLite serialises writers.
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        # Not bound to its thread: `Abandon` closes a stuck handler's connection from outside.
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         try:
             yield conn

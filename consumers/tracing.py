@@ -17,9 +17,13 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import Status, StatusCode
 
 from consumers import headers as h
+from contracts.scrub import clean
 
 tracer = trace.get_tracer(__name__)
 OUTCOME = "podium.outcome"
+_PROPAGATED = ("traceparent", "tracestate", "baggage")
+MAX_TEXT = 1_000
+_MAX_PROPAGATED = 8_192  # W3C baggage's own limit; traceparent and tracestate are far shorter
 
 
 @contextmanager
@@ -51,10 +55,16 @@ def consuming(consumer: str, message: AbstractIncomingMessage) -> Iterator[None]
 def retried(error: str) -> None:
     span = trace.get_current_span()
     span.set_attribute(OUTCOME, "retried")
-    span.set_attribute("podium.error", error)
+    span.set_attribute("podium.error", clean(error, MAX_TEXT))
+
+
+def parked() -> None:
+    trace.get_current_span().set_attribute(OUTCOME, "parked")
 
 
 def dead_lettered(reason: str) -> None:
+    # Reasons quote errors, and an SMTP refusal quotes the recipient: bounded and scrubbed.
+    reason = clean(reason, MAX_TEXT)
     span = trace.get_current_span()
     span.set_attribute(OUTCOME, "dead-lettered")
     span.set_attribute("podium.dead_letter_reason", reason)
@@ -62,9 +72,13 @@ def dead_lettered(reason: str) -> None:
 
 
 def _carrier(headers: Mapping[str, Any]) -> dict[str, str]:
-    # AMQP header strings may arrive as bytes; the W3C propagator reads text only.
-    return {
-        key: value.decode(errors="replace") if isinstance(value, bytes) else value
-        for key, value in headers.items()
-        if isinstance(value, str | bytes)
-    }
+    # Only the W3C headers, and only if short: the propagator parses them on the event loop.
+    # AMQP header strings may arrive as bytes; the propagator reads text only.
+    carrier = {}
+    for key in _PROPAGATED:
+        value = headers.get(key)
+        if isinstance(value, bytes) and len(value) <= _MAX_PROPAGATED:
+            value = value.decode(errors="replace")
+        if isinstance(value, str) and len(value) <= _MAX_PROPAGATED:
+            carrier[key] = value
+    return carrier

@@ -6,7 +6,11 @@ in between redelivers the original; the store's processed marker absorbs the dup
 """
 
 import asyncio
+import contextlib
+import contextvars
+import threading
 from functools import partial
+from typing import Any
 
 import aio_pika
 import structlog
@@ -20,11 +24,14 @@ from aio_pika.abc import (
 
 from consumers import headers as h
 from consumers import metrics, tracing
-from consumers.decoding import decode
+from consumers.breaker import GAUGE_VALUE, Breaker, State
+from consumers.decoding import check_identity, decode
 from consumers.definition import Consumer
 from consumers.options import RuntimeOptions
-from consumers.outcomes import DeadLetter
-from consumers.store import Store
+from consumers.outcomes import DeadLetter, HandlerTimedOut, Kind, classify
+from consumers.reporting import StateReporter
+from consumers.store import Abandon, Store
+from consumers.threads import in_daemon_thread
 from consumers.topology import topology_for
 
 log = structlog.get_logger(__name__)
@@ -35,12 +42,16 @@ class ConsumerWorker:
         self.consumer = consumer
         self.options = options
         self.store = Store(options.store_path(consumer.name), consumer.schema)
+        self.breaker = Breaker(options.breaker, self._breaker_moved)
         self._slots = asyncio.Semaphore(options.concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
         self._direct: AbstractExchange | None = None
         self._tag: str | None = None
+        self._stopping = asyncio.Event()
+        self._prober: asyncio.Task[None] | None = None
+        self._reports = StateReporter(options.data_dir, consumer.name, self.breaker)
         self._log = log.bind(consumer=consumer.name)
 
     async def start(self, connection: AbstractRobustConnection) -> None:
@@ -53,22 +64,78 @@ class ConsumerWorker:
         )
         self._queue = await channel.declare_queue(main.name, durable=True, arguments=main.arguments)
         self._channel = channel
-        self._tag = await self._queue.consume(self._on_message)
+        metrics.BREAKER_STATE.labels(self.consumer.name).set(0)
+        self._reports.changed()
+        await self._consume()
         self._log.info("consumer started", queue=main.name)
 
     async def stop(self) -> None:
         """Stop taking messages, let the ones in flight finish, then close the channel."""
-        if self._queue is not None and self._tag is not None:
-            try:
-                await asyncio.wait_for(self._queue.cancel(self._tag), 5)
-            except Exception as err:  # the channel may already be gone; in-flight still matter
-                self._log.warning("consumer cancel failed", error=str(err))
-            self._tag = None
+        self._stopping.set()
+        await self._cancel_consume()
+        if self._prober is not None:  # sleeping: ends at once; probing: finishes its message
+            await asyncio.wait({self._prober}, timeout=self.options.shutdown_timeout)
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=self.options.shutdown_timeout)
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
+        await self._reports.close()
         self._log.info("consumer stopped")
+
+    async def _consume(self) -> None:
+        assert self._queue is not None
+        self._tag = await self._queue.consume(self._on_message)
+
+    async def _cancel_consume(self) -> None:
+        if self._queue is not None and self._tag is not None:
+            tag, self._tag = self._tag, None
+            try:
+                await asyncio.wait_for(self._queue.cancel(tag), 5)
+            except Exception as err:  # the channel may already be gone; in-flight still matter
+                self._log.warning("consumer cancel failed", error=str(err))
+
+    def _breaker_moved(self, state: State) -> None:
+        metrics.BREAKER_STATE.labels(self.consumer.name).set(GAUGE_VALUE[state])
+        self._reports.changed()
+        if state is State.OPEN:
+            self._log.warning("breaker open: consumption paused", pause_s=self.breaker.pause)
+            if self._prober is None or self._prober.done():
+                metrics.BREAKER_OPENED.labels(self.consumer.name).inc()
+                # A context of its own: not the tripping message's log context or trace span.
+                self._prober = asyncio.create_task(
+                    self._pause_and_probe(), context=contextvars.Context()
+                )
+        else:
+            self._log.info(f"breaker {state}")
+
+    async def _pause_and_probe(self) -> None:
+        """Stop consuming; after each pause, try one message; consume again once one passes
+        (or when the queue has none to try: the next result then decides)."""
+        while self.breaker.is_open and not self._stopping.is_set():
+            await self._cancel_consume()
+            while self.breaker.is_open:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.breaker.pause)
+                if self._stopping.is_set():
+                    return
+                await self._probe()
+            try:
+                await self._consume()  # it may have opened again meanwhile: then round again
+            except Exception as err:  # the channel is down: keep probing until it is back
+                self._log.warning("consuming again failed", error=str(err))
+                self.breaker.failed(conclusive=True)
+
+    async def _probe(self) -> None:
+        self.breaker.probing()
+        assert self._queue is not None
+        try:
+            probe = await self._queue.get(no_ack=False, fail=False, timeout=5)
+        except Exception as err:  # the channel is down: wait for the next pause
+            self._log.warning("breaker probe could not fetch a message", error=str(err))
+            self.breaker.failed()
+            return
+        if probe is not None:
+            await self._on_message(probe)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
@@ -93,37 +160,92 @@ class ConsumerWorker:
             await self._process(message)
 
     async def _process(self, message: AbstractIncomingMessage) -> None:
-        attempt = h.attempt_of(message)
+        delays = self.options.topology.retry_delays_ms
+        attempt = h.attempt_of(message, len(delays))
         routing_key = h.original_routing_key(message)
         bound = self._log.bind(message_id=message.message_id, attempt=attempt)
+        if self.breaker.is_open:  # delivered before the pause took effect: not tried at all
+            await self._park(message, attempt, routing_key)
+            await message.ack()
+            return
+        abandon = Abandon()
         try:
-            event = decode(message.body, self.consumer)
-            applied = await asyncio.to_thread(
-                self.store.apply,
-                event.event_id,
-                routing_key,
-                partial(self.consumer.handle, event),
-            )
-            if self.consumer.after_commit is not None:
-                await self.consumer.after_commit(event, self.store)
-        except DeadLetter as err:
-            bound.warning("dead-lettering", reason=str(err))
-            await self._dead_letter(message, attempt, routing_key, str(err))
-        except Exception as err:
-            reason = f"{type(err).__name__}: {err}"
-            delays = self.options.topology.retry_delays_ms
-            if attempt < len(delays):
-                bound.info("retrying later", error=reason, delay_ms=delays[attempt])
-                await self._retry(message, attempt + 1, routing_key, reason)
-            else:
-                bound.warning("retries exhausted, dead-lettering", error=reason)
-                await self._dead_letter(
-                    message, attempt, routing_key, f"retries exhausted: {reason}"
-                )
+            # The time limit frees the slot and sends the message down the retry ladder. The
+            # handler's thread cannot be stopped: its transaction is rolled back instead (so the
+            # store is free for the next message), and should it have committed just before,
+            # the retry finds the event marked processed and acks it without a second effect.
+            limit = asyncio.timeout(self.options.handler_timeout)
+            async with limit:
+                applied = await self._apply(message, routing_key, abandon)
+        except Exception as raised:
+            error: Exception = raised
+            if limit.expired():
+                threading.Thread(target=abandon.abandon, daemon=True).start()
+                error = HandlerTimedOut(f"over its time limit of {self.options.handler_timeout}s")
+            await self._failed(message, attempt, routing_key, error, bound)
         else:
+            self.breaker.succeeded()
             bound.debug("processed" if applied else "duplicate ignored")
             (metrics.PROCESSED if applied else metrics.DUPLICATES).labels(self.consumer.name).inc()
         await message.ack()
+
+    async def _apply(
+        self, message: AbstractIncomingMessage, routing_key: str, abandon: Abandon
+    ) -> bool:
+        size, limit = len(message.body), self.options.max_body_bytes
+        if size > limit:
+            raise DeadLetter(f"body of {size} bytes is over the limit of {limit} bytes")
+        # Decoding (JSON, then the schema) costs time in the body's size: never on the loop.
+        event, applied = await in_daemon_thread(
+            partial(self._decode_and_apply, message, routing_key, abandon)
+        )
+        if self.consumer.after_commit is not None:
+            await self.consumer.after_commit(event, self.store)
+        return applied
+
+    def _decode_and_apply(
+        self, message: AbstractIncomingMessage, routing_key: str, abandon: Abandon
+    ) -> Any:
+        event = decode(message.body, self.consumer)
+        check_identity(message.message_id, event.event_id)
+        handle = partial(self.consumer.handle, event)
+        return event, self.store.apply(event.event_id, routing_key, handle, abandon)
+
+    async def _failed(
+        self,
+        message: AbstractIncomingMessage,
+        attempt: int,
+        routing_key: str,
+        err: Exception,
+        log: Any,
+    ) -> None:
+        kind = classify(err)
+        reason = str(err) if isinstance(err, DeadLetter) else f"{type(err).__name__}: {err}"
+        if kind is Kind.PERMANENT:
+            log.warning("dead-lettering", reason=reason)
+            await self._dead_letter(message, attempt, routing_key, reason)
+            return
+        delays = self.options.topology.retry_delays_ms
+        exhausted = attempt >= len(delays)
+        if kind is Kind.UNAVAILABLE and self.breaker.failed(conclusive=exhausted):
+            # An outage, not this message's fault: back in the queue as it was, no rung used.
+            log.warning("dependency unavailable, message kept for later", error=reason)
+            await self._park(message, attempt, routing_key)
+            return
+        if not exhausted:
+            log.info("retrying later", error=reason, delay_ms=delays[attempt])
+            await self._retry(message, attempt + 1, routing_key, reason)
+        else:
+            log.warning("retries exhausted, dead-lettering", error=reason)
+            await self._dead_letter(message, attempt, routing_key, f"retries exhausted: {reason}")
+
+    async def _park(self, message: AbstractIncomingMessage, attempt: int, routing_key: str) -> None:
+        # A confirmed copy at the tail of the main queue, then the ack: unlike a requeue this
+        # does not count toward the queue's delivery limit, however long the outage lasts.
+        tracing.parked()
+        copy = h.copy_message(message, {h.ATTEMPT: attempt, h.ROUTING_KEY: routing_key})
+        await self._publish(copy, self.options.topology.queue(self.consumer.name))
+        metrics.PARKED.labels(self.consumer.name).inc()
 
     async def _retry(
         self, message: AbstractIncomingMessage, attempt: int, routing_key: str, error: str

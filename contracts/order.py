@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -14,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.addresses import MAX_ADDRESS, check_email
 from contracts.money import Currency, has_minor_precision, quantize
 
 MAX_ITEMS = 100
@@ -22,12 +24,8 @@ MAX_UNIT_PRICE = Decimal("1000000")
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
-Email = Annotated[
-    str,
-    StringConstraints(
-        max_length=254, pattern=r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
-    ),
-]
+# The length bound applies before the (linear) address check runs.
+Email = Annotated[str, StringConstraints(max_length=MAX_ADDRESS), AfterValidator(check_email)]
 PaymentToken = Annotated[str, StringConstraints(pattern=r"^tok_[A-Za-z0-9_]{1,60}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]

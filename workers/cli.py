@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = sub.add_parser("consumers", help="run side-effect consumers (all, or those named)")
     cmd.add_argument("names", nargs="*", metavar="NAME", help="notifications, analytics, loyalty")
+    cmd.add_argument(
+        "--status",
+        action="store_true",
+        help="show queue, retry and dead-letter depths and the breaker state of the consumers"
+        " running on this host (as their processes last reported it), then exit",
+    )
     cmd.set_defaults(command=_consumers, traced="podium-consumers")
 
     dlq = sub.add_parser(
@@ -209,6 +215,8 @@ def _cancel(args: argparse.Namespace, settings: Settings) -> int:
 def _consumers(args: argparse.Namespace, settings: Settings) -> int:
     from workers import side_effects
 
+    if args.status:
+        return _run(side_effects.show_status(settings, args.names))
     return _run(side_effects.consume(settings, args.names))
 
 

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from consumers import analytics, dlq, loyalty, migrate, notifications
+from consumers import analytics, dlq, loyalty, migrate, notifications, status
+from consumers.breaker import BreakerOptions
 from consumers.definition import Consumer
 from consumers.mailer import MailOptions
 from consumers.metrics import metrics_endpoint
@@ -36,6 +37,15 @@ def runtime_options(settings: Settings) -> RuntimeOptions:
         shutdown_timeout=settings.consumer_shutdown_timeout_seconds,
         reconnect_interval=settings.consumer_reconnect_interval_seconds,
         ssl_context=amqp_ssl_context(settings),
+        max_body_bytes=settings.consumer_max_body_bytes,
+        handler_timeout=settings.consumer_handler_timeout_seconds,
+        breaker=BreakerOptions(
+            threshold=settings.consumer_breaker_threshold,
+            pause=settings.consumer_breaker_pause_seconds,
+            max_pause=max(
+                settings.consumer_breaker_max_pause_seconds, settings.consumer_breaker_pause_seconds
+            ),
+        ),
     )
 
 
@@ -110,6 +120,13 @@ async def dlq_discard(
 ) -> list[dlq.DeadLetterInfo]:
     source = _dead_letter_source(settings, name)
     return await dlq.discard(runtime_options(settings), source, ids)
+
+
+async def consumers_status(
+    settings: Settings, names: list[str] | None = None
+) -> list[status.ConsumerStatus]:
+    chosen = [c.name for c in registered(settings, names)]
+    return await status.consumer_statuses(runtime_options(settings), chosen)
 
 
 async def analytics_report(settings: Settings) -> analytics.AnalyticsReport:

@@ -17,15 +17,18 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._-]+")
-_MESSAGE_ID = re.compile(rb"^message-id:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+_MAX_ID = 200  # longer Message-IDs are cut: a file name has its limits
 
 
 def file_name(content: bytes) -> str:
+    # Line by line, no backtracking regex: whoever connects chooses these bytes.
     headers = content.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    found = _MESSAGE_ID.search(headers)
-    if found is None:
-        return f"no-id-{hashlib.sha256(content).hexdigest()[:16]}.eml"
-    return _UNSAFE.sub("_", found.group(1).decode(errors="replace").strip("<>")) + ".eml"
+    for line in headers.split(b"\n"):
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() == b"message-id" and value.strip():
+            found = value.strip().decode(errors="replace").strip("<>")[:_MAX_ID]
+            return _UNSAFE.sub("_", found) + ".eml"
+    return f"no-id-{hashlib.sha256(content).hexdigest()[:16]}.eml"
 
 
 class StoreToFolder:
@@ -44,7 +47,8 @@ class StoreToFolder:
 
 def start(folder: Path, port: int, host: str = "127.0.0.1") -> Controller:
     """Serve in a background thread; call `.stop()` on the result to shut it down."""
-    controller = Controller(StoreToFolder(folder), hostname=host, port=port)
+    # SMTPUTF8: international addresses (jörg@example.de) are delivered as real servers do.
+    controller = Controller(StoreToFolder(folder), hostname=host, port=port, enable_SMTPUTF8=True)
     controller.start()
     return controller
 

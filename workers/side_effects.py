@@ -1,11 +1,15 @@
 """The side-effect commands of `podium`, printed for a person at a terminal."""
 
 import sys
+from datetime import UTC, datetime
+
+from aio_pika.exceptions import AMQPError
 
 from contracts.broker import BrokerMismatch
 from workers import exits
 from workers.consumers_main import (
     analytics_report,
+    consumers_status,
     declare_consumer_topology,
     loyalty_points,
     run_consumers,
@@ -22,6 +26,38 @@ async def consume(settings: Settings, names: list[str]) -> int:
     except BrokerMismatch as err:
         return _fail(str(err), exits.UNAVAILABLE)
     return exits.OK
+
+
+async def show_status(settings: Settings, names: list[str]) -> int:
+    try:
+        statuses = await consumers_status(settings, names or None)
+    except ValueError as err:
+        return _fail(str(err), exits.BAD_INPUT)
+    except (AMQPError, OSError) as err:
+        return _fail(f"RabbitMQ cannot be reached: {err}", exits.UNAVAILABLE)
+    print(f"{'consumer':<16} {'queued':>7} {'retrying':>9} {'dead':>6}  breaker (this host)")
+    for s in statuses:
+        depths = [_count(n) for n in (s.queued, s.retrying, s.dead)]
+        running = [p for p in s.processes if p.alive]
+        if running:
+            breakers = ", ".join(
+                f"{p.breaker} since {_time(p.since)} (pid {p.pid})" for p in running
+            )
+        else:
+            breakers = "not running here"
+        stale = len(s.processes) - len(running)
+        if stale:
+            breakers += f"; {stale} stale report(s) of stopped processes"
+        print(f"{s.name:<16} {depths[0]:>7} {depths[1]:>9} {depths[2]:>6}  {breakers}")
+    return exits.OK
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _time(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%H:%M:%SZ")
 
 
 async def show_analytics(settings: Settings) -> int:

@@ -7,7 +7,7 @@ messages while sharing the broker (starting one costs ~10 s).
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -34,10 +34,9 @@ class MailServer:
 
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    config = replace(
-        StackConfig.ephemeral(tmp_path_factory.mktemp("rabbit")), with_management=False
-    )
-    stack = LocalStack(config)
+    # With the management plugin: some tests publish through its HTTP API, a client we did not
+    # write, as outside tools do.
+    stack = LocalStack(StackConfig.ephemeral(tmp_path_factory.mktemp("rabbit")))
     try:
         stack.start_rabbitmq()
         info = stack.status().info

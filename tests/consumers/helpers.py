@@ -1,8 +1,12 @@
 """Events and small waits for the consumer tests."""
 
 import asyncio
+import base64
+import json
 import sqlite3
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,6 +23,7 @@ from contracts.order import Failure, workflow_id_for
 from tests.factories import order_data
 from workers.consumers_main import runtime_options
 from workers.runtime.settings import Settings
+from workers.stack import LocalStack
 
 
 def snapshot(**overrides: Any) -> OrderSnapshot:
@@ -79,6 +84,37 @@ async def publish_raw(settings: Settings, body: bytes, routing_key: str, message
         await exchange.publish(message, routing_key=routing_key, mandatory=True)
 
 
+async def publish_via_management(
+    broker: LocalStack,
+    settings: Settings,
+    body: bytes,
+    routing_key: str,
+    properties: dict[str, Any],
+) -> None:
+    """Publish through RabbitMQ's management HTTP API (its own client, not aio-pika)."""
+    info = broker.status().info
+    assert info is not None and info.management_url
+    vhost = urllib.parse.quote(urllib.parse.urlsplit(settings.amqp_url).path[1:] or "/", safe="")
+    url = f"{info.management_url}/api/exchanges/{vhost}/{settings.exchange}/publish"
+    payload = {
+        "properties": {"delivery_mode": 2, **properties},
+        "routing_key": routing_key,
+        "payload": base64.b64encode(body).decode(),
+        "payload_encoding": "base64",
+    }
+    request = urllib.request.Request(url, json.dumps(payload).encode(), method="POST")
+    token = base64.b64encode(f"{info.management_user}:{info.management_password}".encode())
+    request.add_header("Authorization", f"Basic {token.decode()}")
+    request.add_header("Content-Type", "application/json")
+
+    def post() -> dict[str, Any]:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return dict(json.loads(response.read()))
+
+    answer = await asyncio.to_thread(post)
+    assert answer == {"routed": True}, answer
+
+
 async def ready_count(settings: Settings, queue: str) -> int:
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
@@ -97,10 +133,13 @@ def effects_consumer(name: str, events: tuple[Any, ...] = (OrderCompletedV1,)) -
     return Consumer(name, events, handle, "CREATE TABLE IF NOT EXISTS effects (event_id TEXT);")
 
 
-async def dead_letters(settings: Settings, name: str, expected: int) -> list[DeadLetterInfo]:
+async def dead_letters(
+    settings: Settings, name: str, expected: int, within: float = 5.0
+) -> list[DeadLetterInfo]:
     """The dead letters of consumer `name` once there are `expected` of them (or fail)."""
     found: list[DeadLetterInfo] = []
-    for _ in range(100):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
         found = await list_dead_letters(runtime_options(settings), name)
         if len(found) >= expected:
             return found

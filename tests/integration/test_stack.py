@@ -112,6 +112,20 @@ def test_email_sent_to_the_stack_lands_as_a_file(info: StackInfo) -> None:
     assert b"your order shipped" in stored.read_bytes()
 
 
+def test_the_stack_mail_server_takes_an_international_address_with_smtputf8(
+    info: StackInfo,
+) -> None:
+    message_id = f"<{uuid.uuid4().hex}@podium.test>"
+    email = (
+        "From: orders@podium.test\r\nTo: jörg@example.de\r\n"
+        f"Message-ID: {message_id}\r\nSubject: hallo\r\n\r\nIhre Bestellung\r\n"
+    ).encode()
+    with smtplib.SMTP("localhost", info.smtp_port, timeout=5) as smtp:
+        smtp.sendmail("orders@podium.test", ["jörg@example.de"], email, mail_options=["SMTPUTF8"])
+    [stored] = [p for p in stored_emails(info.mail_dir) if message_id.strip("<>") in p.name]
+    assert "To: jörg@example.de" in stored.read_bytes().decode()
+
+
 async def test_persistent_message_survives_a_broker_restart(
     stack: LocalStack, info: StackInfo
 ) -> None:

@@ -5,7 +5,6 @@ Both structlog's lines and the standard library's (the Temporal SDK, aio-pika) e
 """
 
 import logging
-import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +15,8 @@ from opentelemetry import trace
 from pydantic import BaseModel
 from structlog.types import EventDict, Processor
 
-REDACTED = "[redacted]"
+from contracts.scrub import MAX_FIELD, REDACTED, bound, clean
+
 PERSONAL_KEYS = frozenset(
     {
         "email",
@@ -32,10 +32,8 @@ PERSONAL_KEYS = frozenset(
         "city",
     }
 )
-_PERSONAL_TEXT = re.compile(
-    r"[^@\s'\"<>(),;:]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"  # email addresses
-    r"|\btok_[A-Za-z0-9_]+"  # payment tokens
-)
+MAX_ITEMS = 50  # of a logged list or mapping; the rest is summarised
+MAX_EXCEPTION = 8_000  # a formatted traceback keeps more than other fields
 _TEMPORAL_EXTRAS = ("temporal_activity", "temporal_workflow")
 
 
@@ -126,23 +124,35 @@ def order_id_of(workflow_id: str) -> str:
 
 
 def redact_personal_data(logger: object, name: str, event_dict: EventDict) -> EventDict:
-    """Mask personal data: values of personal keys, and email addresses or payment tokens
-    inside any text (the message and exception text included)."""
-    return {key: _redact(key, value) for key, value in event_dict.items()}
+    """Bound every field, then mask personal data: values of personal keys, and email
+    addresses or payment tokens inside any text (the message and exception text included).
+    Both steps are linear in the size of the (already bounded) text."""
+    return {
+        key: _redact(key, value, MAX_EXCEPTION if key == "exception" else MAX_FIELD)
+        for key, value in event_dict.items()
+    }
 
 
-def _redact(key: str, value: Any) -> Any:
+def _redact(key: str, value: Any, limit: int = MAX_FIELD) -> Any:
     if key in PERSONAL_KEYS and value is not None:
         return REDACTED
     if isinstance(value, str):
-        return _PERSONAL_TEXT.sub(REDACTED, value)
+        return clean(value, limit)
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     if isinstance(value, Mapping):
-        return {str(k): _redact(str(k), v) for k, v in value.items()}
+        items = list(value.items())
+        kept = {bound(str(k), 200): _redact(bound(str(k), 200), v) for k, v in items[:MAX_ITEMS]}
+        if len(items) > MAX_ITEMS:
+            kept["..."] = f"{len(items) - MAX_ITEMS} more"
+        return kept
     if isinstance(value, list | tuple | set | frozenset):
-        return [_redact("", v) for v in value]
+        values = list(value)
+        kept_list = [_redact("", v) for v in values[:MAX_ITEMS]]
+        if len(values) > MAX_ITEMS:
+            kept_list.append(f"... {len(values) - MAX_ITEMS} more")
+        return kept_list
     # Anything else is rendered through str() or repr() anyway: scrub that text.
-    return _PERSONAL_TEXT.sub(REDACTED, str(value))
+    return clean(str(value), limit)

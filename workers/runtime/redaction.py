@@ -5,7 +5,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 REDACTED = "******"  # what aio-pika prints for a password too
 # scheme://user:password@ anywhere in a text; the password ends at the last "@" before the host.
-_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^\s/]*(?P<tail>@)", re.I)
+# Every repetition is bounded, so a match attempt costs at most a few hundred steps and the
+# whole scan stays linear however the text is made (e.g. "a.a.a.a..." without "://").
+_USERINFO = re.compile(
+    r"(?P<head>\b[a-z][a-z0-9+.-]{0,31}://[^:/@\s]{0,256}:)[^\s/]{0,512}(?P<tail>@)", re.I
+)
 
 
 def redact_url(url: str) -> str:

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     consumer_concurrency: int = Field(default=8, ge=1)
     consumer_shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
     consumer_reconnect_interval_seconds: float = Field(default=2.0, gt=0)
+    # Hostile input: bodies above this are dead-lettered unread; a handler gets this long.
+    consumer_max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    consumer_handler_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Outages: this many consecutive "unavailable" failures pause a consumer; it probes after
+    # the pause, doubling it (up to the max) while the dependency stays down.
+    consumer_breaker_threshold: int = Field(default=5, ge=1)
+    consumer_breaker_pause_seconds: float = Field(default=5.0, gt=0)
+    consumer_breaker_max_pause_seconds: float = Field(default=60.0, gt=0)
     smtp_host: str = "localhost"
     smtp_port: int = 8025
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.order import OrderRequest
+from contracts.problems import describe
 
 MAX_ORDER_BYTES = 64 * 1024
 
@@ -55,7 +56,7 @@ def order_from_dict(data: Any) -> OrderRequest:
     try:
         return OrderRequest.model_validate(data)
     except ValidationError as err:
-        raise BadOrder(describe(err)) from None
+        raise BadOrder(describe(err, "order")) from None
 
 
 def parse_item(text: str) -> dict[str, str]:
@@ -65,18 +66,3 @@ def parse_item(text: str) -> dict[str, str]:
         raise BadOrder(f"item {text!r} must look like SKU:QUANTITY:UNIT_PRICE")
     sku, quantity, price = parts
     return {"sku": sku, "quantity": quantity, "unit_price": price}
-
-
-def describe(err: ValidationError, most: int = 5) -> str:
-    """A validation error's problems on one line, each with where it is."""
-    problems = []
-    for error in err.errors():
-        where = ".".join(_printable(part) for part in error["loc"]) or "order"
-        problems.append(f"{where}: {_printable(error['msg'])}")
-    more = f"; and {len(problems) - most} more" if len(problems) > most else ""
-    return "invalid order: " + "; ".join(problems[:most]) + more
-
-
-def _printable(part: object) -> str:
-    text = str(part)
-    return text if text.isprintable() else repr(text)

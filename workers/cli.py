@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import sys
 import uuid
 from collections.abc import Coroutine, Sequence
@@ -13,28 +14,34 @@ from workers.runtime.settings import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Files Podium and the servers it starts create (databases, logs, spans, the Temporal
+    # database) hold customer data or secrets: private to this user from the first byte.
+    os.umask(0o077)
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "command"):
         parser.print_help()
         return exits.BAD_INPUT
-    from workers.runtime.codec import EncryptionError
-    from workers.runtime.logging import configure_logging
-    from workers.runtime.tls import TLSSettingsError
-    from workers.runtime.tracing import configure_tracing, flush_tracing
-
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format, file=args.log_file)
-    if args.traced:
-        configure_tracing(settings, args.traced)
+    settings: Settings | None = None
     try:
+        from workers.runtime.logging import configure_logging
+        from workers.runtime.tracing import configure_tracing
+
+        settings = Settings()
+        configure_logging(settings.log_level, settings.log_format, file=args.log_file)
+        if args.traced:
+            configure_tracing(settings, args.traced)
         return int(args.command(args, settings))
-    except (EncryptionError, TLSSettingsError) as err:
-        return _fail(str(err), exits.BAD_INPUT)
     except KeyboardInterrupt:
         return 130
+    except Exception as err:
+        from workers.failures import explain
+
+        return _fail(*explain(err, settings.amqp_url if settings else None))
     finally:
-        if args.traced:
+        if args.traced and settings is not None:
+            from workers.runtime.tracing import flush_tracing
+
             flush_tracing()
 
 
@@ -127,31 +134,27 @@ def _fail(message: str, code: int) -> int:
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:
-    from temporalio.service import RPCError
-
-    from workers.runtime.temporal import Unavailable
-
-    try:
-        return asyncio.run(coro)
-    except Unavailable as err:
-        return _fail(str(err), exits.UNAVAILABLE)
-    except RPCError as err:
-        return _fail(f"Temporal answered: {err.message} ({err.status.name})", exits.UNAVAILABLE)
+    """Run a command's coroutine; its errors become one line in `main` (workers/failures.py)."""
+    return asyncio.run(coro)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(_served(settings))
+
+
+async def _served(settings: Settings) -> int:
     from workers.worker import serve
 
-    asyncio.run(serve(settings))
+    await serve(settings)
     return exits.OK
 
 
 def _place(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.order_input import BadOrder, order_from_dict, order_from_file, order_from_json
+    from workers.order_input import BadOrder, order_from_dict, order_from_file, order_from_stdin
 
     try:
         if args.file == "-":
-            request = order_from_json(sys.stdin.read())
+            request = order_from_stdin()
         elif args.file:
             request = order_from_file(args.file)
         else:

@@ -51,7 +51,15 @@ async def place(settings: Settings, request: OrderRequest, *, wait: bool) -> int
     if not wait:
         print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
         return exits.OK
-    result = await handle.result()
+    try:
+        result = await handle.result()
+    except asyncio.CancelledError:  # Ctrl-C: only the waiting stops, never the order
+        print(
+            f"podium: stopped waiting; order {request.order_id} carries on in Temporal. Follow "
+            f"it with `podium status {request.order_id}` or {ui_link(settings, request.order_id)}",
+            file=sys.stderr,
+        )
+        raise
     print(describe_result(result))
     print(f"  {ui_link(settings, request.order_id)}")
     return exits.OK if result.state == OrderState.COMPLETED else exits.ORDER_NOT_COMPLETED

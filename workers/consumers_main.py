@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import structlog
+
 from consumers import analytics, dlq, loyalty, notifications
 from consumers.definition import Consumer
 from consumers.mailer import MailOptions
@@ -18,6 +20,8 @@ from consumers.runner import ConsumerRunner, declare, run_until_signalled, runni
 from consumers.store import Store
 from workers.runtime.settings import Settings
 from workers.runtime.tls import amqp_ssl_context
+
+log = structlog.get_logger(__name__)
 
 
 def runtime_options(settings: Settings) -> RuntimeOptions:
@@ -57,9 +61,17 @@ async def run_consumers(settings: Settings, names: list[str] | None = None) -> N
     on `consumer_metrics_port` unless it is 0."""
     with ExitStack() as stack:
         if settings.consumer_metrics_port:
-            stack.enter_context(
-                metrics_endpoint(settings.metrics_host, settings.consumer_metrics_port)
-            )
+            try:
+                stack.enter_context(
+                    metrics_endpoint(settings.metrics_host, settings.consumer_metrics_port)
+                )
+            except OSError as err:  # taken, most often by another consumer process here
+                log.warning(
+                    "consumer metrics disabled: cannot serve them",
+                    port=settings.consumer_metrics_port,
+                    reason=err.strerror or str(err),
+                    hint="give each process its own PODIUM_CONSUMER_METRICS_PORT (0: off)",
+                )
         await run_until_signalled(registered(settings, names), runtime_options(settings))
 
 

@@ -59,6 +59,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", file: Path | None 
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiormq").setLevel(logging.WARNING)
+    # It logs a failed connect as an error and then raises it: the caller reports it once.
+    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
     logging.getLogger("aio_pika").setLevel(logging.WARNING)
 
 

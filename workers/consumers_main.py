@@ -18,6 +18,7 @@ from consumers.options import RuntimeOptions, TopologyOptions
 from consumers.registry import all_consumers, select
 from consumers.runner import ConsumerRunner, declare, run_until_signalled, running
 from consumers.store import Store
+from workers.runtime.private_files import private_dir, tighten_files
 from workers.runtime.settings import Settings
 from workers.runtime.tls import amqp_ssl_context
 
@@ -25,6 +26,7 @@ log = structlog.get_logger(__name__)
 
 
 def runtime_options(settings: Settings) -> RuntimeOptions:
+    tighten_files(private_dir(settings.data_dir))  # customer data: this user's only
     return RuntimeOptions(
         amqp_url=settings.amqp_url,
         data_dir=settings.data_dir,

@@ -24,6 +24,7 @@ from services.payment import PaymentFaults, PaymentService
 from services.risk import RiskService
 from workers.runtime.log_context import ActivityLogContext
 from workers.runtime.metrics import temporal_runtime
+from workers.runtime.private_files import private_dir, tighten_files
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 from workers.runtime.tls import amqp_ssl_context
@@ -38,6 +39,7 @@ def open_services(settings: Settings) -> tuple[OrderService, InventoryService, P
         latency_ms=settings.payment_latency_ms,
         response_latency_ms=settings.payment_response_latency_ms,
     )
+    tighten_files(private_dir(settings.data_dir))  # customer data: this user's only
     return (
         OrderService(settings.orders_db),
         InventoryService(settings.inventory_db, DEFAULT_CATALOGUE),  # adds missing SKUs only

@@ -16,6 +16,8 @@ from opentelemetry import trace
 from pydantic import BaseModel
 from structlog.types import EventDict, Processor
 
+from workers.runtime.private_files import private_dir
+
 REDACTED = "[redacted]"
 PERSONAL_KEYS = frozenset(
     {
@@ -52,7 +54,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", file: Path | None 
     if file is None:
         handler = logging.StreamHandler(sys.stderr)
     else:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(file.parent)
+        file.touch(mode=0o600)
         handler = logging.FileHandler(file)
     handler.setFormatter(formatter(json_output))
     root = logging.getLogger()

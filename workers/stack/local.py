@@ -10,9 +10,11 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import fcntl
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 
+from workers.runtime.private_files import private_dir, tighten_files
 from workers.stack.config import StackConfig
 from workers.stack.errors import StackError
 from workers.stack.mail import MailServer
@@ -121,8 +123,11 @@ class LocalStack:
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """One `up`/`down` at a time per home (e.g. the CLI and a test racing)."""
-        self.config.home.mkdir(parents=True, exist_ok=True)
-        with (self.config.home / ".lock").open("w") as handle:
+        private_dir(self.config.home)
+        # The Temporal database and stack.env, perhaps written by an older, laxer version.
+        tighten_files(self.config.home)
+        lock = os.open(self.config.home / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(lock, "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 

@@ -22,6 +22,7 @@ from services.inventory import DEFAULT_CATALOGUE, InventoryService
 from services.orders import OrderService
 from services.payment import PaymentFaults, PaymentService
 from services.risk import RiskService
+from workers.runtime.arguments import ArgumentCountingRunner
 from workers.runtime.log_context import ActivityLogContext
 from workers.runtime.metrics import temporal_runtime
 from workers.runtime.private_files import private_dir, tighten_files
@@ -91,6 +92,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=timedelta(seconds=10),
             interceptors=[ActivityLogContext()],
+            workflow_runner=ArgumentCountingRunner(),
         )
         try:
             async with worker:

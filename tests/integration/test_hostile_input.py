@@ -155,3 +155,12 @@ async def test_bad_query_and_update_payloads_are_refused_and_the_order_carries_o
     assert result.state == OrderState.CANCELLED
     kinds = [event.event_type async for event in handle.fetch_history_events()]
     assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in kinds
+
+
+@pytest.mark.parametrize("inputs", [(), (as_json(), as_json())], ids=["no input", "two inputs"])
+async def test_the_wrong_number_of_inputs_fails_the_run_at_once(
+    settings: Settings, temporal: Client, tmp_path: Path, inputs: tuple[str, ...]
+) -> None:
+    async with running_worker(temporal, settings):
+        cause = await refused_at_once(temporal, await start_with(settings, tmp_path, *inputs))
+    assert f"OrderWorkflow takes 1 argument(s), got {len(inputs)}" in cause.message

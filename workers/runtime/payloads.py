@@ -19,6 +19,8 @@ from temporalio.exceptions import ApplicationError
 from contracts.problems import describe, one_line
 
 INVALID_INPUT = "InvalidInput"
+# Put in place of a workflow's arguments when their count is wrong (workers/runtime/arguments.py).
+WRONG_ARGUMENTS = b"podium/wrong-arguments"
 
 
 def invalid_input(reason: str) -> ApplicationError:
@@ -31,6 +33,9 @@ class ValidatingPayloadConverter(PydanticPayloadConverter):
     def from_payloads(
         self, payloads: Sequence[Payload], type_hints: list[type] | None = None
     ) -> list[Any]:
+        for payload in payloads:
+            if payload.metadata.get("encoding") == WRONG_ARGUMENTS:
+                raise invalid_input(payload.data.decode(errors="replace"))
         try:
             values = super().from_payloads(payloads, type_hints)
         except ValidationError as err:

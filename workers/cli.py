@@ -7,7 +7,7 @@ import sys
 import uuid
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from workers import exits
 from workers.runtime.settings import Settings
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="podium", description=__doc__)
+    parser = _Parser(prog="podium", description=__doc__)
     # Commands that take part in an order's trace name their service; the others trace nothing.
     parser.set_defaults(traced=None, log_file=None)
     sub = parser.add_subparsers(metavar="COMMAND")
@@ -66,11 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(command=_place, traced="podium-cli")
 
     cmd = sub.add_parser("status", help="show an order's state and step history")
-    cmd.add_argument("order_id")
+    cmd.add_argument("order_id", type=_identifier)
     cmd.set_defaults(command=_status)
 
     cmd = sub.add_parser("cancel", help="cancel an order that has not been confirmed yet")
-    cmd.add_argument("order_id")
+    cmd.add_argument("order_id", type=_identifier)
     cmd.set_defaults(command=_cancel, traced="podium-cli")
 
     cmd = sub.add_parser("consumers", help="run side-effect consumers (all, or those named)")
@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(command=_analytics)
 
     cmd = sub.add_parser("loyalty", help="a customer's loyalty points")
-    cmd.add_argument("customer_id")
+    cmd.add_argument("customer_id", type=_identifier)
     cmd.set_defaults(command=_loyalty)
 
     cmd = sub.add_parser(
@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(command=_codec_server)
 
     cmd = sub.add_parser("trace", help="print an order's trace (client to side effects) as a tree")
-    cmd.add_argument("order_id")
+    cmd.add_argument("order_id", type=_identifier)
     cmd.set_defaults(command=_trace)
 
     cmd = sub.add_parser("demo", help="start the stack, run a worker, place sample orders")
@@ -119,6 +119,29 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("action", choices=["up", "down", "status"])
     dev.set_defaults(command=_dev)
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line too (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        from contracts.problems import one_line
+
+        self.exit(exits.BAD_INPUT, f"podium: {one_line(message, 300)} (see `{self.prog} -h`)\n")
+
+
+def _identifier(text: str) -> str:
+    """An order or customer id as the contracts define it (checked before any server is asked)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from contracts.order import Identifier
+
+    try:
+        return TypeAdapter(Identifier).validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(
+            "an id is 1 to 64 letters, digits, '_' or '-', starting with a letter or digit"
+        ) from None
 
 
 def _codec_server(args: argparse.Namespace, settings: Settings) -> int:

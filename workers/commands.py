@@ -42,6 +42,14 @@ async def place(settings: Settings, request: OrderRequest, *, wait: bool) -> int
     except OrderIdTaken as err:
         print(f"podium: {err}")
         return exits.BAD_INPUT
+    except asyncio.CancelledError:  # Ctrl-C mid-submit: the server may or may not have it
+        print(
+            f"podium: interrupted while submitting order {request.order_id}; "
+            f"`podium status {request.order_id}` tells whether it was placed, and placing it "
+            f"again with --order-id {request.order_id} never places it twice",
+            file=sys.stderr,
+        )
+        raise
     if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
         print(
             f"podium: no worker is polling task queue {settings.task_queue}; the order waits "

@@ -8,6 +8,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import OrderRequest, OrderResult, OrderState, OrderStatus
+from contracts.problems import one_line
 from workers import exits
 from workers.ordering import (
     OrderIdTaken,
@@ -40,7 +41,7 @@ async def place(settings: Settings, request: OrderRequest, *, wait: bool) -> int
     try:
         handle = await submit_order(client, request, settings.task_queue)
     except OrderIdTaken as err:
-        print(f"podium: {err}")
+        print(f"podium: {err}", file=sys.stderr)
         return exits.BAD_INPUT
     except asyncio.CancelledError:  # Ctrl-C mid-submit: the server may or may not have it
         print(
@@ -83,7 +84,7 @@ async def status(settings: Settings, order_id: str) -> int:
         result = await last_known_result(client, order_id)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            print(f"podium: no order {order_id}")
+            print(f"podium: no order {order_id}", file=sys.stderr)
             return exits.BAD_INPUT
         raise
     # A query needs a worker to replay the workflow; the server alone knows the outcome.
@@ -121,13 +122,16 @@ def describe_status(current: OrderStatus) -> str:
 async def cancel(settings: Settings, order_id: str) -> int:
     client = await connect_temporal(settings)
     if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
-        print("podium: no worker is running to accept the cancel; start `podium worker` first")
+        print(
+            "podium: no worker is running to accept the cancel; start `podium worker` first",
+            file=sys.stderr,
+        )
         return exits.UNAVAILABLE
     try:
         answer = await cancel_order(client, order_id)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            print(f"podium: no order {order_id}")
+            print(f"podium: no order {order_id}", file=sys.stderr)
             return exits.BAD_INPUT
         raise
     if not answer.accepted:
@@ -151,7 +155,7 @@ def dev(action: str) -> int:
         elif action == "down":
             stack.down()
     except StackError as err:
-        print(f"podium: {err}")
+        print(f"podium: {one_line(err)}", file=sys.stderr)
         return exits.UNAVAILABLE
     print(stack.status().describe())
     return exits.OK

@@ -6,6 +6,7 @@ the log at debug level (`PODIUM_LOG_LEVEL=debug`), never to the terminal.
 """
 
 import asyncio
+import errno
 import os
 import socket
 import ssl
@@ -61,6 +62,8 @@ def explain(err: BaseException, amqp_url: str | None) -> tuple[str, int]:
         return "a server did not answer in time; is the local stack up (`podium dev status`)?", (
             exits.UNAVAILABLE
         )
+    if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
+        return f"a port this command listens on is taken ({err.strerror})", exits.UNAVAILABLE
     log.debug("command failed", exc_info=err)
     if isinstance(err, OSError) and err.filename is not None:
         return f"cannot use {one_line(err.filename, 200)}: {err.strerror}", exits.INTERNAL

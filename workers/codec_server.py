@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import structlog
@@ -33,6 +33,7 @@ from workers.runtime.settings import Settings
 log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = 8 * 1024 * 1024
 CODEC_TIMEOUT_SECONDS = 30.0
+MAX_CONNECTIONS = 32  # served at once; more are closed at once rather than queued in threads
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _ALLOWED_HEADERS = "Content-Type, Authorization, X-Namespace"
 
@@ -52,8 +53,7 @@ class CodecServer:
         self.codec = codec
         self.origins = frozenset(o.rstrip("/") for o in origins)
         self.token = token
-        self._http = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._http.daemon_threads = True
+        self._http = _BoundedHTTPServer((host, port), _handler_for(self))
         self._thread = threading.Thread(target=self._http.serve_forever, name="codec-server")
         # The names a request may give in `Host`: loopback, the address served, the UI origins'
         # hosts and any configured (PODIUM_CODEC_SERVER_HOSTS), never whatever a page says.
@@ -104,6 +104,32 @@ class CodecServer:
         self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class _BoundedHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, as ThreadingHTTPServer, but at most MAX_CONNECTIONS of them."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 def codec_server(

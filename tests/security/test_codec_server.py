@@ -5,6 +5,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
 
 from tests.security.keys import KEY_1, settings_with_keys
-from workers.codec_server import CodecServer, codec_server
+from workers.codec_server import MAX_CONNECTIONS, CodecServer, codec_server
 from workers.runtime.codec import ENCODING, KEY_ID, EncryptionError
 from workers.runtime.settings import Settings
 
@@ -223,3 +224,17 @@ def test_requests_share_one_event_loop(server: CodecServer) -> None:
     for thread in threads:
         thread.join()
     assert len(seen) == 1
+
+
+def test_connections_beyond_the_limit_are_closed_not_queued(server: CodecServer) -> None:
+    # Clients that connect and send nothing hold their slot until the request timeout.
+    idle = [socket.create_connection((server.host, server.port)) for _ in range(MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.5)
+        with socket.create_connection((server.host, server.port), timeout=5) as extra:
+            assert extra.recv(1) == b""  # closed by the server at once
+    finally:
+        for conn in idle:
+            conn.close()
+    time.sleep(0.5)
+    assert post(server, "/decode", PLAIN) == [PLAIN]  # the slots came back

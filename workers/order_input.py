@@ -37,6 +37,8 @@ def order_from_json(text: str) -> OrderRequest:
         ) from None
     except RecursionError:
         raise BadOrder("not valid JSON: nested too deeply") from None
+    except ValueError:  # an integer of thousands of digits, refused by int() itself
+        raise BadOrder("not valid JSON: a number is too long") from None
     return order_from_dict(data)
 
 

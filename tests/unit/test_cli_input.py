@@ -113,3 +113,11 @@ def test_non_utf8_standard_input_is_refused(
     # Standard input is read from a duplicate of fd 0: hand it this file instead.
     monkeypatch.setattr("os.dup", lambda fd: os.open(binary, os.O_RDONLY))
     assert "standard input is not UTF-8 text" in refused(capsys, "--file", "-")
+
+
+def test_a_number_of_thousands_of_digits_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "order.json"
+    path.write_text('{"order_id": 1' + "0" * 5000 + "}")
+    assert "a number is too long" in refused(capsys, "--file", str(path))

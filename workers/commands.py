@@ -4,7 +4,8 @@ import asyncio
 import sys
 from contextlib import suppress
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import OrderRequest, OrderResult, OrderState, OrderStatus
@@ -82,6 +83,9 @@ async def status(settings: Settings, order_id: str) -> int:
                 print(describe_status(await _queried(client, order_id)))
                 return exits.OK
         result = await last_known_result(client, order_id)
+    except WorkflowFailureError as err:  # ended without an order result: refused input, say
+        print(f"order {order_id}: FAILED ({_failure(err)})")
+        return exits.OK
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             print(f"podium: no order {order_id}", file=sys.stderr)
@@ -100,9 +104,18 @@ class _NoWorkerAnswered(Exception):
     pass
 
 
+def _failure(err: WorkflowFailureError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return one_line(f"{cause.type}: {cause.message}", 300)
+    return one_line(f"{type(cause).__name__}: {cause}", 300)
+
+
 async def _queried(client: Client, order_id: str) -> OrderStatus:
     try:
         return await order_status(client, order_id)
+    except WorkflowQueryFailedError as err:  # e.g. a run refused at its start has no state
+        raise _NoWorkerAnswered from err
     except RPCError as err:
         if err.status == RPCStatusCode.FAILED_PRECONDITION:  # the worker went away meanwhile
             raise _NoWorkerAnswered from err

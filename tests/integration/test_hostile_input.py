@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from contracts.order import OrderState
 from tests.conftest import venv_binary
 from tests.factories import an_order, order_data
+from workers import commands, exits
 from workers.ordering import submit_order
 from workers.runtime.payloads import INVALID_INPUT
 from workers.runtime.settings import Settings
@@ -43,10 +44,14 @@ async def temporal_cli(settings: Settings, *args: str) -> tuple[int, str]:
 
 
 async def start_with(
-    settings: Settings, folder: Path, *inputs: str, extra: tuple[str, ...] = ()
+    settings: Settings,
+    folder: Path,
+    *inputs: str,
+    extra: tuple[str, ...] = (),
+    workflow_id: str | None = None,
 ) -> str:
     """Start OrderWorkflow with these inputs (JSON text, passed in files: they can be large)."""
-    workflow_id = f"hostile-{uuid.uuid4().hex[:12]}"
+    workflow_id = workflow_id or f"hostile-{uuid.uuid4().hex[:12]}"
     args = ["workflow", "start", "--type", "OrderWorkflow", "--task-queue", settings.task_queue]
     args += ["--workflow-id", workflow_id, *extra]
     for index, value in enumerate(inputs):
@@ -164,3 +169,18 @@ async def test_the_wrong_number_of_inputs_fails_the_run_at_once(
     async with running_worker(temporal, settings):
         cause = await refused_at_once(temporal, await start_with(settings, tmp_path, *inputs))
     assert f"OrderWorkflow takes 1 argument(s), got {len(inputs)}" in cause.message
+
+
+async def test_status_and_cancel_of_a_refused_run_say_what_happened(
+    settings: Settings, temporal: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    order_id = f"hostile-{uuid.uuid4().hex[:8]}"
+    async with running_worker(temporal, settings):
+        bad = as_json(items=[line(quantity=-1)])
+        await start_with(settings, tmp_path, bad, workflow_id=f"order-{order_id}")
+        await refused_at_once(temporal, f"order-{order_id}")
+        assert await commands.status(settings, order_id) == exits.OK
+        assert await commands.cancel(settings, order_id) == exits.ORDER_NOT_COMPLETED
+    printed = capsys.readouterr()
+    assert f"order {order_id}: FAILED (InvalidInput: invalid input: items.0.quantity" in printed.out
+    assert f"order {order_id} cannot be cancelled" in printed.out

@@ -25,8 +25,11 @@ def describe(err: ValidationError, subject: str = "input") -> str:
 
 
 def one_line(text: object, limit: int = MAX_LINE_CHARS) -> str:
-    """Any text (an exception, an untrusted name) as one printable line of at most `limit`."""
-    return _printable(str(text).strip(), limit)
+    """Any text (an exception, an untrusted name) as one printable line of at most `limit`:
+    its first line, marked with … when more followed."""
+    lines = str(text).strip().splitlines() or [""]
+    first = lines[0] + (" …" if len(lines) > 1 else "")
+    return _printable(first, limit)
 
 
 def _printable(part: object, limit: int = MAX_PART_CHARS) -> str:

@@ -20,11 +20,14 @@ from aiormq.exceptions import (
     ProbableAuthenticationError,
 )
 from pydantic import ValidationError
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from contracts.problems import describe, one_line
 from workers import exits
 from workers.runtime.codec import EncryptionError
+from workers.runtime.payloads import INVALID_INPUT
 from workers.runtime.temporal import Unavailable
 from workers.runtime.tls import TLSSettingsError
 
@@ -38,6 +41,17 @@ def explain(err: BaseException, amqp_url: str | None) -> tuple[str, int]:
         return one_line(err), exits.BAD_INPUT
     if isinstance(err, ValidationError):  # the settings (PODIUM_* variables, .env)
         return describe(err, "settings"), exits.BAD_INPUT
+    if isinstance(err, WorkflowFailureError):  # a run that ended without an order result
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            kind, message = cause.type, cause.message
+        else:
+            kind, message = type(cause).__name__, str(cause)
+        return f"the order's run failed: {kind}: {one_line(message, 300)}", (
+            exits.ORDER_NOT_COMPLETED
+        )
+    if isinstance(err, ApplicationError) and err.type == INVALID_INPUT:
+        return one_line(err.message), exits.BAD_INPUT  # e.g. a memo another client wrote
     if isinstance(err, Unavailable):
         return one_line(err), exits.UNAVAILABLE
     if isinstance(err, RPCError):

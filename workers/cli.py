@@ -34,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.command(args, settings))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `podium ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return exits.OK
     except Exception as err:
         from workers.failures import explain
 

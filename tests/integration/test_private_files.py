@@ -1,6 +1,7 @@
 """What holds customer data or secrets is private, and nothing Podium starts listens beyond
 loopback: checked on the real stack, a real `podium worker` process and a real epmd."""
 
+import concurrent.futures
 import os
 import shutil
 import signal
@@ -168,3 +169,33 @@ def test_an_epmd_left_without_nodes_is_stopped(lone_epmd: int) -> None:
     stop_unused_epmd(lone_epmd)
     time.sleep(0.5)
     assert not any(port == lone_epmd for _, port in listening_sockets().values())
+
+
+def test_rabbitmqctl_calls_listen_on_loopback_only(stack: LocalStack) -> None:
+    stack.up()
+    seen: set[tuple[str, int]] = set()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        call = pool.submit(stack.rabbitmqctl, "eval", "timer:sleep(4000).")
+        while not call.done():
+            listening = listening_sockets()
+            for pid in cli_pids(stack.config.node_name):
+                seen |= {listening[i] for i in sockets_of(pid) if i in listening}
+            time.sleep(0.2)
+        call.result()
+    assert seen, "the CLI's Erlang node was not seen listening"
+    assert [where for where in seen if not ip_address(where[0]).is_loopback] == []
+
+
+def cli_pids(node_name: str) -> set[int]:
+    """Erlang VMs of `rabbitmqctl` talking to this node."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"rabbitmqctl" in cmdline and b"beam" in cmdline and node_name.encode() in cmdline:
+            found.add(int(entry.name))
+    return found

@@ -34,6 +34,8 @@ def node_env(config: StackConfig, node_dir: Path) -> dict[str, str]:
         RABBITMQ_PID_FILE=str(d / "beam.pid"),
         RABBITMQ_CONF_ENV_FILE="/dev/null",  # ignore /etc/rabbitmq/rabbitmq-env.conf
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
+        # rabbitmqctl runs an Erlang node of its own, listening on every interface by default.
+        RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
         ERL_EPMD_PORT=str(c.epmd_port),
         ERL_EPMD_ADDRESS="127.0.0.1",
     )

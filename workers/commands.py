@@ -4,10 +4,12 @@ import asyncio
 import sys
 from contextlib import suppress
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import OrderRequest, OrderResult, OrderState, OrderStatus
+from contracts.problems import one_line
 from workers import exits
 from workers.ordering import (
     OrderIdTaken,
@@ -40,8 +42,16 @@ async def place(settings: Settings, request: OrderRequest, *, wait: bool) -> int
     try:
         handle = await submit_order(client, request, settings.task_queue)
     except OrderIdTaken as err:
-        print(f"podium: {err}")
+        print(f"podium: {err}", file=sys.stderr)
         return exits.BAD_INPUT
+    except asyncio.CancelledError:  # Ctrl-C mid-submit: the server may or may not have it
+        print(
+            f"podium: interrupted while submitting order {request.order_id}; "
+            f"`podium status {request.order_id}` tells whether it was placed, and placing it "
+            f"again with --order-id {request.order_id} never places it twice",
+            file=sys.stderr,
+        )
+        raise
     if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
         print(
             f"podium: no worker is polling task queue {settings.task_queue}; the order waits "
@@ -51,7 +61,15 @@ async def place(settings: Settings, request: OrderRequest, *, wait: bool) -> int
     if not wait:
         print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
         return exits.OK
-    result = await handle.result()
+    try:
+        result = await handle.result()
+    except asyncio.CancelledError:  # Ctrl-C: only the waiting stops, never the order
+        print(
+            f"podium: stopped waiting; order {request.order_id} carries on in Temporal. Follow "
+            f"it with `podium status {request.order_id}` or {ui_link(settings, request.order_id)}",
+            file=sys.stderr,
+        )
+        raise
     print(describe_result(result))
     print(f"  {ui_link(settings, request.order_id)}")
     return exits.OK if result.state == OrderState.COMPLETED else exits.ORDER_NOT_COMPLETED
@@ -65,9 +83,12 @@ async def status(settings: Settings, order_id: str) -> int:
                 print(describe_status(await _queried(client, order_id)))
                 return exits.OK
         result = await last_known_result(client, order_id)
+    except WorkflowFailureError as err:  # ended without an order result: refused input, say
+        print(f"order {order_id}: FAILED ({_failure(err)})")
+        return exits.OK
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            print(f"podium: no order {order_id}")
+            print(f"podium: no order {order_id}", file=sys.stderr)
             return exits.BAD_INPUT
         raise
     # A query needs a worker to replay the workflow; the server alone knows the outcome.
@@ -83,9 +104,18 @@ class _NoWorkerAnswered(Exception):
     pass
 
 
+def _failure(err: WorkflowFailureError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return one_line(f"{cause.type}: {cause.message}", 300)
+    return one_line(f"{type(cause).__name__}: {cause}", 300)
+
+
 async def _queried(client: Client, order_id: str) -> OrderStatus:
     try:
         return await order_status(client, order_id)
+    except WorkflowQueryFailedError as err:  # e.g. a run refused at its start has no state
+        raise _NoWorkerAnswered from err
     except RPCError as err:
         if err.status == RPCStatusCode.FAILED_PRECONDITION:  # the worker went away meanwhile
             raise _NoWorkerAnswered from err
@@ -105,13 +135,16 @@ def describe_status(current: OrderStatus) -> str:
 async def cancel(settings: Settings, order_id: str) -> int:
     client = await connect_temporal(settings)
     if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
-        print("podium: no worker is running to accept the cancel; start `podium worker` first")
+        print(
+            "podium: no worker is running to accept the cancel; start `podium worker` first",
+            file=sys.stderr,
+        )
         return exits.UNAVAILABLE
     try:
         answer = await cancel_order(client, order_id)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            print(f"podium: no order {order_id}")
+            print(f"podium: no order {order_id}", file=sys.stderr)
             return exits.BAD_INPUT
         raise
     if not answer.accepted:
@@ -136,7 +169,7 @@ def dev(action: str) -> int:
         elif action == "down":
             stack.down()
     except (StackError, BrokerMismatch) as err:
-        print(f"podium: {err}")
+        print(f"podium: {one_line(err)}", file=sys.stderr)
         return exits.UNAVAILABLE
     print(stack.status().describe())
     return exits.OK

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import structlog
+
 from consumers import analytics, dlq, loyalty, migrate, notifications, status
 from consumers.breaker import BreakerOptions
 from consumers.definition import Consumer
@@ -17,11 +19,15 @@ from consumers.options import RuntimeOptions, TopologyOptions
 from consumers.registry import all_consumers, select
 from consumers.runner import ConsumerRunner, declare, run_until_signalled, running
 from consumers.store import Store
+from workers.runtime.private_files import private_dir, tighten_files
 from workers.runtime.settings import Settings
 from workers.runtime.tls import amqp_ssl_context
 
+log = structlog.get_logger(__name__)
+
 
 def runtime_options(settings: Settings) -> RuntimeOptions:
+    tighten_files(private_dir(settings.data_dir))  # customer data: this user's only
     return RuntimeOptions(
         amqp_url=settings.amqp_url,
         data_dir=settings.data_dir,
@@ -67,9 +73,17 @@ async def run_consumers(settings: Settings, names: list[str] | None = None) -> N
     on `consumer_metrics_port` unless it is 0."""
     with ExitStack() as stack:
         if settings.consumer_metrics_port:
-            stack.enter_context(
-                metrics_endpoint(settings.metrics_host, settings.consumer_metrics_port)
-            )
+            try:
+                stack.enter_context(
+                    metrics_endpoint(settings.metrics_host, settings.consumer_metrics_port)
+                )
+            except OSError as err:  # taken, most often by another consumer process here
+                log.warning(
+                    "consumer metrics disabled: cannot serve them",
+                    port=settings.consumer_metrics_port,
+                    reason=err.strerror or str(err),
+                    hint="give each process its own PODIUM_CONSUMER_METRICS_PORT (0: off)",
+                )
         await run_until_signalled(registered(settings, names), runtime_options(settings))
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from workers.runtime.private_files import private_dir
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._-]+")
 _MAX_ID = 200  # longer Message-IDs are cut: a file name has its limits
 
@@ -34,7 +36,7 @@ def file_name(content: bytes) -> str:
 class StoreToFolder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""

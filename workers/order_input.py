@@ -1,14 +1,17 @@
 """Reading an order from a JSON file or from command-line flags, with one-line errors."""
 
 import json
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from contracts.order import OrderRequest
+from contracts.problems import describe
+from workers.bounded_read import ReadRefused, read_bounded
 
 MAX_ORDER_BYTES = 64 * 1024
+# A FIFO, pipe or device named by --file gets this long to deliver the order.
+READ_TIMEOUT_SECONDS = 10.0
 
 SAMPLE_ADDRESS = {
     "name": "Ada Lovelace",
@@ -24,7 +27,7 @@ class BadOrder(ValueError):
 
 
 def order_from_json(text: str) -> OrderRequest:
-    if len(text.encode()) > MAX_ORDER_BYTES:
+    if len(text.encode(errors="surrogatepass")) > MAX_ORDER_BYTES:
         raise BadOrder(f"order is larger than {MAX_ORDER_BYTES // 1024} KiB")
     try:
         data = json.loads(text, parse_float=str)  # keep prices exact: never via float
@@ -34,19 +37,37 @@ def order_from_json(text: str) -> OrderRequest:
         ) from None
     except RecursionError:
         raise BadOrder("not valid JSON: nested too deeply") from None
+    except ValueError:  # an integer of thousands of digits, refused by int() itself
+        raise BadOrder("not valid JSON: a number is too long") from None
     return order_from_dict(data)
 
 
-def order_from_file(path: str) -> OrderRequest:
-    file = Path(path)
+def order_from_bytes(data: bytes, source: str) -> OrderRequest:
+    if len(data) > MAX_ORDER_BYTES:
+        raise BadOrder(f"{source} is larger than {MAX_ORDER_BYTES // 1024} KiB")
+    if not data.strip():
+        raise BadOrder(f"{source} is empty")
     try:
-        if file.stat().st_size > MAX_ORDER_BYTES:
-            raise BadOrder(f"{path} is larger than {MAX_ORDER_BYTES // 1024} KiB")
-        return order_from_json(file.read_text())
-    except OSError as err:
-        raise BadOrder(f"cannot read {path}: {err.strerror}") from None
+        text = data.decode("utf-8-sig")  # strict: no guessing at other encodings
     except UnicodeDecodeError:
-        raise BadOrder(f"{path} is not UTF-8 text") from None
+        raise BadOrder(f"{source} is not UTF-8 text") from None
+    return order_from_json(text)
+
+
+def order_from_file(path: str) -> OrderRequest:
+    """A regular file, or a pipe, FIFO or device, read up to just past the size limit."""
+    return order_from_bytes(_read(path), path)
+
+
+def order_from_stdin() -> OrderRequest:
+    return order_from_bytes(_read(None), "standard input")
+
+
+def _read(path: str | None) -> bytes:
+    try:
+        return read_bounded(path, MAX_ORDER_BYTES, READ_TIMEOUT_SECONDS)
+    except ReadRefused as err:
+        raise BadOrder(str(err)) from None
 
 
 def order_from_dict(data: Any) -> OrderRequest:
@@ -55,7 +76,7 @@ def order_from_dict(data: Any) -> OrderRequest:
     try:
         return OrderRequest.model_validate(data)
     except ValidationError as err:
-        raise BadOrder(describe(err)) from None
+        raise BadOrder(describe(err, "order")) from None
 
 
 def parse_item(text: str) -> dict[str, str]:
@@ -65,18 +86,3 @@ def parse_item(text: str) -> dict[str, str]:
         raise BadOrder(f"item {text!r} must look like SKU:QUANTITY:UNIT_PRICE")
     sku, quantity, price = parts
     return {"sku": sku, "quantity": quantity, "unit_price": price}
-
-
-def describe(err: ValidationError, most: int = 5) -> str:
-    """A validation error's problems on one line, each with where it is."""
-    problems = []
-    for error in err.errors():
-        where = ".".join(_printable(part) for part in error["loc"]) or "order"
-        problems.append(f"{where}: {_printable(error['msg'])}")
-    more = f"; and {len(problems) - most} more" if len(problems) > most else ""
-    return "invalid order: " + "; ".join(problems[:most]) + more
-
-
-def _printable(part: object) -> str:
-    text = str(part)
-    return text if text.isprintable() else repr(text)

@@ -11,6 +11,7 @@ from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -142,5 +143,8 @@ async def cancel_order(client: Client, order_id: str) -> CancelResult:
         if description.status == WorkflowExecutionStatus.RUNNING:
             raise
         reason = f"the order is already finished ({err.message})"
-    state = (await handle.query(OrderWorkflow.status)).state
+    try:
+        state = (await handle.query(OrderWorkflow.status)).state
+    except WorkflowQueryFailedError:  # a run refused at its start (invalid input) has no state
+        state = OrderState.FAILED
     return CancelResult(accepted=False, state=state, reason=reason)

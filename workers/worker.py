@@ -23,8 +23,10 @@ from services.inventory import DEFAULT_CATALOGUE, InventoryService
 from services.orders import OrderService
 from services.payment import PaymentFaults, PaymentService
 from services.risk import RiskService
+from workers.runtime.arguments import ArgumentCountingRunner
 from workers.runtime.log_context import ActivityLogContext
 from workers.runtime.metrics import temporal_runtime
+from workers.runtime.private_files import private_dir, tighten_files
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 from workers.runtime.tls import amqp_ssl_context
@@ -39,6 +41,7 @@ def open_services(settings: Settings) -> tuple[OrderService, InventoryService, P
         latency_ms=settings.payment_latency_ms,
         response_latency_ms=settings.payment_response_latency_ms,
     )
+    tighten_files(private_dir(settings.data_dir))  # customer data: this user's only
     return (
         OrderService(settings.orders_db),
         InventoryService(settings.inventory_db, DEFAULT_CATALOGUE),  # adds missing SKUs only
@@ -90,6 +93,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=timedelta(seconds=10),
             interceptors=[ActivityLogContext()],
+            workflow_runner=ArgumentCountingRunner(),
         )
         declaring = asyncio.create_task(declare_at_start(publisher))
         try:

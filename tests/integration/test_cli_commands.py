@@ -34,11 +34,12 @@ async def test_without_a_worker_status_tells_what_the_server_knows_and_cancel_re
     assert await commands.status(idle, order.order_id) == exits.OK
     assert await commands.cancel(idle, order.order_id) == exits.UNAVAILABLE
     assert await commands.status(idle, "no-such-order") == exits.BAD_INPUT
-    out = capsys.readouterr().out
+    printed = capsys.readouterr()
+    out = printed.out
     assert f"order {order.order_id}: FAILED" in out and "card_declined" in out
     assert "needs a running worker" in out
-    assert "no worker is running to accept the cancel" in out
-    assert "no order no-such-order" in out
+    assert "no worker is running to accept the cancel" in printed.err
+    assert "no order no-such-order" in printed.err
 
 
 async def test_place_warns_when_no_worker_polls_the_queue(

@@ -128,3 +128,14 @@ def test_an_otlp_endpoint_without_the_extra_installed_is_a_clear_error() -> None
     settings = Settings(_env_file=None, otlp_endpoint="http://localhost:4318")  # type: ignore[call-arg]
     with pytest.raises(RuntimeError, match=r"\.\[otlp\]"):
         span_exporter(settings)
+
+
+def test_foreign_or_broken_lines_in_the_span_file_are_skipped(tmp_path: Path) -> None:
+    spans = tmp_path / "spans.jsonl"
+    spans.write_bytes(
+        b'{"torn\n\xff\xfe\n[1, 2]\n{"trace_id": 5, "span_id": "s"}\n'
+        b'{"trace_id": "t", "span_id": "s", "start_ns": "soon"}\n'
+        b'{"trace_id": "t", "span_id": "s", "attributes": []}\n'
+        b'{"trace_id": "t", "span_id": "s", "name": "ok", "start_ns": 1}\n'
+    )
+    assert [r["name"] for r in read_records(spans)] == ["ok"]

@@ -4,7 +4,6 @@ import dataclasses
 
 import pytest
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from contracts.order import OrderRequest
 from tests.factories import an_order
@@ -12,6 +11,7 @@ from tests.security.keys import KEY_1, KEY_2, keyring, settings_with_keys
 from workers.runtime.codec import (
     ENCODING,
     KEY_ID,
+    PLAIN_CONVERTER,
     EncryptionCodec,
     EncryptionError,
     data_converter,
@@ -99,7 +99,7 @@ async def test_data_converter_encrypts_pydantic_models_end_to_end() -> None:
 
 
 def test_encryption_is_off_by_default() -> None:
-    assert data_converter(Settings(_env_file=None)) is pydantic_data_converter  # type: ignore[call-arg]
+    assert data_converter(Settings(_env_file=None)) is PLAIN_CONVERTER  # type: ignore[call-arg]
 
 
 def test_active_key_defaults_to_the_first_listed() -> None:

@@ -1,6 +1,7 @@
 """`podium place` refuses bad input with exit code 2 and one line, before contacting any server."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,42 @@ def test_unreachable_temporal_is_one_line_exit_3(capsys: pytest.CaptureFixture[s
     assert main(["place", "--item", "MUG-BLUE:1:1.00"]) == 3
     err = capsys.readouterr().err.strip()
     assert "cannot reach Temporal at 127.0.0.1:1" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status", "\udcff"],
+        ["cancel", "a\nb"],
+        ["loyalty", "x" * 100_000],
+        ["trace", ""],
+        ["place", "--bogus"],
+        ["dlq"],
+    ],
+)
+def test_usage_errors_and_bad_ids_are_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("podium: ") and err.count("\n") == 1 and len(err) < 400
+
+
+def test_non_utf8_standard_input_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    binary = tmp_path / "stdin"
+    binary.write_bytes(b'{"order_id": "\xff"}')
+    # Standard input is read from a duplicate of fd 0: hand it this file instead.
+    monkeypatch.setattr("os.dup", lambda fd: os.open(binary, os.O_RDONLY))
+    assert "standard input is not UTF-8 text" in refused(capsys, "--file", "-")
+
+
+def test_a_number_of_thousands_of_digits_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "order.json"
+    path.write_text('{"order_id": 1' + "0" * 5000 + "}")
+    assert "a number is too long" in refused(capsys, "--file", str(path))

@@ -10,7 +10,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.order import OrderState
@@ -21,6 +20,7 @@ from tests.conftest import register_search_attributes
 from tests.factories import an_order
 from tests.workflow.conftest import CATALOGUE, Shop
 from workers.ordering import cancel_order, submit_order, wait_for_state
+from workers.runtime.payloads import PLAIN_CONVERTER
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 
@@ -40,7 +40,7 @@ SCENARIOS = {
 async def record(version: str) -> None:
     binary = Path(sys.executable).parent / "temporal-test-server"
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(binary)
+        data_converter=PLAIN_CONVERTER, test_server_existing_path=str(binary)
     )
     await register_search_attributes(env.client)
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workers.runtime.payloads import PLAIN_CONVERTER
 from workflows.order import OrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -30,7 +30,7 @@ def test_histories_are_present() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_recorded_history_replays_on_the_current_workflow(path: Path) -> None:
-    replayer = Replayer(workflows=[OrderWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[OrderWorkflow], data_converter=PLAIN_CONVERTER)
     await replayer.replay_workflow(load(path))
 
 
@@ -63,7 +63,7 @@ class FraudCheckWithoutPatch(OrderWorkflow):
 
 
 async def test_the_fraud_check_without_its_patch_fails_replay_of_older_histories() -> None:
-    replayer = Replayer(workflows=[FraudCheckWithoutPatch], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[FraudCheckWithoutPatch], data_converter=PLAIN_CONVERTER)
     older = next(p for p in HISTORIES if p.stem == "v2-completed")
     result = await replayer.replay_workflow(load(older), raise_on_replay_failure=False)
     assert result.replay_failure is not None
@@ -71,7 +71,7 @@ async def test_the_fraud_check_without_its_patch_fails_replay_of_older_histories
 
 
 async def test_an_unpatched_reordering_fails_replay() -> None:
-    replayer = Replayer(workflows=[ChargeBeforeReserve], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ChargeBeforeReserve], data_converter=PLAIN_CONVERTER)
     completed = next(p for p in HISTORIES if p.stem.endswith("-completed"))
     result = await replayer.replay_workflow(load(completed), raise_on_replay_failure=False)
     assert result.replay_failure is not None

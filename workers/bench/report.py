@@ -10,6 +10,7 @@ from workers.bench.phases import Phase
 from workers.bench.stats import ratio, summarize
 from workers.bench.throughput import RAW, RUNTIME, Rates
 from workers.bench.tracing_cost import TracingCost
+from workers.runtime.private_files import private_dir
 
 LABELS = {
     PODIUM: "podium order (hybrid: saga + publish)",
@@ -170,7 +171,7 @@ def format_table(report: dict[str, Any]) -> str:
 
 
 def write_report(report: dict[str, Any], folder: Path, stamp: datetime) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     path = folder / f"report-{stamp.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(report, indent=2, default=str))
     return path

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
 )
 
+from workers.runtime.payloads import PLAIN_CONVERTER
 from workers.runtime.settings import Settings
 
 ENCODING = b"binary/encrypted"
@@ -135,9 +135,9 @@ def data_converter(settings: Settings) -> DataConverter:
     """The pydantic converter, with the encryption codec when keys are configured."""
     keyring = keyring_from_settings(settings)
     if keyring is None:
-        return pydantic_data_converter
+        return PLAIN_CONVERTER
     return dataclasses.replace(
-        pydantic_data_converter,
+        PLAIN_CONVERTER,
         payload_codec=EncryptionCodec(keyring),
         # Failure messages and stack traces can quote inputs: encrypt them like payloads.
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from structlog.types import EventDict, Processor
 
 from contracts.scrub import MAX_FIELD, REDACTED, bound, clean
+from workers.runtime.private_files import private_dir
 
 PERSONAL_KEYS = frozenset(
     {
@@ -50,13 +51,16 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", file: Path | None 
     if file is None:
         handler = logging.StreamHandler(sys.stderr)
     else:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(file.parent)
+        file.touch(mode=0o600)
         handler = logging.FileHandler(file)
     handler.setFormatter(formatter(json_output))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiormq").setLevel(logging.WARNING)
+    # It logs a failed connect as an error and then raises it: the caller reports it once.
+    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
     logging.getLogger("aio_pika").setLevel(logging.WARNING)
 
 

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     codec_server_port: int = Field(default=8089, ge=1, le=65535)
     codec_server_token: SecretStr | None = None
     codec_server_origins: list[str] = ["http://localhost:8233", "http://127.0.0.1:8233"]
+    # Names the codec server answers to besides loopback and its origins' hosts.
+    codec_server_hosts: list[str] = []
     # RabbitMQ TLS (use an amqps:// URL): CA to verify the broker; cert + key for mutual TLS.
     amqp_ca_file: Path | None = None
     amqp_cert_file: Path | None = None

@@ -14,6 +14,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import format_span_id, format_trace_id
 
+from workers.runtime.private_files import private_dir
+
 
 class JsonLinesSpanExporter(SpanExporter):
     def __init__(self, path: Path) -> None:
@@ -21,8 +23,8 @@ class JsonLinesSpanExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            private_dir(self.path.parent)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 for span in spans:
                     os.write(fd, (json.dumps(span_record(span), default=str) + "\n").encode())
@@ -62,11 +64,23 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
     """Every span record in the file; a torn or foreign line is skipped, not fatal."""
     if not path.exists():
         return
-    with path.open(encoding="utf-8") as lines:
+    with path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
             try:
                 record = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(record, dict) and "trace_id" in record and "span_id" in record:
+            if _well_formed(record):
                 yield record
+
+
+def _well_formed(record: object) -> bool:
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("trace_id"), str)
+        and isinstance(record.get("span_id"), str)
+        and isinstance(record.get("name"), str)
+        and isinstance(record.get("attributes", {}), dict | None)
+        and isinstance(record.get("status", {}), dict | None)
+        and all(isinstance(record.get(k) or 0, int) for k in ("start_ns", "end_ns"))
+    )

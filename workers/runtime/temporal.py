@@ -1,7 +1,10 @@
+import re
+
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import Runtime
 
+from contracts.problems import one_line
 from workers.runtime.codec import data_converter
 from workers.runtime.settings import Settings
 from workers.runtime.tls import temporal_api_key, temporal_tls
@@ -27,6 +30,13 @@ async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -
         )
     except RuntimeError as err:
         raise Unavailable(
-            f"cannot reach Temporal at {settings.temporal_address} ({err}); "
+            f"cannot reach Temporal at {settings.temporal_address} ({_reason(err)}); "
             "start the local stack with `podium dev up`"
         ) from None
+
+
+def _reason(err: RuntimeError) -> str:
+    """The core of the SDK's nested transport error (`... message: "Connection refused" })`)."""
+    text = str(err)
+    found = re.search(r'message: "([^"]{1,120})"', text)
+    return found.group(1) if found else one_line(text, 200)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import fcntl
+import os
+import pwd
 from collections.abc import Iterator
 from dataclasses import replace
 
+from workers.runtime.private_files import private_dir, tighten_files
 from workers.stack.config import StackConfig
 from workers.stack.errors import StackError
 from workers.stack.mail import MailServer
@@ -121,8 +124,15 @@ class LocalStack:
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """One `up`/`down` at a time per home (e.g. the CLI and a test racing)."""
-        self.config.home.mkdir(parents=True, exist_ok=True)
-        with (self.config.home / ".lock").open("w") as handle:
+        home = private_dir(self.config.home)
+        if os.geteuid() == 0 and _has_account("rabbitmq"):
+            # Traverse-only for others, so the node runs as `rabbitmq` in its own 0700 folder
+            # rather than as root; nobody else can list the home, and its files are 0600.
+            home.chmod(0o711)
+        # The Temporal database and stack.env, perhaps written by an older, laxer version.
+        tighten_files(self.config.home)
+        lock = os.open(self.config.home / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(lock, "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
@@ -143,3 +153,11 @@ class LocalStack:
             mail_dir=self.mail_dir,
             amqps_url=self.rabbitmq.amqps_url(password),
         )
+
+
+def _has_account(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from workers.runtime.private_files import private_dir
 from workers.stack.errors import StackError
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,9 @@ def spawn(
     runner: pwd.struct_passwd | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a detached process (own session, so it outlives us and is stopped as a group)."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as out:
+    private_dir(log_file.parent)
+    fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "ab") as out:
         out.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
         out.flush()
         return subprocess.Popen(
@@ -48,6 +50,8 @@ def spawn(
             env=env,
             cwd=cwd,
             start_new_session=True,
+            # The servers' databases, logs and mail are private like everything Podium writes.
+            umask=0o077,
             **runner_kwargs(runner),
         )
 
@@ -160,7 +164,7 @@ def launch(
     """Start a detached server, record its pid and wait until it is `ready`; return the pid."""
     started = time.monotonic()
     proc = spawn(cmd, log_file, env=env, cwd=cwd, runner=runner)
-    pid_file.write_text(f"{proc.pid}\n")
+    write_private(pid_file, f"{proc.pid}\n")
     wait_until(ready, proc, timeout, what, log_file, extra_log)
     log.info("%s started in %.1fs (pid %d)", what, time.monotonic() - started, proc.pid)
     return proc.pid
@@ -181,7 +185,7 @@ def run_async(coro: Coroutine[Any, Any, bool]) -> bool:
 
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (it holds a password)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)

@@ -7,6 +7,7 @@ import secrets
 import shutil
 import subprocess
 
+from workers.runtime.private_files import private_dir
 from workers.stack.config import StackConfig
 from workers.stack.errors import StackError
 from workers.stack.ports import port_open
@@ -122,7 +123,7 @@ class RabbitNode:
                 f"password is lost. Remove {self.dir} to start the broker afresh."
             )
         password = secrets.token_urlsafe(24)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)
         write_private(self.credentials_file, f"user={self.config.user}\npassword={password}\n")
         return password
 

@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from workers.stack.errors import StackError
@@ -20,6 +21,11 @@ INSTALL_HINT = "sudo apt-get install -y rabbitmq-server"
 # Debian's /usr/sbin/rabbitmq-* are wrappers that `su` to the rabbitmq user and redirect output to
 # /var/log/rabbitmq; the real scripts live here and take our environment as is.
 DEBIAN_SCRIPTS = Path("/usr/lib/rabbitmq/bin")
+POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
+_HOLD_BACK = (
+    "#!/bin/sh\n# Written by podium while rabbitmq-server installs: start no service.\nexit 101\n"
+)
+SYSTEM_EPMD_PORT = 4369
 
 
 def rabbitmq_scripts_dir() -> Path | None:
@@ -41,24 +47,61 @@ def ensure_rabbitmq_installed() -> Path:
     log.warning("rabbitmq-server not found; installing it with apt-get")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "rabbitmq-server"]
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        # Fresh CI images often have no package lists yet.
-        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=False)
-        done = subprocess.run(install, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise StackError(f"apt-get install rabbitmq-server failed:\n{done.stderr[-2000:]}")
-    # The package's postinst starts the system's default node; we never use it.
+    # The package would start the system's default broker, and with it an epmd listening on
+    # every interface; we never use either.
+    with services_held_back():
+        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+            # Fresh CI images often have no package lists yet.
+            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=False)
+            done = subprocess.run(install, env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise StackError(f"apt-get install rabbitmq-server failed:\n{done.stderr[-2000:]}")
+    # Where a service started anyway (no policy-rc.d support): stop it, then its epmd.
     _stop_system_rabbitmq()
+    stop_unused_epmd(SYSTEM_EPMD_PORT)
     if (scripts := rabbitmq_scripts_dir()) is None:
         raise StackError("rabbitmq-server is still missing after apt-get install")
     return scripts
 
 
+@contextlib.contextmanager
+def services_held_back(policy: Path = POLICY_RC_D) -> Iterator[None]:
+    """Debian's way to keep packages from starting services while they install: invoke-rc.d
+    asks `policy-rc.d`, and 101 means "not allowed". An existing policy is left as it is."""
+    if policy.exists():
+        yield
+        return
+    policy.write_text(_HOLD_BACK)
+    policy.chmod(0o755)
+    try:
+        yield
+    finally:
+        if policy.read_text() == _HOLD_BACK:
+            policy.unlink()
+
+
+def stop_unused_epmd(port: int) -> None:
+    """Stop the epmd on `port` if it runs and no Erlang node is registered with it."""
+    epmd = shutil.which("epmd")
+    if epmd is None:
+        return
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
+    env["ERL_EPMD_PORT"] = str(port)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        names = subprocess.run(
+            [epmd, "-names"], env=env, capture_output=True, text=True, timeout=10
+        )
+        # epmd refuses `-kill` itself while a node is registered; checked here to say so.
+        if names.returncode == 0 and "name " not in names.stdout:
+            subprocess.run([epmd, "-kill"], env=env, capture_output=True, timeout=10)
+
+
 def _stop_system_rabbitmq() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
-    for cmd in (["service", "rabbitmq-server", "stop"], ["/usr/sbin/rabbitmqctl", "stop"]):
-        if shutil.which(cmd[0]) is None:
-            continue
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            if subprocess.run(cmd, env=env, capture_output=True, timeout=60).returncode == 0:
-                return
+    # Not `rabbitmqctl stop`: with no broker running, the CLI itself starts a system epmd.
+    if shutil.which("service") is None:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        subprocess.run(
+            ["service", "rabbitmq-server", "stop"], env=env, capture_output=True, timeout=60
+        )

@@ -8,6 +8,7 @@ import pwd
 import shutil
 from pathlib import Path
 
+from workers.runtime.private_files import private_dir
 from workers.stack.config import TLS_FILES, StackConfig
 from workers.stack.errors import StackError
 from workers.stack.processes import write_private
@@ -33,6 +34,8 @@ def node_env(config: StackConfig, node_dir: Path) -> dict[str, str]:
         RABBITMQ_PID_FILE=str(d / "beam.pid"),
         RABBITMQ_CONF_ENV_FILE="/dev/null",  # ignore /etc/rabbitmq/rabbitmq-env.conf
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
+        # rabbitmqctl runs an Erlang node of its own, listening on every interface by default.
+        RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
         ERL_EPMD_PORT=str(c.epmd_port),
         ERL_EPMD_ADDRESS="127.0.0.1",
     )
@@ -81,14 +84,14 @@ def write_node_files(
         conf += _tls_listener(c, node_dir / "tls")
     plugins = "[rabbitmq_management]." if c.with_management else "[]."
     for sub in (node_dir / "mnesia", c.logs / "rabbitmq"):
-        sub.mkdir(parents=True, exist_ok=True)
+        private_dir(sub)
     write_private(node_dir / "rabbitmq.conf", "\n".join(conf) + "\n")
-    (node_dir / "enabled_plugins").write_text(plugins + "\n")
+    write_private(node_dir / "enabled_plugins", plugins + "\n")
     # For people who want to poke at the node by hand: `. <home>/rabbitmq/env; rabbitmqctl ...`
     wanted = ("HOME", "RABBITMQ_", "ERL_")
     env = node_env(config, node_dir)
     exports = [f"export {k}='{v}'" for k, v in env.items() if k.startswith(wanted)]
-    (node_dir / "env").write_text("\n".join(exports) + "\n")
+    write_private(node_dir / "env", "\n".join(exports) + "\n")
     if runner is not None:
         for top in (node_dir, c.logs / "rabbitmq"):
             for path in [top, *top.rglob("*")]:
@@ -100,7 +103,7 @@ def _tls_listener(config: StackConfig, tls: Path) -> list[str]:
     """Copy the TLS files next to the node (chowned with it, as it may run as `rabbitmq`)."""
     if config.tls_dir is None:
         raise StackError("amqps_port is set without tls_dir (CA, server certificate and key)")
-    tls.mkdir(parents=True, exist_ok=True)
+    private_dir(tls)
     for name in TLS_FILES:
         source = config.tls_dir / name
         if not source.is_file():

@@ -69,10 +69,10 @@ async def test_status_says_in_one_line_when_the_broker_is_unreachable(
         settings, "consumers", "--status", amqp_url="amqp://podium:x@127.0.0.1:1/podium"
     )
     assert code == exits.UNAVAILABLE
-    assert out.startswith("podium: RabbitMQ cannot be reached") and out.count("\n") == 1, out
-    assert "Traceback" not in err
+    assert err.startswith("podium: RabbitMQ cannot be reached") and err.count("\n") == 1, err
+    assert "Traceback" not in err + out
 
 
 async def test_status_of_an_unknown_consumer_is_bad_input(settings: Settings) -> None:
-    code, out, _ = await _podium(settings, "consumers", "--status", "nope")
-    assert code == exits.BAD_INPUT and "known: notifications" in out
+    code, _, err = await _podium(settings, "consumers", "--status", "nope")
+    assert code == exits.BAD_INPUT and "known: notifications" in err

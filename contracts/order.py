@@ -132,6 +132,14 @@ class StepRecord(Contract):
     detail: str | None = None
 
 
+class NeedsOperator(Contract):
+    """A compensation that keeps failing: it is still retried, and a person should look."""
+
+    compensation: str
+    rounds: int
+    last_error: str
+
+
 class OrderStatus(Contract):
     """What the status query returns: where the order is and how it got there."""
 
@@ -143,6 +151,7 @@ class OrderStatus(Contract):
     failure: Failure | None = None
     cancel_requested: bool = False
     pivot_passed: bool = False
+    needs_operator: NeedsOperator | None = None
 
 
 class OrderResult(Contract):

@@ -16,6 +16,7 @@ from workflows.order import OrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from contracts.order import OrderRequest, OrderResult
+    from contracts.saga_state import CarriedSaga
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
@@ -39,7 +40,7 @@ class ChargeBeforeReserve(OrderWorkflow):
     """The saga with two steps swapped and no patch: what a careless change looks like."""
 
     @workflow.run
-    async def run(self, request: OrderRequest) -> OrderResult:
+    async def run(self, request: OrderRequest, carried: CarriedSaga | None = None) -> OrderResult:
         await self._create_order()
         payment_id = await self._charge_payment()
         await self._reserve_stock()
@@ -52,7 +53,7 @@ class FraudCheckWithoutPatch(OrderWorkflow):
     """The fraud screen added the careless way: unconditionally, with no `workflow.patched`."""
 
     @workflow.run
-    async def run(self, request: OrderRequest) -> OrderResult:
+    async def run(self, request: OrderRequest, carried: CarriedSaga | None = None) -> OrderResult:
         self._index_order()
         await self._create_order()
         await self._reserve_stock()

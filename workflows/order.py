@@ -271,7 +271,7 @@ class OrderWorkflow:
                     # An index to filter and sort on, never used as money: the order keeps its
                     # Decimal total.
                     ORDER_TOTAL.value_set(float(self._request.total)),
-                    ORDER_STATUS.value_set(self._state.value),
+                    ORDER_STATUS.value_set(self._indexed_status()),
                 ]
             )
         workflow.set_current_details(self._story())
@@ -279,8 +279,11 @@ class OrderWorkflow:
     def _set_state(self, state: OrderState) -> None:
         self._state = state
         if workflow.patched(SEARCH_ATTRIBUTES_PATCH):
-            workflow.upsert_search_attributes([ORDER_STATUS.value_set(state.value)])
+            workflow.upsert_search_attributes([ORDER_STATUS.value_set(self._indexed_status())])
         workflow.set_current_details(self._story())
+
+    def _indexed_status(self) -> str:
+        return NEEDS_OPERATOR if self._needs_operator is not None else self._state.value
 
     def _story(self) -> str:
         """One line for the UI: where the order stands and what happens next."""

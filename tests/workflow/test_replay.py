@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -80,3 +81,11 @@ async def test_an_unpatched_reordering_fails_replay() -> None:
         "Nondeterminism" in type(result.replay_failure).__name__
         or "nondetermin" in str(result.replay_failure).lower()
     )
+
+
+def test_v4_histories_cover_temporal_cancels_and_a_stuck_compensation() -> None:
+    ends = {p.stem: load(p).events[-1].event_type for p in HISTORIES if p.stem.startswith("v4-")}
+    assert ends["v4-temporal_cancelled"] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED
+    assert ends["v4-cancel_too_late"] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    assert ends["v4-stuck"] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    assert ends["v4-stuck-run2"] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED

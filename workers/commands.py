@@ -4,13 +4,14 @@ import asyncio
 import sys
 from contextlib import suppress
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import OrderRequest, OrderResult, OrderState, OrderStatus
 from workers import exits
 from workers.ordering import (
     OrderIdTaken,
+    RunEndedWithoutResult,
     cancel_order,
     has_worker,
     last_known_result,
@@ -65,6 +66,12 @@ async def status(settings: Settings, order_id: str) -> int:
                 print(describe_status(await _queried(client, order_id)))
                 return exits.OK
         result = await last_known_result(client, order_id)
+    except RunEndedWithoutResult as ended:
+        print(f"order {order_id}: its workflow run ended {ended.status.name}")
+        if ended.status != WorkflowExecutionStatus.CANCELED:
+            print("  nothing undid it from inside: `podium reconcile` gives back what it holds")
+        print("  (the step history needs a running worker: `podium worker`)")
+        return exits.OK
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             print(f"podium: no order {order_id}")

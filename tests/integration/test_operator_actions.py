@@ -18,7 +18,7 @@ from services.payment import PaymentService
 from tests.conftest import venv_binary
 from tests.factories import an_order, order_data
 from tests.integration.test_critical_path import drain
-from workers import exits
+from workers import commands, exits
 from workers.ordering import order_handle, order_status, wait_for_state
 from workers.reconcile import reconcile
 from workers.runtime.settings import Settings
@@ -81,7 +81,7 @@ def events_of(messages: list, order_id: str) -> list[OrderCompletedV1 | OrderFai
 
 
 async def test_temporal_workflow_cancel_undoes_the_order_in_the_services_own_data(
-    settings: Settings, temporal: Client, event_tap: AbstractQueue
+    settings: Settings, temporal: Client, event_tap: AbstractQueue, capsys: pytest.CaptureFixture
 ) -> None:
     order = an_order(payment_token="tok_transient_1000")  # the charge keeps being retried
     async with running_worker(temporal, settings):
@@ -105,6 +105,10 @@ async def test_temporal_workflow_cancel_undoes_the_order_in_the_services_own_dat
     assert isinstance(event, OrderFailedV1)
     assert event.failure.code == "cancelled"
     assert event.event_id == event_id_for(key, OrderFailedV1.ROUTING_KEY)
+    # Without a worker, `podium status` says how the run ended, in one line, no traceback.
+    idle = settings.model_copy(update={"task_queue": "nobody-polls-this-queue"})
+    assert await commands.status(idle, order.order_id) == exits.OK
+    assert f"order {order.order_id}: its workflow run ended CANCELED" in capsys.readouterr().out
 
 
 async def test_reconcile_after_a_terminate_undoes_the_order_once(
@@ -151,6 +155,10 @@ async def test_reconcile_after_a_terminate_undoes_the_order_once(
     assert isinstance(event, OrderFailedV1)
     assert event.event_id == event_id_for(key, OrderFailedV1.ROUTING_KEY)
     assert event.failure.code == "workflow_terminated"
+    idle = settings.model_copy(update={"task_queue": "nobody-polls-this-queue"})
+    assert await commands.status(idle, order.order_id) == exits.OK
+    told = capsys.readouterr().out
+    assert "ended TERMINATED" in told and "podium reconcile" in told
 
 
 async def test_reconcile_leaves_running_orders_and_completes_a_confirmed_one(

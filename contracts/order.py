@@ -127,7 +127,9 @@ class Failure(Contract):
 
 class StepRecord(Contract):
     step: str
-    outcome: str  # "succeeded" | "failed" | "compensated" | "compensation retrying"
+    # "succeeded" | "failed" | "interrupted" | "compensated" | "compensation retrying", and for
+    # step "cancel": "requested" | "too late" | "not needed"
+    outcome: str
     at: datetime
     detail: str | None = None
 

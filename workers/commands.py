@@ -103,6 +103,11 @@ def describe_status(current: OrderStatus) -> str:
     lines = [f"order {current.order_id}: {current.state} {current.total} {current.currency}"]
     if current.failure:
         lines.append(f"  reason: {current.failure.code}: {current.failure.message}")
+    if stuck := current.needs_operator:
+        lines.append(
+            f"  NEEDS AN OPERATOR: {stuck.compensation} failed {stuck.rounds} rounds, still "
+            f"retrying (last error: {stuck.last_error})"
+        )
     for step in current.steps:
         detail = f" ({step.detail})" if step.detail else ""
         lines.append(f"  {step.at:%H:%M:%S.%f} {step.step:<16} {step.outcome}{detail}")

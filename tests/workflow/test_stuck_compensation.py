@@ -22,6 +22,7 @@ from services.payment import PaymentService
 from tests.conftest import register_search_attributes, venv_binary
 from tests.factories import an_order
 from tests.workflow.conftest import CATALOGUE, Shop
+from workers.commands import describe_status
 from workers.ordering import order_handle, order_status, submit_order
 from workflows.order import NEEDS_OPERATOR, ORDER_STATUS
 from workflows.policies import MAX_STEP_RECORDS, NEEDS_OPERATOR_AFTER_ROUNDS, ROUNDS_PER_RUN
@@ -79,6 +80,7 @@ async def test_a_stuck_compensation_needs_an_operator_continues_as_new_then_fini
     assert status.needs_operator.rounds >= NEEDS_OPERATOR_AFTER_ROUNDS
     assert "unreachable" in status.needs_operator.last_error
     assert flagged.typed_search_attributes.get(ORDER_STATUS) == NEEDS_OPERATOR
+    assert "NEEDS AN OPERATOR: release_stock failed" in describe_status(status)
     # One run held a bounded number of rounds, then the saga carried on in a new run.
     assert first_description.status == WorkflowExecutionStatus.CONTINUED_AS_NEW
     assert len(first_history.events) < 20 * ROUNDS_PER_RUN

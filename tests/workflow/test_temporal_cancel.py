@@ -20,6 +20,7 @@ from contracts.steps import Charge, ChargePayment
 from services.payment import PaymentService
 from tests.factories import ORDER_TOTAL, an_order
 from tests.workflow.conftest import Shop, _name
+from tests.workflow.test_stuck_compensation import BrokenRelease
 from workers.ordering import order_status, submit_order, wait_for_state
 from workers.worker import order_activities
 from workflows.order import OrderWorkflow
@@ -164,3 +165,36 @@ async def test_temporal_cancel_past_the_pivot_is_recorded_too_late_and_the_order
     assert shop.payments.captured_total(Currency.EUR) == ORDER_TOTAL
     [event] = shop.publisher.events
     assert isinstance(event, OrderCompletedV1)
+
+
+async def test_temporal_cancel_while_undoing_lets_the_undo_and_its_publish_finish(
+    shop: Shop,
+) -> None:
+    """A declined order is being undone (its release failing, then the broker down) when an
+    operator cancels it through Temporal: nothing stops halfway, and the order ends FAILED."""
+    broken = BrokenRelease(shop.inventory)
+    shop.publisher.broker_down = True
+    order = an_order(payment_token="tok_declined")
+    async with shop.worker(broken.release_stock):
+        handle = await submit_order(shop.client, order, shop.task_queue)
+        async with asyncio.timeout(30):
+            while broken.calls < 2:
+                await asyncio.sleep(0.05)
+        await handle.cancel()
+        await asyncio.sleep(0.3)
+        broken.broken = False
+        async with asyncio.timeout(30):
+            while shop.publisher.attempts < 2:
+                await asyncio.sleep(0.05)
+        shop.publisher.broker_down = False
+        result = await handle.result()
+        status = await order_status(shop.client, order.order_id)
+
+    assert result.state == OrderState.FAILED
+    assert result.failure is not None and result.failure.code == "card_declined"
+    assert ("cancel", "not needed") in [(s.step, s.outcome) for s in status.steps]
+    assert outcomes(status.steps, "compensated") == ["release_stock", "cancel_order"]
+    assert shop.inventory.stock("MUG-BLUE").available == 100
+    assert shop.orders.get(order.order_id).status == "CANCELLED"
+    [event] = shop.publisher.events
+    assert isinstance(event, OrderFailedV1) and event.failure.code == "card_declined"

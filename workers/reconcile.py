@@ -109,6 +109,8 @@ async def reconcile(settings: Settings, *, dry_run: bool) -> int:
         f"outcome; {verb} {counts['undone']}, order.completed.v1 for {counts['completed']}, "
         f"left alone {counts['left']}"
     )
+    if LIMIT in (len(held), len(ended)):
+        print(f"reconcile: stopped at {LIMIT} orders per source; run it again for the rest")
     return exits.UNAVAILABLE if unpublished else exits.OK
 
 

@@ -125,9 +125,19 @@ class Failure(Contract):
 
 class StepRecord(Contract):
     step: str
-    outcome: str  # "succeeded" | "failed" | "compensated" | "compensation retrying"
+    # "succeeded" | "failed" | "interrupted" | "compensated" | "compensation retrying", and for
+    # step "cancel": "requested" | "too late" | "not needed"
+    outcome: str
     at: datetime
     detail: str | None = None
+
+
+class NeedsOperator(Contract):
+    """A compensation that keeps failing: it is still retried, and a person should look."""
+
+    compensation: str
+    rounds: int
+    last_error: str
 
 
 class OrderStatus(Contract):
@@ -141,6 +151,7 @@ class OrderStatus(Contract):
     failure: Failure | None = None
     cancel_requested: bool = False
     pivot_passed: bool = False
+    needs_operator: NeedsOperator | None = None
 
 
 class OrderResult(Contract):

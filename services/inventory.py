@@ -144,6 +144,15 @@ class InventoryService:
         params = {"reservation_key": reservation_key}
         return run_once(self._db, key, "release_stock", params, Reservation, effect)
 
+    def reservation(self, key: str) -> Reservation | None:
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT reservation_id, status, lines FROM reservations WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None:
+            return None
+        return Reservation(reservation_id=row[0], status=row[1], lines=_LINES.validate_json(row[2]))
+
     def stock(self, sku: str) -> StockLevel:
         with self._db.reading() as conn:
             row = conn.execute(

@@ -1,13 +1,15 @@
 """Orders: created PENDING, then CONFIRMED (the pivot) or CANCELLED."""
 
+import json
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+from contracts.events import OrderSnapshot
 from contracts.money import Currency
 from contracts.order import Contract, OrderRequest
 from contracts.steps import OrderRecord
-from services.db import Database, run_once
+from services.db import Database, fingerprint, has_result, run_once
 from services.errors import OrderConflict
 
 PENDING = "PENDING"
@@ -102,6 +104,40 @@ class OrderService:
         with self._db.reading() as conn:
             status = _status(conn, order_id)
         return None if status is None else OrderRecord(order_id=order_id, status=status)
+
+    def with_status(self, status: str, limit: int) -> list[str]:
+        """Ids of up to `limit` orders in `status`, oldest id first."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT order_id FROM orders WHERE status = ? ORDER BY order_id LIMIT ?",
+                (status, limit),
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def snapshot(self, order_id: str) -> OrderSnapshot | None:
+        """The order as consumers see it in events (None for a tombstone or no order)."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT request, total FROM orders WHERE order_id = ?", (order_id,)
+            ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return OrderSnapshot.model_validate({**json.loads(row[0]), "total": row[1]})
+
+    def noted(self, key: str) -> bool:
+        with self._db.reading() as conn:
+            return has_result(conn, key)
+
+    def note_once(self, key: str) -> bool:
+        """Remember `key`; True only the first time (marks work done outside a workflow)."""
+        with self._db.transaction() as conn:
+            if has_result(conn, key):
+                return False
+            conn.execute(
+                "INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, '{}')",
+                (key, fingerprint("note", {"key": key})),
+            )
+        return True
 
     def all(self) -> list[OrderRow]:
         with self._db.reading() as conn:

@@ -155,6 +155,20 @@ class PaymentService:
             for k, p, o, s, a, c in rows
         ]
 
+    def charge_made(self, charge_key: str) -> LedgerEntry | None:
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT charge_key, payment_id, order_id, status, amount, currency FROM charges"
+                " WHERE charge_key = ?",
+                (charge_key,),
+            ).fetchone()
+        if row is None:
+            return None
+        k, p, o, s, a, c = row
+        return LedgerEntry(
+            charge_key=k, payment_id=p, order_id=o, status=s, amount=Decimal(a), currency=c
+        )
+
     def _sum(self, query: str, params: tuple[str, ...]) -> Decimal:
         # Amounts are TEXT and summed as Decimal here: SQLite's SUM would go through float.
         with self._db.reading() as conn:

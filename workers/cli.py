@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("order_id", type=_identifier)
     cmd.set_defaults(command=_cancel, traced="podium-cli")
 
+    cmd = sub.add_parser(
+        "reconcile", help="undo orders whose workflow was terminated, timed out or lost"
+    )
+    cmd.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
+    cmd.set_defaults(command=_reconcile)
+
     cmd = sub.add_parser("consumers", help="run side-effect consumers (all, or those named)")
     cmd.add_argument("names", nargs="*", metavar="NAME", help="notifications, analytics, loyalty")
     cmd.add_argument(
@@ -239,6 +245,12 @@ def _cancel(args: argparse.Namespace, settings: Settings) -> int:
     from workers.commands import cancel
 
     return _run(cancel(settings, args.order_id))
+
+
+def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.reconcile import reconcile
+
+    return _run(reconcile(settings, dry_run=args.dry_run))
 
 
 def _consumers(args: argparse.Namespace, settings: Settings) -> int:

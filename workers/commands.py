@@ -4,7 +4,12 @@ import asyncio
 import sys
 from contextlib import suppress
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -13,6 +18,7 @@ from contracts.problems import one_line
 from workers import exits
 from workers.ordering import (
     OrderIdTaken,
+    RunEndedWithoutResult,
     cancel_order,
     has_worker,
     last_known_result,
@@ -85,6 +91,11 @@ async def status(settings: Settings, order_id: str) -> int:
         result = await last_known_result(client, order_id)
     except WorkflowFailureError as err:  # ended without an order result: refused input, say
         print(f"order {order_id}: FAILED ({_failure(err)})")
+    except RunEndedWithoutResult as ended:
+        print(f"order {order_id}: its workflow run ended {ended.status.name}")
+        if ended.status != WorkflowExecutionStatus.CANCELED:
+            print("  nothing undid it from inside: `podium reconcile` gives back what it holds")
+        print("  (the step history needs a running worker: `podium worker`)")
         return exits.OK
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
@@ -126,6 +137,11 @@ def describe_status(current: OrderStatus) -> str:
     lines = [f"order {current.order_id}: {current.state} {current.total} {current.currency}"]
     if current.failure:
         lines.append(f"  reason: {current.failure.code}: {current.failure.message}")
+    if stuck := current.needs_operator:
+        lines.append(
+            f"  NEEDS AN OPERATOR: {stuck.compensation} failed {stuck.rounds} rounds, still "
+            f"retrying (last error: {stuck.last_error})"
+        )
     for step in current.steps:
         detail = f" ({step.detail})" if step.detail else ""
         lines.append(f"  {step.at:%H:%M:%S.%f} {step.step:<16} {step.outcome}{detail}")

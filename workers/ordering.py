@@ -102,12 +102,25 @@ async def order_status(client: Client, order_id: str) -> OrderStatus:
     return await order_handle(client, order_id).query(OrderWorkflow.status)
 
 
+class RunEndedWithoutResult(Exception):
+    """The order's run ended without returning a result (cancelled, terminated, timed out,
+    failed): the server knows how it ended, not the order's state."""
+
+    def __init__(self, status: WorkflowExecutionStatus) -> None:
+        super().__init__(status.name)
+        self.status = status
+
+
 async def last_known_result(client: Client, order_id: str) -> OrderResult | None:
     """A finished order's result, which the server answers without any worker (None while
     the order runs). A status query, by contrast, needs a worker to replay the workflow."""
     handle = order_handle(client, order_id)
-    if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+    status = (await handle.describe()).status
+    if status is None or status == WorkflowExecutionStatus.RUNNING:
         return None
+    # A failed run's error (e.g. refused input) is read from its result; other endings are not.
+    if status not in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.FAILED):
+        raise RunEndedWithoutResult(status)
     return await handle.result()
 
 

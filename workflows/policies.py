@@ -67,3 +67,18 @@ COMPENSATION = StepPolicy(
 def compensation_pause(round_: int) -> timedelta:
     """Wait between compensation rounds: 10 s, 20 s, 40 s ... capped at 5 minutes."""
     return min(timedelta(seconds=10 * 2 ** min(round_ - 1, 5)), timedelta(minutes=5))
+
+
+# A compensation failing for days keeps retrying without growing one run's history without
+# bound: after this many failed rounds in one run the saga continues as new, carrying what is
+# left to undo (about ten history events per round).
+ROUNDS_PER_RUN = 20
+
+# After this many failed rounds of one compensation the order is flagged for an operator:
+# status query, OrderStatus search attribute, current details and a metric.
+NEEDS_OPERATOR_AFTER_ROUNDS = 3
+
+# The status query's step records stay bounded however long a compensation keeps failing;
+# a continued run starts with the newest of them.
+MAX_STEP_RECORDS = 60
+CARRIED_STEP_RECORDS = 30

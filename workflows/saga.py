@@ -35,6 +35,8 @@ class Saga:
     retry_on: tuple[type[BaseException], ...]
     on_retry: Callable[[str, int, BaseException], None] = _ignore
     pivot_passed: bool = False
+    rounds: int = 0
+    """Failed rounds of the compensation now being retried (a continued run carries it)."""
     _stack: list[Compensation] = field(default_factory=list)
 
     def on_failure(self, compensation: Compensation) -> None:
@@ -42,6 +44,10 @@ class Saga:
         if self.pivot_passed:
             raise PastPivotError(f"{compensation.name}: the saga passed its pivot")
         self._stack.append(compensation)
+
+    def pending(self) -> list[str]:
+        """The compensations still to run, oldest first (they run newest first)."""
+        return [compensation.name for compensation in self._stack]
 
     def pass_pivot(self) -> None:
         """From here on the saga only goes forward."""
@@ -54,18 +60,20 @@ class Saga:
             raise PastPivotError("the saga passed its pivot; nothing can be compensated")
         done: list[str] = []
         while self._stack:
-            compensation = self._stack.pop()
+            # Popped only once done: a run that stops meanwhile still lists it as pending.
+            compensation = self._stack[-1]
             await self._until_done(compensation)
+            self._stack.pop()
             done.append(compensation.name)
         return done
 
     async def _until_done(self, compensation: Compensation) -> None:
-        round_ = 0
         while True:
             try:
                 await compensation.run()
+                self.rounds = 0
                 return
             except self.retry_on as error:
-                round_ += 1
-                self.on_retry(compensation.name, round_, error)
-                await self.pause(round_)
+                self.rounds += 1
+                self.on_retry(compensation.name, self.rounds, error)
+                await self.pause(self.rounds)

@@ -110,3 +110,23 @@ def test_a_fresh_service_on_the_same_file_sees_the_orders(tmp_path: Path) -> Non
     OrderService(tmp_path / "orders.db").create("c", order_request())
     assert OrderService(tmp_path / "orders.db").get("o-1") is not None
     assert OrderService(tmp_path / "orders.db").get("o-2") is None
+
+
+def test_reconcile_reads_pending_orders_snapshots_and_notes_work_once(
+    orders: OrderService,
+) -> None:
+    orders.create("k-1", order_request("o-1"))
+    orders.create("k-2", order_request("o-2"))
+    orders.create("k-3", order_request("o-3"))
+    orders.confirm("c-2", "o-2")
+    orders.cancel("x-9", "o-9")  # a tombstone: no details to snapshot
+    assert orders.with_status("PENDING", limit=10) == ["o-1", "o-3"]
+    assert orders.with_status("PENDING", limit=1) == ["o-1"]
+    snapshot = orders.snapshot("o-1")
+    assert snapshot is not None and snapshot.total == Decimal("39.98")
+    assert TOKEN not in snapshot.model_dump_json()
+    assert orders.snapshot("o-9") is None and orders.snapshot("nope") is None
+    assert not orders.noted("order-o-1/reconciled")
+    assert orders.note_once("order-o-1/reconciled")
+    assert not orders.note_once("order-o-1/reconciled")
+    assert orders.noted("order-o-1/reconciled")

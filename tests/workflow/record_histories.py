@@ -8,19 +8,25 @@ look like).
 import asyncio
 import sys
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
+from temporalio import activity
+from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.order import OrderState
+from activities.inventory import InventoryActivities
+from contracts.order import OrderRequest, OrderState
+from contracts.steps import ReleaseStock, Reservation
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
 from tests.conftest import register_search_attributes
 from tests.factories import an_order
 from tests.workflow.conftest import CATALOGUE, Shop
-from workers.ordering import cancel_order, submit_order, wait_for_state
+from workers.ordering import cancel_order, order_status, submit_order, wait_for_state
 from workers.runtime.payloads import PLAIN_CONVERTER
+from workflows.policies import ROUNDS_PER_RUN
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 
@@ -34,7 +40,58 @@ SCENARIOS = {
     "transient": an_order(order_id="replay-transient", payment_token="tok_transient_2"),
     "fraud": an_order(order_id="replay-fraud", payment_token="tok_fraud"),
     "cancelled": an_order(order_id="replay-cancelled", payment_token="tok_transient_1000"),
+    # From v4: a cancel through Temporal before and after the pivot, and a compensation stuck
+    # long enough to be flagged for an operator and continue as new.
+    "temporal_cancelled": an_order(
+        order_id="replay-temporal-cancelled", payment_token="tok_transient_1000"
+    ),
+    "cancel_too_late": an_order(order_id="replay-cancel-too-late"),
+    "stuck": an_order(order_id="replay-stuck", payment_token="tok_declined"),
 }
+
+
+class StuckRelease(InventoryActivities):
+    """The stuck scenario's release_stock fails for ROUNDS_PER_RUN + 2 rounds, then works."""
+
+    def __init__(self, inventory: InventoryService) -> None:
+        super().__init__(inventory)
+        self.failures_left = 5 * (ROUNDS_PER_RUN + 2)
+
+    @activity.defn(name="release_stock")
+    def release_stock(self, command: ReleaseStock) -> Reservation:
+        if command.key.startswith("order-replay-stuck/") and self.failures_left > 0:
+            self.failures_left -= 1
+            raise RuntimeError("inventory database unreachable")
+        return super().release_stock(command)
+
+
+async def play(env: WorkflowEnvironment, shop: Shop, name: str, order: OrderRequest) -> list[str]:
+    """Run one scenario; return its runs' histories (more than one if it continued as new)."""
+    handle = await submit_order(env.client, order, shop.task_queue)
+    if name == "cancelled":
+        await wait_for_state(env.client, order.order_id, OrderState.RESERVED)
+        await cancel_order(env.client, order.order_id)
+    elif name == "temporal_cancelled":
+        await wait_for_state(env.client, order.order_id, OrderState.RESERVED)
+        await handle.cancel()
+    elif name == "cancel_too_late":
+        shop.publisher.broker_down = True
+        while not (await order_status(env.client, order.order_id)).pivot_passed:
+            await asyncio.sleep(0.05)
+        await handle.cancel()
+        await asyncio.sleep(0.5)
+        shop.publisher.broker_down = False
+    with suppress(WorkflowFailureError):
+        await handle.result()
+    histories = []
+    run_id = handle.result_run_id
+    while run_id:
+        run = env.client.get_workflow_handle(handle.id, run_id=run_id)
+        history = await run.fetch_history()
+        histories.append(history.to_json())
+        last = history.events[-1]
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+    return histories
 
 
 async def record(version: str) -> None:
@@ -50,17 +107,14 @@ async def record(version: str) -> None:
             inventory=InventoryService(Path(tmp) / "inventory.db", CATALOGUE),
             payments=PaymentService(Path(tmp) / "payments.db"),
         )
-        async with shop.worker():
+        stuck = StuckRelease(shop.inventory)
+        async with shop.worker(stuck.release_stock):
             for name, order in SCENARIOS.items():
-                handle = await submit_order(env.client, order, shop.task_queue)
-                if name == "cancelled":
-                    await wait_for_state(env.client, order.order_id, OrderState.RESERVED)
-                    await cancel_order(env.client, order.order_id)
-                await handle.result()
-                history = await handle.fetch_history()
-                target = HISTORIES / f"{version}-{name}.json"
-                target.write_text(history.to_json())
-                print(f"wrote {target}")
+                for index, history in enumerate(await play(env, shop, name, order)):
+                    suffix = f"-run{index + 1}" if index else ""
+                    target = HISTORIES / f"{version}-{name}{suffix}.json"
+                    target.write_text(history)
+                    print(f"wrote {target}")
     await env.shutdown()
 
 

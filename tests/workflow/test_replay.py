@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
@@ -16,6 +17,7 @@ from workflows.order import OrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from contracts.order import OrderRequest, OrderResult
+    from contracts.saga_state import CarriedSaga
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
@@ -39,7 +41,7 @@ class ChargeBeforeReserve(OrderWorkflow):
     """The saga with two steps swapped and no patch: what a careless change looks like."""
 
     @workflow.run
-    async def run(self, request: OrderRequest) -> OrderResult:
+    async def run(self, request: OrderRequest, carried: CarriedSaga | None = None) -> OrderResult:
         await self._create_order()
         payment_id = await self._charge_payment()
         await self._reserve_stock()
@@ -52,7 +54,7 @@ class FraudCheckWithoutPatch(OrderWorkflow):
     """The fraud screen added the careless way: unconditionally, with no `workflow.patched`."""
 
     @workflow.run
-    async def run(self, request: OrderRequest) -> OrderResult:
+    async def run(self, request: OrderRequest, carried: CarriedSaga | None = None) -> OrderResult:
         self._index_order()
         await self._create_order()
         await self._reserve_stock()
@@ -79,3 +81,11 @@ async def test_an_unpatched_reordering_fails_replay() -> None:
         "Nondeterminism" in type(result.replay_failure).__name__
         or "nondetermin" in str(result.replay_failure).lower()
     )
+
+
+def test_v4_histories_cover_temporal_cancels_and_a_stuck_compensation() -> None:
+    ends = {p.stem: load(p).events[-1].event_type for p in HISTORIES if p.stem.startswith("v4-")}
+    assert ends["v4-temporal_cancelled"] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED
+    assert ends["v4-cancel_too_late"] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    assert ends["v4-stuck"] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    assert ends["v4-stuck-run2"] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED

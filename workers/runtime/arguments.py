@@ -8,7 +8,8 @@ that the payload converter (workers/runtime/payloads.py) refuses as a non-retrya
 `InvalidInput`: the SDK then fails the run itself, through its usual failure path.
 """
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 
 from temporalio.api.common.v1 import Payload
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
@@ -38,25 +39,28 @@ class ArgumentCountingRunner(WorkflowRunner):
         expected = det.defn.arg_types
         if not det.defn.name or expected is None:  # dynamic or untyped: any count goes
             return instance
-        return _Counted(instance, det.defn.name, len(expected))
+        return _Counted(instance, det.defn.name, len(expected), _required(det.defn.run_fn))
 
 
 class _Counted(WorkflowInstance):
-    def __init__(self, inner: WorkflowInstance, name: str, expected: int) -> None:
+    def __init__(self, inner: WorkflowInstance, name: str, expected: int, required: int) -> None:
         self._inner = inner
         self._name = name
         self._expected = expected
+        self._required = required
 
     def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
         for job in act.jobs:
             if job.HasField("initialize_workflow"):
                 arguments = job.initialize_workflow.arguments
                 given = len(arguments)
-                if given != self._expected and self._expected > 0:
-                    reason = (
-                        f"invalid input: {self._name} takes {self._expected} argument(s), "
-                        f"got {given}"
+                if self._expected > 0 and not self._required <= given <= self._expected:
+                    takes = (
+                        str(self._expected)
+                        if self._required == self._expected
+                        else f"{self._required} to {self._expected}"
                     )
+                    reason = f"invalid input: {self._name} takes {takes} argument(s), got {given}"
                     marker = Payload(metadata={"encoding": WRONG_ARGUMENTS}, data=reason.encode())
                     del arguments[:]
                     arguments.extend([marker] * self._expected)
@@ -73,3 +77,9 @@ class _Counted(WorkflowInstance):
 
     def get_thread_id(self) -> int | None:
         return self._inner.get_thread_id()
+
+
+def _required(run_fn: Callable[..., object]) -> int:
+    """Parameters of the run method (self aside) that have no default."""
+    parameters = list(inspect.signature(run_fn).parameters.values())[1:]
+    return sum(1 for p in parameters if p.default is inspect.Parameter.empty)

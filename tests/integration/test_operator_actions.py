@@ -1,0 +1,200 @@
+"""Operators act on orders with Temporal's own tools (`temporal workflow start | cancel |
+terminate`), on the real dev server; the services' own data shows nothing is left behind."""
+
+import asyncio
+import json
+import subprocess
+import uuid
+
+import pytest
+from aio_pika.abc import AbstractQueue
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from contracts.events import OrderCompletedV1, OrderFailedV1, event_id_for
+from contracts.order import OrderRequest, OrderState
+from services.inventory import InventoryService
+from services.orders import OrderService
+from services.payment import PaymentService
+from tests.conftest import venv_binary
+from tests.factories import an_order, order_data
+from tests.integration.test_critical_path import drain
+from workers import commands, exits
+from workers.ordering import order_handle, order_status, wait_for_state
+from workers.reconcile import reconcile
+from workers.runtime.settings import Settings
+from workers.worker import running_worker
+
+pytestmark = pytest.mark.integration
+
+
+def temporal_cli(settings: Settings, *args: str) -> str:
+    command = [venv_binary("temporal"), *args, "--address", settings.temporal_address]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def start_with_cli(settings: Settings, order: OrderRequest) -> None:
+    """Start the order's workflow as a client Podium did not write would: plain JSON input."""
+    data = order_data(**order.model_dump(mode="json"))
+    temporal_cli(
+        settings,
+        "workflow",
+        "start",
+        "--type",
+        "OrderWorkflow",
+        "--task-queue",
+        settings.task_queue,
+        "--workflow-id",
+        order.workflow_id,
+        "--input",
+        json.dumps(data),
+    )
+
+
+async def until_status(
+    client: Client, order_id: str, status: WorkflowExecutionStatus
+) -> WorkflowExecutionStatus:
+    async with asyncio.timeout(60):
+        while (found := (await order_handle(client, order_id).describe()).status) != status:
+            await asyncio.sleep(0.1)
+    return found
+
+
+def services(settings: Settings) -> tuple[OrderService, InventoryService, PaymentService]:
+    return (
+        OrderService(settings.orders_db),
+        InventoryService(settings.inventory_db),
+        PaymentService(settings.payments_db),
+    )
+
+
+def events_of(messages: list, order_id: str) -> list[OrderCompletedV1 | OrderFailedV1]:
+    found: list[OrderCompletedV1 | OrderFailedV1] = []
+    for message in messages:
+        body = json.loads(message.body)
+        if body["order"]["order_id"] != order_id:
+            continue
+        model = OrderFailedV1 if body["type"] == "order.failed" else OrderCompletedV1
+        found.append(model.model_validate(body))
+    return found
+
+
+async def test_temporal_workflow_cancel_undoes_the_order_in_the_services_own_data(
+    settings: Settings, temporal: Client, event_tap: AbstractQueue, capsys: pytest.CaptureFixture
+) -> None:
+    order = an_order(payment_token="tok_transient_1000")  # the charge keeps being retried
+    async with running_worker(temporal, settings):
+        start_with_cli(settings, order)
+        await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
+        await asyncio.sleep(0.5)  # the charge is in flight, retrying
+        temporal_cli(settings, "workflow", "cancel", "--workflow-id", order.workflow_id)
+        await until_status(temporal, order.order_id, WorkflowExecutionStatus.CANCELED)
+        status = await order_status(temporal, order.order_id)
+
+    orders, inventory, payments = services(settings)
+    key = order.workflow_id
+    charge = payments.charge_made(f"{key}/charge-payment")
+    assert charge is not None and charge.status in ("REFUNDED", "VOIDED")
+    reservation = inventory.reservation(f"{key}/reserve-stock")
+    assert reservation is not None and reservation.status in ("RELEASED", "VOIDED")
+    assert inventory.stock("MUG-BLUE").reserved == 0
+    assert orders.get(order.order_id).status == "CANCELLED"
+    assert status.state == OrderState.CANCELLED
+    [event] = events_of(await drain(event_tap), order.order_id)
+    assert isinstance(event, OrderFailedV1)
+    assert event.failure.code == "cancelled"
+    assert event.event_id == event_id_for(key, OrderFailedV1.ROUTING_KEY)
+    # Without a worker, `podium status` says how the run ended, in one line, no traceback.
+    idle = settings.model_copy(update={"task_queue": "nobody-polls-this-queue"})
+    assert await commands.status(idle, order.order_id) == exits.OK
+    assert f"order {order.order_id}: its workflow run ended CANCELED" in capsys.readouterr().out
+
+
+async def test_reconcile_after_a_terminate_undoes_the_order_once(
+    settings: Settings, temporal: Client, event_tap: AbstractQueue, capsys: pytest.CaptureFixture
+) -> None:
+    # The gateway captures at once but answers slowly: the charge is in flight when the
+    # operator terminates the run, and its effect has already happened.
+    slow = settings.model_copy(update={"payment_response_latency_ms": 4000})
+    order = an_order()
+    async with running_worker(temporal, slow):
+        start_with_cli(slow, order)
+        await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
+        orders, inventory, payments = services(slow)
+        async with asyncio.timeout(30):
+            while payments.charge_made(f"{order.workflow_id}/charge-payment") is None:
+                await asyncio.sleep(0.05)
+        temporal_cli(slow, "workflow", "terminate", "--workflow-id", order.workflow_id)
+        await until_status(temporal, order.order_id, WorkflowExecutionStatus.TERMINATED)
+
+        key = order.workflow_id
+        assert payments.charge_made(f"{key}/charge-payment").status == "CAPTURED"  # type: ignore[union-attr]
+        assert orders.get(order.order_id).status == "PENDING"  # type: ignore[union-attr]
+
+        assert await reconcile(slow, dry_run=True) == exits.OK
+        assert payments.charge_made(f"{key}/charge-payment").status == "CAPTURED"  # type: ignore[union-attr]
+        assert await reconcile(slow, dry_run=False) == exits.OK
+        first = (
+            payments.charges(),
+            inventory.levels(),
+            orders.all(),
+        )
+        assert await reconcile(slow, dry_run=False) == exits.OK
+        second = (payments.charges(), inventory.levels(), orders.all())
+
+    out = capsys.readouterr().out
+    assert f"order {order.order_id}: workflow TERMINATED; would undo it" in out
+    assert f"order {order.order_id}: undone (workflow TERMINATED)" in out
+    assert payments.charge_made(f"{key}/charge-payment").status == "REFUNDED"  # type: ignore[union-attr]
+    assert inventory.reservation(f"{key}/reserve-stock").status == "RELEASED"  # type: ignore[union-attr]
+    assert inventory.stock("MUG-BLUE").reserved == 0
+    assert orders.get(order.order_id).status == "CANCELLED"  # type: ignore[union-attr]
+    assert first == second  # the second run changed nothing
+    [event] = events_of(await drain(event_tap), order.order_id)
+    assert isinstance(event, OrderFailedV1)
+    assert event.event_id == event_id_for(key, OrderFailedV1.ROUTING_KEY)
+    assert event.failure.code == "workflow_terminated"
+    idle = settings.model_copy(update={"task_queue": "nobody-polls-this-queue"})
+    assert await commands.status(idle, order.order_id) == exits.OK
+    told = capsys.readouterr().out
+    assert "ended TERMINATED" in told and "podium reconcile" in told
+
+
+async def test_reconcile_leaves_running_orders_and_completes_a_confirmed_one(
+    settings: Settings, temporal: Client, event_tap: AbstractQueue, capsys: pytest.CaptureFixture
+) -> None:
+    running = an_order(payment_token="tok_transient_1000")  # stays before its pivot
+    confirmed = an_order()
+    # The worker publishes to an exchange nobody listens on: the confirmed order's publish
+    # keeps failing, so its run can be terminated past the pivot, before it published.
+    nowhere = settings.model_copy(
+        update={"exchange": f"nowhere-{uuid.uuid4().hex[:8]}", "publish_timeout_seconds": 1}
+    )
+    async with running_worker(temporal, nowhere):
+        start_with_cli(settings, running)
+        start_with_cli(settings, confirmed)
+        await wait_for_state(temporal, running.order_id, OrderState.RESERVED)
+        async with asyncio.timeout(30):
+            while not (await order_status(temporal, confirmed.order_id)).pivot_passed:
+                await asyncio.sleep(0.05)
+        temporal_cli(settings, "workflow", "terminate", "--workflow-id", confirmed.workflow_id)
+        await until_status(temporal, confirmed.order_id, WorkflowExecutionStatus.TERMINATED)
+
+        assert await reconcile(settings, dry_run=False) == exits.OK
+        assert await reconcile(settings, dry_run=False) == exits.OK
+        out = capsys.readouterr().out
+        still = await order_status(temporal, running.order_id)
+        temporal_cli(settings, "workflow", "terminate", "--workflow-id", running.workflow_id)
+
+    assert f"order {running.order_id}: left alone (its workflow is running)" in out
+    line = f"order {confirmed.order_id}: confirmed (past the pivot), workflow TERMINATED"
+    assert out.count(line) == 1
+    assert still.state == OrderState.RESERVED
+    orders, _, payments = services(settings)
+    assert orders.get(confirmed.order_id).status == "CONFIRMED"  # type: ignore[union-attr]
+    charge = payments.charge_made(f"{confirmed.workflow_id}/charge-payment")
+    assert charge is not None and charge.status == "CAPTURED"
+    events = events_of(await drain(event_tap), confirmed.order_id)
+    assert [type(e) for e in events] == [OrderCompletedV1]
+    assert events[0].event_id == event_id_for(confirmed.workflow_id, OrderCompletedV1.ROUTING_KEY)

@@ -1,0 +1,200 @@
+"""`podium reconcile`: undo what orders whose workflow ended without an outcome left behind.
+
+A workflow that is terminated, times out or is reset away cannot compensate: Temporal gives it
+no chance to run code. Its charge stays captured, its stock reserved, its order pending. This
+command finds such orders from the services' own data, asks Temporal how each workflow ended,
+and undoes the orders whose workflow is gone without an outcome through the same
+compensations, with the same idempotency keys, as the workflow: a compensation already done is
+a no-op, and running it twice changes nothing. A confirmed order (past the pivot) is never
+undone; its missing order.completed.v1 is published instead.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aio_pika.exceptions import AMQPError
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.publisher import EventPublisher
+from contracts.events import OrderCompletedV1, OrderEvent, OrderFailedV1, event_id_for
+from contracts.order import Failure, workflow_id_for
+from services.inventory import InventoryService
+from services.orders import CONFIRMED, PENDING, OrderService
+from services.payment import PaymentService, payment_id_for
+from workers import exits
+from workers.runtime.settings import Settings
+from workers.runtime.temporal import connect_temporal
+from workers.runtime.tls import amqp_ssl_context
+
+# Orders examined per run, from each source: bounded work however much history there is.
+LIMIT = 1000
+ENDED_WITHOUT_OUTCOME = (
+    "WorkflowType = 'OrderWorkflow' AND ExecutionStatus IN ('Terminated', 'TimedOut')"
+    " AND TaskQueue = '{task_queue}'"
+)
+# Whoever ended these runs, the order's own workflow can no longer finish or undo it.
+UNFINISHED = {
+    WorkflowExecutionStatus.TERMINATED,
+    WorkflowExecutionStatus.TIMED_OUT,
+    WorkflowExecutionStatus.FAILED,
+    WorkflowExecutionStatus.CANCELED,
+}
+COMPENSATIONS = ("refund_payment", "release_stock", "cancel_order")
+
+
+@dataclass
+class Services:
+    orders: OrderService
+    inventory: InventoryService
+    payments: PaymentService
+
+    @classmethod
+    def open(cls, settings: Settings) -> "Services":
+        # No injected gateway faults here: an operator's refund must not fail at random.
+        return cls(
+            OrderService(settings.orders_db),
+            InventoryService(settings.inventory_db),
+            PaymentService(settings.payments_db),
+        )
+
+    def candidates(self) -> list[str]:
+        """Orders whose reservation or charge may still be held for an unfinished order.
+
+        The saga creates the order before it reserves or charges and cancels it only after
+        the refund and the release: every effect held for an order that is not confirmed
+        belongs to a PENDING order (or to a terminated run, which Temporal lists).
+        """
+        return self.orders.with_status(PENDING, LIMIT)
+
+    def undo(self, order_id: str) -> list[str]:
+        """The workflow's compensations, newest first, under the workflow's own keys."""
+        key = workflow_id_for(order_id)
+        charge = self.payments.refund(f"{key}/refund-payment", f"{key}/charge-payment")
+        stock = self.inventory.release(f"{key}/release-stock", f"{key}/reserve-stock")
+        order = self.orders.cancel(f"{key}/cancel-order", order_id)
+        return [f"charge {charge.status}", f"stock {stock.status}", f"order {order.status}"]
+
+
+async def reconcile(settings: Settings, *, dry_run: bool) -> int:
+    client = await connect_temporal(settings)
+    services = await asyncio.to_thread(Services.open, settings)
+    held = await asyncio.to_thread(services.candidates)
+    ended = await _orders_ended_without_outcome(client, settings.task_queue)
+    publisher = EventPublisher(
+        settings.amqp_url,
+        settings.exchange,
+        settings.publish_timeout_seconds,
+        ssl_context=amqp_ssl_context(settings),
+    )
+    counts = {"undone": 0, "completed": 0, "left": 0}
+    unpublished = 0
+    try:
+        for order_id in sorted({*held, *ended}):
+            try:
+                outcome = await _reconcile_one(client, services, publisher, order_id, dry_run)
+            except (AMQPError, OSError, TimeoutError) as err:
+                # Not marked reconciled: the next run finds the order again, its undo a no-op.
+                print(f"order {order_id}: its event could not be published ({err!r}); run again")
+                unpublished += 1
+                continue
+            if outcome is not None:
+                counts[outcome] += 1
+    finally:
+        await publisher.close()
+    verb = "would undo" if dry_run else "undone"
+    print(
+        f"reconcile: {len(held)} orders hold effects, {len(ended)} workflows ended without an "
+        f"outcome; {verb} {counts['undone']}, order.completed.v1 for {counts['completed']}, "
+        f"left alone {counts['left']}"
+    )
+    if LIMIT in (len(held), len(ended)):
+        print(f"reconcile: stopped at {LIMIT} orders per source; run it again for the rest")
+    return exits.UNAVAILABLE if unpublished else exits.OK
+
+
+async def _orders_ended_without_outcome(client: Client, task_queue: str) -> list[str]:
+    """Orders of this deployment (its task queue) whose run Temporal ended from outside."""
+    query = ENDED_WITHOUT_OUTCOME.format(task_queue=task_queue.replace("'", "''"))
+    found: list[str] = []
+    async for execution in client.list_workflows(query, limit=LIMIT):
+        if execution.id.startswith("order-"):
+            found.append(execution.id.removeprefix("order-"))
+    return found
+
+
+async def _workflow_status(client: Client, order_id: str) -> WorkflowExecutionStatus | None:
+    """How the order's latest run stands; None when Temporal no longer knows it."""
+    try:
+        description = await client.get_workflow_handle(workflow_id_for(order_id)).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return description.status
+
+
+async def _reconcile_one(
+    client: Client, services: Services, publisher: EventPublisher, order_id: str, dry_run: bool
+) -> str | None:
+    status = await _workflow_status(client, order_id)
+    ended = "not found" if status is None else status.name
+    if status is not None and status not in UNFINISHED:
+        if status == WorkflowExecutionStatus.RUNNING:
+            print(f"order {order_id}: left alone (its workflow is running)")
+            return "left"
+        return None  # finished with an outcome: whatever it holds is the order's due
+    marker = f"{workflow_id_for(order_id)}/reconciled"
+    if await asyncio.to_thread(services.orders.noted, marker):
+        return None  # reconciled by an earlier run: nothing left to do
+    record = await asyncio.to_thread(services.orders.get, order_id)
+    confirmed = record is not None and record.status == CONFIRMED
+    if dry_run:
+        todo = "publish order.completed.v1" if confirmed else "undo it"
+        print(f"order {order_id}: workflow {ended}; would {todo}")
+        return "completed" if confirmed else "undone"
+    if confirmed:  # past the pivot nothing is undone: the order completes
+        published = await _publish(services, publisher, order_id, None)
+        print(f"order {order_id}: confirmed (past the pivot), workflow {ended}{published}")
+        outcome = "completed"
+    else:
+        undone = await asyncio.to_thread(services.undo, order_id)
+        failure = Failure(
+            code=f"workflow_{ended.lower().replace(' ', '_')}",
+            message=f"its workflow ended ({ended}) before the order finished; undone by reconcile",
+        )
+        published = await _publish(services, publisher, order_id, failure)
+        print(f"order {order_id}: undone (workflow {ended}): {', '.join(undone)}{published}")
+        outcome = "undone"
+    await asyncio.to_thread(services.orders.note_once, marker)
+    return outcome
+
+
+async def _publish(
+    services: Services, publisher: EventPublisher, order_id: str, failure: Failure | None
+) -> str:
+    """Publish the order's outcome with the event id its workflow would have used:
+    consumers deduplicate on it should the workflow have published it before it ended."""
+    snapshot = await asyncio.to_thread(services.orders.snapshot, order_id)
+    if snapshot is None:
+        return "; nothing to publish (the order was never created)"
+    workflow_id = workflow_id_for(order_id)
+    event: OrderEvent
+    if failure is None:
+        event = OrderCompletedV1(
+            event_id=event_id_for(workflow_id, OrderCompletedV1.ROUTING_KEY),
+            occurred_at=datetime.now(UTC),
+            order=snapshot,
+            payment_id=payment_id_for(f"{workflow_id}/charge-payment"),
+        )
+    else:
+        event = OrderFailedV1(
+            event_id=event_id_for(workflow_id, OrderFailedV1.ROUTING_KEY),
+            occurred_at=datetime.now(UTC),
+            order=snapshot,
+            failure=failure,
+            compensated=list(COMPENSATIONS),
+        )
+    await publisher.publish(event)
+    return f"; {event.ROUTING_KEY} published"

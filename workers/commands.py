@@ -91,6 +91,7 @@ async def status(settings: Settings, order_id: str) -> int:
         result = await last_known_result(client, order_id)
     except WorkflowFailureError as err:  # ended without an order result: refused input, say
         print(f"order {order_id}: FAILED ({_failure(err)})")
+        return exits.OK
     except RunEndedWithoutResult as ended:
         print(f"order {order_id}: its workflow run ended {ended.status.name}")
         if ended.status != WorkflowExecutionStatus.CANCELED:

@@ -30,7 +30,7 @@ from workers.runtime.private_files import private_dir, tighten_files
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 from workers.runtime.tls import amqp_ssl_context
-from workflows.order import OrderWorkflow
+from workflows.order_undo import ORDER_WORKFLOWS
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +86,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[OrderWorkflow],
+            workflows=ORDER_WORKFLOWS,
             activities=order_activities(*open_services(settings), publisher),
             activity_executor=threads,
             max_concurrent_activities=settings.max_concurrent_activities,

@@ -15,15 +15,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.side_effects import SideEffectActivities
     from contracts.events import OrderCompletedV1, OrderFailedV1
     from contracts.order import OrderRequest, OrderResult
-    from contracts.saga_state import CarriedSaga
     from contracts.steps import PublishEvent
 
 
 @workflow.defn
 class AllOrchestratedOrderWorkflow(OrderWorkflow):
     @workflow.run
-    async def run(self, request: OrderRequest, carried: CarriedSaga | None = None) -> OrderResult:
-        return await super().run(request, carried)
+    async def run(self, request: OrderRequest) -> OrderResult:
+        return await super().run(request)
 
     async def _publish(self, event: OrderCompletedV1 | OrderFailedV1) -> None:
         """Run the three side effects in parallel, each retried until it succeeds."""

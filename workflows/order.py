@@ -37,8 +37,6 @@ from workflows.policies import (
 from workflows.saga import Compensation, Saga
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
     from activities.events import EventActivities
     from activities.inventory import InventoryActivities
     from activities.orders import OrderActivities
@@ -55,7 +53,6 @@ with workflow.unsafe.imports_passed_through():
         OrderStatus,
         StepRecord,
     )
-    from contracts.problems import describe
     from contracts.saga_state import CarriedSaga
     from contracts.steps import (
         AssessRisk,
@@ -90,6 +87,8 @@ FRAUD_CHECK_PATCH = "fraud-check"
 # The operator flag (a search attribute upsert) and continue-as-new of stuck compensations:
 # runs stuck before them replay their rounds without these commands.
 STUCK_COMPENSATION_PATCH = "stuck-compensation"
+# The workflow type a stuck undo continues as (workflows/order_undo.py).
+UNDO_WORKFLOW = "OrderUndoWorkflow"
 
 T = TypeVar("T")
 
@@ -106,10 +105,8 @@ class OrderNotPlaced(Exception):
 @workflow.defn
 class OrderWorkflow:
     @workflow.init
-    def __init__(self, request: OrderRequest, carried: CarriedSaga | None = None) -> None:
-        # The SDK decodes arguments with their type hints only when every parameter has a
-        # payload: a run started with the request alone hands it in as a plain dict.
-        self._request = _validated(request)
+    def __init__(self, request: OrderRequest) -> None:
+        self._request = request
         self._state = OrderState.RECEIVED
         self._steps: list[StepRecord] = []
         self._failure: Failure | None = None
@@ -124,17 +121,10 @@ class OrderWorkflow:
             retry_on=(ActivityError,),
             on_retry=self._compensation_failed,
         )
-        if carried is not None:
-            self._resume(carried)
 
     @workflow.run
-    async def run(self, request: OrderRequest, carried: CarriedSaga | None = None) -> OrderResult:
-        """`carried` is given only to a run continued as new while compensating."""
+    async def run(self, request: OrderRequest) -> OrderResult:
         self._index_order()
-        if carried is not None:
-            return await self._uninterruptible(
-                self._undo(OrderNotPlaced(carried.outcome, carried.failure))
-            )
         try:
             await self._create_order()
             await self._reserve_stock()
@@ -497,14 +487,16 @@ class OrderWorkflow:
             STUCK_COMPENSATION_PATCH
         ):
             await workflow.wait_condition(workflow.all_handlers_finished)
+            # A workflow type of its own, so each type keeps one typed input.
             workflow.continue_as_new(
-                args=[self._request, self._carried()], memo=dict(workflow.memo())
+                args=[self._carried()], workflow=UNDO_WORKFLOW, memo=dict(workflow.memo())
             )
         await workflow.sleep(compensation_pause(round_))
 
     def _carried(self) -> CarriedSaga:
         assert self._failure is not None  # only compensating runs continue as new
         return CarriedSaga(
+            request=self._request,
             outcome=self._stopped_as,
             failure=self._failure,
             pending=self._saga.pending(),
@@ -580,12 +572,3 @@ def _business_failure(err: ActivityError) -> Failure | None:
 def _describe(err: BaseException) -> str:
     cause = err.__cause__ or getattr(err, "cause", None)
     return str(cause or err)
-
-
-def _validated(request: object) -> OrderRequest:
-    """The request, validated here too: decoded without its type hint it bypasses the
-    converter's check, and a ValidationError would only fail the workflow task, forever."""
-    try:
-        return OrderRequest.model_validate(request)
-    except ValidationError as err:
-        raise ApplicationError(describe(err), type="InvalidInput", non_retryable=True) from None

@@ -27,8 +27,7 @@ from contracts.order import OrderResult
 from tests.invariants import ConsumerStores, side_effects_settled
 from workers.consumers_main import declare_consumer_topology, running_consumers
 from workers.runtime.settings import Settings
-from workers.worker import open_services, order_activities
-from workflows.order import OrderWorkflow
+from workers.worker import ORDER_WORKFLOWS, open_services, order_activities
 
 PODIUM = Path(sys.executable).parent / "podium"
 
@@ -139,7 +138,7 @@ async def fault_worker(
             async with Worker(
                 client,
                 task_queue=settings.task_queue,
-                workflows=[OrderWorkflow],
+                workflows=ORDER_WORKFLOWS,
                 activities=list(activities.values()),
                 activity_executor=threads,
             ) as worker:

@@ -16,8 +16,7 @@ from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
 from workers.runtime.log_context import ActivityLogContext
-from workers.worker import order_activities
-from workflows.order import OrderWorkflow
+from workers.worker import ORDER_WORKFLOWS, order_activities
 
 CATALOGUE = {"MUG-BLUE": 100, "SOCKS-3PK": 100, "VINYL-LTD": 1}
 
@@ -61,7 +60,7 @@ class Shop:
             async with Worker(
                 self.client,
                 task_queue=self.task_queue,
-                workflows=[OrderWorkflow],
+                workflows=ORDER_WORKFLOWS,
                 activities=list(activities.values()),
                 activity_executor=threads,
                 interceptors=[ActivityLogContext()],  # as the production worker has

@@ -14,10 +14,10 @@ from temporalio.worker import Replayer
 
 from workers.runtime.payloads import PLAIN_CONVERTER
 from workflows.order import OrderWorkflow
+from workflows.order_undo import ORDER_WORKFLOWS
 
 with workflow.unsafe.imports_passed_through():
     from contracts.order import OrderRequest, OrderResult
-    from contracts.saga_state import CarriedSaga
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 
@@ -32,7 +32,7 @@ def test_histories_are_present() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_recorded_history_replays_on_the_current_workflow(path: Path) -> None:
-    replayer = Replayer(workflows=[OrderWorkflow], data_converter=PLAIN_CONVERTER)
+    replayer = Replayer(workflows=ORDER_WORKFLOWS, data_converter=PLAIN_CONVERTER)
     await replayer.replay_workflow(load(path))
 
 
@@ -41,7 +41,7 @@ class ChargeBeforeReserve(OrderWorkflow):
     """The saga with two steps swapped and no patch: what a careless change looks like."""
 
     @workflow.run
-    async def run(self, request: OrderRequest, carried: CarriedSaga | None = None) -> OrderResult:
+    async def run(self, request: OrderRequest) -> OrderResult:
         await self._create_order()
         payment_id = await self._charge_payment()
         await self._reserve_stock()
@@ -54,7 +54,7 @@ class FraudCheckWithoutPatch(OrderWorkflow):
     """The fraud screen added the careless way: unconditionally, with no `workflow.patched`."""
 
     @workflow.run
-    async def run(self, request: OrderRequest, carried: CarriedSaga | None = None) -> OrderResult:
+    async def run(self, request: OrderRequest) -> OrderResult:
         self._index_order()
         await self._create_order()
         await self._reserve_stock()

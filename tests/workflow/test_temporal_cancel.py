@@ -22,8 +22,7 @@ from tests.factories import ORDER_TOTAL, an_order
 from tests.workflow.conftest import Shop, _name
 from tests.workflow.test_stuck_compensation import BrokenRelease
 from workers.ordering import order_status, submit_order, wait_for_state
-from workers.worker import order_activities
-from workflows.order import OrderWorkflow
+from workers.worker import ORDER_WORKFLOWS, order_activities
 
 
 def outcomes(steps: list, outcome: str) -> list[str]:
@@ -127,7 +126,7 @@ def _workflow_worker(shop: Shop) -> Worker:
     return Worker(
         shop.client,
         task_queue=shop.task_queue,
-        workflows=[OrderWorkflow],
+        workflows=ORDER_WORKFLOWS,
         max_cached_workflows=0,
     )
 

@@ -71,8 +71,8 @@ async def _one_line_errors(run: Callable[[], Awaitable[int]]) -> int:
         return await run()
     except ValueError as err:  # an unknown consumer, queue or message id
         return _fail(str(err), exits.BAD_INPUT)
-    except BROKER_DOWN as err:
-        return _fail(f"cannot reach the broker: {_line(err)}", exits.UNAVAILABLE)
+    except BROKER_DOWN:
+        raise  # one line from the command line's error mapping (workers/failures.py)
     except AMQPError as err:  # e.g. a replayed copy returned or refused by its target queue
         return _fail(f"the broker refused: {_line(err)}", exits.UNAVAILABLE)
     except RuntimeError as err:  # a queue the migration must rebuild is in use

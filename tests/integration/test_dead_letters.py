@@ -148,17 +148,20 @@ async def test_replay_moves_one_message_at_a_time_and_resets_attempts(own: Setti
     assert first.headers[h.REPLAYED] == 1 and first.headers[h.ROUTING_KEY] == "order.x"
 
 
-async def test_without_a_broker_the_commands_say_so_in_one_line(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
+def test_without_a_broker_the_commands_say_so_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    nobody = settings.model_copy(update={"amqp_url": f"amqp://podium:x@127.0.0.1:{port}/podium"})
-    assert await dead_letters.show_dead_letters(nobody, "unrouted") == exits.UNAVAILABLE
-    assert await dead_letters.discard_dead_letters(nobody, "loyalty", None) == exits.UNAVAILABLE
+    monkeypatch.chdir(tmp_path)  # no .env or stack.env of the developer's
+    monkeypatch.setenv("PODIUM_AMQP_URL", f"amqp://podium:x@127.0.0.1:{port}/podium")
+    assert main(["dlq", "list", "unrouted"]) == exits.UNAVAILABLE
+    assert main(["dlq", "discard", "loyalty", "--all"]) == exits.UNAVAILABLE
     [first, second] = capsys.readouterr().err.splitlines()
-    assert first.startswith("podium: cannot reach the broker") and first == second
+    assert (
+        first.startswith(f"podium: cannot reach RabbitMQ at 127.0.0.1:{port}") and first == second
+    )
 
 
 def test_discard_needs_ids_or_all(capsys: pytest.CaptureFixture[str]) -> None:

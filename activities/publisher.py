@@ -19,7 +19,7 @@ from aio_pika.abc import (
 )
 from opentelemetry import propagate, trace
 
-from contracts.broker import declare_event_exchange
+from contracts.broker import connect_robust, declare_event_exchange
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
 tracer = trace.get_tracer(__name__)
@@ -114,11 +114,11 @@ class EventPublisher:
 
     async def _open(self) -> AbstractExchange:
         if self._connection is None or self._connection.is_closed:
-            self._connection = await aio_pika.connect_robust(
+            self._connection = await connect_robust(
                 self._url,
-                timeout=self._timeout,
+                name=self._connection_name,
+                connect_timeout=self._timeout,
                 ssl_context=self._ssl_context,
-                client_properties={"connection_name": self._connection_name},
             )
         self._channel = await self._connection.channel(
             publisher_confirms=True, on_return_raises=True

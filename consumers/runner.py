@@ -16,17 +16,18 @@ from consumers.definition import Consumer
 from consumers.options import RuntimeOptions
 from consumers.topology import declare_topology
 from consumers.worker import ConsumerWorker
+from contracts.broker import connect_robust
 
 log = structlog.get_logger(__name__)
 
 
 async def connect(options: RuntimeOptions) -> AbstractRobustConnection:
-    return await aio_pika.connect_robust(
+    return await connect_robust(
         options.amqp_url,
-        reconnect_interval=options.reconnect_interval,
-        timeout=options.publish_timeout,
-        client_properties={"connection_name": "podium-consumers"},
+        name="podium-consumers",
+        connect_timeout=options.publish_timeout,
         ssl_context=options.ssl_context,
+        reconnect_interval=options.reconnect_interval,
     )
 
 

@@ -6,10 +6,13 @@ take the exchange from here. Its alternate exchange keeps every event no queue i
 publishing never waits on consumers being deployed, and never drops an event.
 """
 
+import ssl
+from contextlib import suppress
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.connection import make_url
 from aio_pika.exceptions import ChannelPreconditionFailed
 
 # Quorum queues count deliveries: RabbitMQ 4.x drops a message after 20 by default, and 3.x
@@ -57,3 +60,32 @@ def mismatch_hint(kind: str, name: str) -> str:
         f"the broker's {kind} '{name}' was declared by an older Podium with other arguments; "
         "run `podium broker migrate` to declare it again without losing a message"
     )
+
+
+async def connect_robust(
+    url: str,
+    *,
+    name: str,
+    connect_timeout: float,
+    ssl_context: ssl.SSLContext | None = None,
+    reconnect_interval: float = 5.0,
+) -> AbstractRobustConnection:
+    """aio-pika's robust connection, closed again if connecting fails or is cancelled.
+
+    Its reconnects run in a task of its own that swallows a cancel until the connection is
+    closed: one cancelled while connecting (a worker stopping, an activity cancelled) would
+    otherwise keep reconnecting unseen and keep the process from ever exiting.
+    """
+    connection = aio_pika.RobustConnection(
+        make_url(url),
+        ssl_context=ssl_context,
+        client_properties={"connection_name": name},
+        reconnect_interval=reconnect_interval,
+    )
+    try:
+        await connection.connect(timeout=connect_timeout)
+    except BaseException:
+        with suppress(Exception):
+            await connection.close()
+        raise
+    return connection

@@ -4,7 +4,7 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
@@ -101,6 +101,8 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
                 yield worker
         finally:
             declaring.cancel()
+            with suppress(asyncio.CancelledError):
+                await declaring
             await publisher.close()
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,31 @@ async def test_sigterm_lets_the_charge_in_flight_finish_then_a_new_worker_comple
         result = await asyncio.wait_for(handle.result(), timeout=60)
     assert result.state == OrderState.COMPLETED
     assert payments.captured_total(Currency.EUR) == ORDER_TOTAL
+
+
+async def test_sigterm_while_the_broker_connection_hangs_still_stops_the_worker(
+    settings: Settings,
+) -> None:
+    """A broker that accepts the connection and never answers: the worker's connect at start is
+    still in flight when SIGTERM comes, and must not keep the process alive reconnecting."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"amqp://podium:x@127.0.0.1:{silent.getsockname()[1]}/podium"
+        worker = start_worker(
+            settings,
+            PODIUM_AMQP_URL=url,
+            PODIUM_PUBLISH_TIMEOUT_SECONDS="60",
+            PODIUM_METRICS_PORT="0",
+        )
+        try:
+            assert worker.stderr is not None
+            async with asyncio.timeout(30):
+                while b"worker started" not in await asyncio.to_thread(worker.stderr.readline):
+                    pass
+            worker.send_signal(signal.SIGTERM)
+            code = await asyncio.to_thread(worker.wait, 20)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+    assert code == 0

@@ -17,9 +17,9 @@ from consumers.mailer import MailOptions
 from consumers.registry import all_consumers
 from consumers.store import Store
 from contracts.order import OrderState
+from infra import mailserver
 from tests.factories import an_order
 from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture, used by name)
-from workers import mailserver
 from workers.bench.load import BARE, ORCHESTRATED, PODIUM, Block
 from workers.bench.phases import Phase
 from workers.bench.plot import write_plot

@@ -9,12 +9,12 @@ from pathlib import Path
 from consumers import analytics, loyalty, notifications
 from consumers.store import Store
 from contracts.order import OrderResult, OrderState
+from infra.mailserver import file_name as mail_file_of
+from infra.mailserver import stored_emails
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
 from workers.consumers_main import registered, runtime_options
-from workers.mailserver import file_name as mail_file_of
-from workers.mailserver import stored_emails
 from workers.runtime.settings import Settings
 
 

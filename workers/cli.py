@@ -310,7 +310,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.bench import run_bench
+    from bench.run import run_bench
 
     return _run(run_bench(settings, args.orders, concurrency=args.concurrency, quick=args.quick))
 

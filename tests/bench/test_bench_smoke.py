@@ -11,24 +11,24 @@ from pathlib import Path
 import pytest
 from temporalio.worker import Worker
 
-from activities.side_effects import SideEffectActivities
+from bench.all_orchestrated import AllOrchestratedOrderWorkflow
+from bench.load import BARE, ORCHESTRATED, PODIUM, Block
+from bench.phases import Phase
+from bench.plot import write_plot
+from bench.report import build_report, format_table, write_report
+from bench.side_effect_activities import SideEffectActivities
+from bench.side_effects import in_store
+from bench.stats import percentile, summarize
+from bench.throughput import RAW, RUNTIME, Rates
 from consumers import analytics, loyalty, notifications
 from consumers.mailer import MailOptions
 from consumers.registry import all_consumers
 from consumers.store import Store
 from contracts.order import OrderState
+from infra import mailserver
 from tests.factories import an_order
 from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture, used by name)
-from workers import mailserver
-from workers.bench.load import BARE, ORCHESTRATED, PODIUM, Block
-from workers.bench.phases import Phase
-from workers.bench.plot import write_plot
-from workers.bench.report import build_report, format_table, write_report
-from workers.bench.side_effects import in_store
-from workers.bench.stats import percentile, summarize
-from workers.bench.throughput import RAW, RUNTIME, Rates
 from workers.worker import order_activities
-from workflows.all_orchestrated import AllOrchestratedOrderWorkflow
 
 
 def test_percentile_is_a_measured_value_by_nearest_rank() -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from activities.publisher import EventPublisher
-from workers import mailserver
+from infra import mailserver
+from infra.stack import LocalStack, StackConfig
 from workers.runtime.settings import Settings
-from workers.stack import LocalStack, StackConfig
 
 RETRY_DELAYS_MS = [200, 400]
 

@@ -20,10 +20,10 @@ from consumers.store import Store
 from contracts.broker import declare_event_exchange
 from contracts.events import OrderCompletedV1, OrderFailedV1, OrderSnapshot, event_id_for
 from contracts.order import Failure, workflow_id_for
+from infra.stack import LocalStack
 from tests.factories import order_data
 from workers.consumers_main import runtime_options
 from workers.runtime.settings import Settings
-from workers.stack import LocalStack
 
 
 def snapshot(**overrides: Any) -> OrderSnapshot:

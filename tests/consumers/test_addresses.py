@@ -8,10 +8,10 @@ import pytest
 
 from activities.publisher import EventPublisher
 from consumers import notifications
+from infra.mailserver import stored_emails
 from tests.consumers.conftest import MailServer
 from tests.consumers.helpers import completed, count, dead_letters, store_of, wait_until
 from workers.consumers_main import registered, running_consumers
-from workers.mailserver import stored_emails
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

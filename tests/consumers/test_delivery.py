@@ -11,6 +11,7 @@ from consumers import analytics, loyalty, notifications
 from consumers.definition import Consumer
 from consumers.emails import message_id_for
 from consumers.options import TopologyOptions
+from infra.mailserver import file_name
 from tests.consumers.conftest import Broker, MailServer
 from tests.consumers.helpers import (
     completed,
@@ -30,7 +31,6 @@ from workers.consumers_main import (
     running_consumers,
     side_effects,
 )
-from workers.mailserver import file_name
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -17,10 +17,10 @@ from prometheus_client import REGISTRY
 from activities.publisher import EventPublisher
 from consumers import notifications, state_file
 from consumers.dlq import list_dead_letters
+from infra.mailserver import StoreToFolder, file_name
 from tests.consumers.conftest import Broker
 from tests.consumers.helpers import completed, consumer_count, dead_letters, wait_until
 from workers.consumers_main import running_consumers, runtime_options
-from workers.mailserver import StoreToFolder, file_name
 from workers.runtime.settings import Settings
 from workers.side_effects import show_status
 

@@ -18,8 +18,8 @@ from consumers.store import Store
 from consumers.topology import topology_for
 from contracts.broker import KEPT_QUEUE_ARGUMENTS, NO_DELIVERY_LIMIT, exchange_arguments
 from contracts.events import OrderCompletedV1, OrderFailedV1
+from infra.mailserver import file_name
 from tests.consumers.helpers import completed, failed
-from workers.mailserver import file_name
 
 ROOT = Path(__file__).resolve().parents[2]
 

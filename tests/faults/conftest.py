@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from infra import mailserver
 from tests.integration.conftest import (  # noqa: F401
     amqp_channel,
     event_tap,
@@ -17,7 +18,6 @@ from tests.integration.conftest import (  # noqa: F401
     stack_info,
     temporal,
 )
-from workers import mailserver
 from workers.runtime.settings import Settings
 
 # Lines the tests want shown after the run whatever the capture mode (the soak's counts).

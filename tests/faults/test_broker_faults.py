@@ -11,6 +11,7 @@ from activities.publisher import EventPublisher
 from contracts.broker import unrouted_name
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.order import OrderState
+from infra.stack import LocalStack
 from tests.factories import an_order
 from tests.faults.conftest import Mail
 from tests.faults.helpers import (
@@ -24,7 +25,6 @@ from tests.faults.helpers import (
 from tests.invariants import ConsumerStores, assert_consumer_invariants, assert_invariants
 from workers.ordering import order_status, submit_order, wait_for_state
 from workers.runtime.settings import Settings
-from workers.stack import LocalStack
 from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration

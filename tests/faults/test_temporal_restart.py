@@ -9,12 +9,12 @@ from aio_pika.abc import AbstractChannel
 from temporalio.client import Client
 
 from contracts.order import OrderState
+from infra.stack import LocalStack
 from tests.factories import an_order
 from tests.faults.helpers import drain, tap
 from tests.invariants import assert_invariants
 from workers.ordering import order_handle, submit_order, wait_for_state
 from workers.runtime.settings import Settings
-from workers.stack import LocalStack
 from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ from aio_pika.abc import AbstractChannel, AbstractQueue
 from temporalio.client import Client
 
 from contracts.broker import declare_event_exchange
+from infra.stack import LocalStack, StackConfig, StackInfo
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
-from workers.stack import LocalStack, StackConfig, StackInfo
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from workers.stack import StackInfo
+from infra.stack import StackInfo
 
 
 class Management:

@@ -10,12 +10,12 @@ import pytest
 from activities.publisher import EventPublisher
 from consumers.topology import topology_for
 from contracts.broker import NO_DELIVERY_LIMIT, BrokerMismatch, unrouted_name
+from infra.stack import StackInfo
 from tests.consumers.helpers import completed
 from tests.integration.management import Management
 from workers import dead_letters, exits
 from workers.consumers_main import declare_consumer_topology, dlq_list, registered, runtime_options
 from workers.runtime.settings import Settings
-from workers.stack import StackInfo
 
 pytestmark = pytest.mark.integration
 

@@ -13,11 +13,11 @@ from temporalio.client import Client
 from contracts.events import OrderCompletedV1
 from contracts.money import Currency
 from contracts.order import OrderRequest, OrderResult, OrderState
+from infra.stack import LocalStack
 from tests.factories import ORDER_TOTAL, an_order
 from tests.invariants import assert_invariants, reserved_units
 from workers.ordering import cancel_order, order_status, place_order, submit_order, wait_for_state
 from workers.runtime.settings import Settings
-from workers.stack import LocalStack
 from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from infra.stack import LocalStack
+from infra.stack.rabbitmq_install import services_held_back, stop_unused_epmd
 from workers.runtime.settings import Settings
-from workers.stack import LocalStack
-from workers.stack.rabbitmq_install import services_held_back, stop_unused_epmd
 
 pytestmark = pytest.mark.integration
 PODIUM = str(Path(sys.executable).parent / "podium")

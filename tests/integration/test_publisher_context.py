@@ -11,11 +11,11 @@ import structlog
 from opentelemetry.sdk.trace import TracerProvider
 
 from activities.publisher import EventPublisher
+from infra.stack import StackInfo
 from tests.consumers.helpers import completed
 from tests.integration.management import Management
 from workers.runtime.logging import formatter
 from workers.runtime.settings import Settings
-from workers.stack import StackInfo
 
 pytestmark = pytest.mark.integration
 

@@ -15,13 +15,13 @@ from temporalio.client import Client
 from activities.publisher import EventPublisher
 from contracts.broker import BrokerMismatch, unrouted_name
 from contracts.order import OrderState
+from infra.stack import StackInfo
 from tests.factories import an_order
 from tests.integration.management import Management
 from workers import dead_letters, exits, side_effects
 from workers.consumers_main import declare_consumer_topology
 from workers.ordering import submit_order, wait_for_state
 from workers.runtime.settings import Settings
-from workers.stack import StackInfo
 from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration

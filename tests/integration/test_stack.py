@@ -15,9 +15,9 @@ import pytest
 from aiormq.exceptions import ProbableAuthenticationError
 from temporalio.client import Client
 
-from workers.mailserver import stored_emails
+from infra.mailserver import stored_emails
+from infra.stack import LocalStack, StackConfig, StackInfo
 from workers.runtime.settings import Settings
-from workers.stack import LocalStack, StackConfig, StackInfo
 
 pytestmark = pytest.mark.integration
 

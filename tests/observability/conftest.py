@@ -20,8 +20,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from infra import mailserver
 from tests.integration.conftest import amqp_channel, settings, stack, stack_info, temporal  # noqa: F401
-from workers import mailserver
 from workers.runtime.settings import Settings
 
 

@@ -14,13 +14,13 @@ from aiormq.exceptions import AMQPConnectionError
 
 from activities.publisher import EventPublisher
 from contracts.broker import declare_event_exchange
+from infra.stack import LocalStack, StackConfig
+from infra.stack.ports import free_ports
 from tests.consumers.helpers import completed, count, effects_consumer, store_of, wait_until
 from tests.security.certs import Certs, make_certs
 from workers.consumers_main import running_consumers
 from workers.runtime.settings import Settings
 from workers.runtime.tls import amqp_ssl_context
-from workers.stack import LocalStack, StackConfig
-from workers.stack.ports import free_ports
 
 pytestmark = pytest.mark.integration
 

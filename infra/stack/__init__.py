@@ -1,11 +1,11 @@
 """The local stack: a Temporal dev server, a private RabbitMQ node and a debugging SMTP server,
 run as detached processes under one home folder (`podium dev up|down|status`, the tests)."""
 
-from workers.stack.config import StackConfig
-from workers.stack.errors import StackError
-from workers.stack.local import LocalStack
-from workers.stack.rabbitmq_install import ensure_rabbitmq_installed, rabbitmq_scripts_dir
-from workers.stack.status import ServiceStatus, StackInfo, StackStatus
+from infra.stack.config import StackConfig
+from infra.stack.errors import StackError
+from infra.stack.local import LocalStack
+from infra.stack.rabbitmq_install import ensure_rabbitmq_installed, rabbitmq_scripts_dir
+from infra.stack.status import ServiceStatus, StackInfo, StackStatus
 
 __all__ = [
     "LocalStack",

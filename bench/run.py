@@ -14,16 +14,16 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from workers.bench.effects import EffectStores, lags
-from workers.bench.environment import bench_environment
-from workers.bench.load import PODIUM, calls
-from workers.bench.phases import Numbering, Phase, in_flight, one_at_a_time
-from workers.bench.plot import write_plot
-from workers.bench.progress import Progress
-from workers.bench.report import build_report, format_table, write_report
-from workers.bench.running import EventTimes, running_everything
-from workers.bench.throughput import Rates, consumer_throughput
-from workers.bench.tracing_cost import TracingCost, install_switchable_tracing, tracing_cost
+from bench.effects import EffectStores, lags
+from bench.environment import bench_environment
+from bench.load import PODIUM, calls
+from bench.phases import Numbering, Phase, in_flight, one_at_a_time
+from bench.plot import write_plot
+from bench.progress import Progress
+from bench.report import build_report, format_table, write_report
+from bench.running import EventTimes, running_everything
+from bench.throughput import Rates, consumer_throughput
+from bench.tracing_cost import TracingCost, install_switchable_tracing, tracing_cost
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.noop import noop
+    from bench.noop import noop
 
 
 @workflow.defn

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from workers.stack.ports import free_port_in, free_ports
+from infra.stack.ports import free_port_in, free_ports
 
 TLS_FILES = ("ca.pem", "server.pem", "server-key.pem")
 

@@ -3,9 +3,9 @@
 import time
 from dataclasses import dataclass, field
 
-from workers.bench.effects import EffectStores
-from workers.bench.load import PODIUM, VARIANTS, Block, Call, closed_loop, rotated, timed
-from workers.bench.progress import Progress
+from bench.effects import EffectStores
+from bench.load import PODIUM, VARIANTS, Block, Call, closed_loop, rotated, timed
+from bench.progress import Progress
 
 
 @dataclass

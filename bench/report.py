@@ -5,11 +5,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from workers.bench.load import BARE, ORCHESTRATED, ORDER_ACTIVITIES, PODIUM
-from workers.bench.phases import Phase
-from workers.bench.stats import ratio, summarize
-from workers.bench.throughput import RAW, RUNTIME, Rates
-from workers.bench.tracing_cost import TracingCost
+from bench.load import BARE, ORCHESTRATED, ORDER_ACTIVITIES, PODIUM
+from bench.phases import Phase
+from bench.stats import ratio, summarize
+from bench.throughput import RAW, RUNTIME, Rates
+from bench.tracing_cost import TracingCost
 from workers.runtime.private_files import private_dir
 
 LABELS = {

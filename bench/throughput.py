@@ -19,14 +19,14 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
 from activities.publisher import EventPublisher
+from bench.environment import order_request
+from bench.progress import Progress
 from consumers import loyalty
 from consumers.runner import declare, running
 from consumers.store import Store
 from consumers.topology import topology_for
 from contracts.events import OrderCompletedV1, OrderSnapshot
 from contracts.order import OrderRequest
-from workers.bench.environment import order_request
-from workers.bench.progress import Progress
 from workers.consumers_main import runtime_options
 from workers.runtime.settings import Settings
 

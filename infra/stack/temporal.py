@@ -9,9 +9,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from workers.stack.config import StackConfig
-from workers.stack.errors import StackError
-from workers.stack.processes import launch, live_pid, run_async, stop_recorded
+from infra.stack.config import StackConfig
+from infra.stack.errors import StackError
+from infra.stack.processes import launch, live_pid, run_async, stop_recorded
 
 log = logging.getLogger(__name__)
 

@@ -12,17 +12,17 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.noop import noop
 from activities.publisher import EventPublisher
+from bench.all_orchestrated import AllOrchestratedOrderWorkflow
+from bench.baseline import NoopChainWorkflow
+from bench.environment import BenchEnv
+from bench.noop import noop
+from bench.side_effects import side_effect_activities
 from consumers import analytics
 from consumers.definition import Consumer
-from workers.bench.environment import BenchEnv
-from workers.bench.side_effects import side_effect_activities
 from workers.consumers_main import declare_consumer_topology, registered, running_consumers
 from workers.runtime.settings import Settings
 from workers.worker import open_services, order_activities, running_worker
-from workflows.all_orchestrated import AllOrchestratedOrderWorkflow
-from workflows.baseline import NoopChainWorkflow
 
 
 @dataclass

@@ -8,10 +8,10 @@ import pwd
 import shutil
 from pathlib import Path
 
+from infra.stack.config import TLS_FILES, StackConfig
+from infra.stack.errors import StackError
+from infra.stack.processes import write_private
 from workers.runtime.private_files import private_dir
-from workers.stack.config import TLS_FILES, StackConfig
-from workers.stack.errors import StackError
-from workers.stack.processes import write_private
 
 log = logging.getLogger(__name__)
 

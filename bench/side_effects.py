@@ -3,7 +3,7 @@
 import asyncio
 from functools import partial
 
-from activities.side_effects import SideEffect, SideEffectActivities
+from bench.side_effect_activities import SideEffect, SideEffectActivities
 from consumers import analytics, loyalty, notifications
 from consumers.definition import Consumer
 from consumers.store import Store

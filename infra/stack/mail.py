@@ -1,4 +1,4 @@
-"""The debugging SMTP server (`workers.mailserver`): every email it receives becomes a file."""
+"""The debugging SMTP server (`infra.mailserver`): every email it receives becomes a file."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import os
 import smtplib
 import sys
 
-from workers.stack.config import StackConfig
-from workers.stack.errors import StackError
-from workers.stack.ports import port_open
-from workers.stack.processes import launch, live_pid, stop_recorded
+from infra.stack.config import StackConfig
+from infra.stack.errors import StackError
+from infra.stack.ports import port_open
+from infra.stack.processes import launch, live_pid, stop_recorded
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class MailServer:
         if port_open(port):
             # Most likely a mail server started by hand; say so rather than "exited with code 1".
             raise StackError(f"port {port} is taken by another process; stop it or pick another")
-        cmd = [sys.executable, "-m", "workers.mailserver", "--host", "127.0.0.1"]
+        cmd = [sys.executable, "-m", "infra.mailserver", "--host", "127.0.0.1"]
         cmd += ["--port", str(port), "--dir", str(self.dir)]
         return launch(
             cmd,
@@ -49,7 +49,9 @@ class MailServer:
         stop_recorded(self.pid(), self.pid_file)
 
     def pid(self) -> int | None:
-        return live_pid(self.pid_file, [b"workers.mailserver", str(self.dir).encode()])
+        # Not the full module path: a server started as `workers.mailserver` (before the module
+        # moved to infra/) is still recognised, so `podium dev down` stops it.
+        return live_pid(self.pid_file, [b"mailserver", str(self.dir).encode()])
 
 
 def _answers(port: int) -> bool:

@@ -1,7 +1,7 @@
 """A debugging SMTP server: every message received is stored as `<Message-ID>.eml` in a folder.
 
 Files are named by Message-ID, so the same email delivered twice (an at-least-once resend)
-overwrites its file instead of adding a second one. `python -m workers.mailserver --port P --dir D`
+overwrites its file instead of adding a second one. `python -m infra.mailserver --port P --dir D`
 """
 
 import argparse
@@ -60,7 +60,7 @@ def stored_emails(folder: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m workers.mailserver", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m infra.mailserver", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--dir", type=Path, default=Path(".podium/mail"))

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from bench.all_orchestrated import AllOrchestratedOrderWorkflow
+from bench.baseline import NoopChainWorkflow
+from bench.environment import order_request
+from bench.progress import Progress
+from bench.running import Queues
 from contracts.order import OrderRequest, OrderResult, OrderState
-from workers.bench.environment import order_request
-from workers.bench.progress import Progress
-from workers.bench.running import Queues
 from workers.ordering import fingerprint, place_order
-from workflows.all_orchestrated import AllOrchestratedOrderWorkflow
-from workflows.baseline import NoopChainWorkflow
 
 # create, reserve, charge, confirm, publish: the activities of a completed order.
 ORDER_ACTIVITIES = 5

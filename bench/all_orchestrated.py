@@ -12,7 +12,7 @@ from temporalio import workflow
 from workflows.order import OrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.side_effects import SideEffectActivities
+    from bench.side_effect_activities import SideEffectActivities
     from contracts.events import OrderCompletedV1, OrderFailedV1
     from contracts.order import OrderRequest, OrderResult
     from contracts.steps import PublishEvent

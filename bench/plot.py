@@ -4,7 +4,7 @@ from the `bench` extra: pip install -e '.[bench]'."""
 from pathlib import Path
 from typing import Any
 
-from workers.bench.report import LABELS
+from bench.report import LABELS
 
 
 def write_plot(report: dict[str, Any], path: Path) -> Path | None:

@@ -80,7 +80,7 @@ def mail_server(folder: Path) -> Iterator[int]:
     port = free_port()
     log = (folder / "mailserver.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "workers.mailserver", "--port", str(port), "--dir", str(folder)],
+        [sys.executable, "-m", "infra.mailserver", "--port", str(port), "--dir", str(folder)],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -1,5 +1,5 @@
 """The three side effects as activities, for the all-orchestrated variant the benchmark compares
-with the hybrid design (workflows/all_orchestrated.py). Not used by the production worker.
+with the hybrid design (bench/all_orchestrated.py). Not used by the production worker.
 
 Each activity applies one consumer's effect to the event the workflow would have published.
 The effects come in as callables (built by the caller from the consumers' own handlers and

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from workers.stack.errors import StackError
+from infra.stack.errors import StackError
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from infra.stack.errors import StackError
 from workers.runtime.private_files import private_dir
-from workers.stack.errors import StackError
 
 log = logging.getLogger(__name__)
 

@@ -15,14 +15,14 @@ import pwd
 from collections.abc import Iterator
 from dataclasses import replace
 
+from infra.stack.config import StackConfig
+from infra.stack.errors import StackError
+from infra.stack.mail import MailServer
+from infra.stack.processes import write_private
+from infra.stack.rabbitmq import RabbitNode
+from infra.stack.status import ServiceStatus, StackInfo, StackStatus
+from infra.stack.temporal import TemporalServer
 from workers.runtime.private_files import private_dir, tighten_files
-from workers.stack.config import StackConfig
-from workers.stack.errors import StackError
-from workers.stack.mail import MailServer
-from workers.stack.processes import write_private
-from workers.stack.rabbitmq import RabbitNode
-from workers.stack.status import ServiceStatus, StackInfo, StackStatus
-from workers.stack.temporal import TemporalServer
 
 
 class LocalStack:

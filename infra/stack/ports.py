@@ -7,7 +7,7 @@ import random
 import socket
 from collections.abc import Iterator
 
-from workers.stack.errors import StackError
+from infra.stack.errors import StackError
 
 
 def port_open(port: int) -> bool:

@@ -19,10 +19,10 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import Attributes
 
-from workers.bench.effects import EffectStores
-from workers.bench.load import Block, Call, closed_loop
-from workers.bench.phases import Numbering
-from workers.bench.progress import Progress
+from bench.effects import EffectStores
+from bench.load import Block, Call, closed_loop
+from bench.phases import Numbering
+from bench.progress import Progress
 from workers.runtime.span_file import JsonLinesSpanExporter
 
 

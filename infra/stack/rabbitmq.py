@@ -7,11 +7,10 @@ import secrets
 import shutil
 import subprocess
 
-from workers.runtime.private_files import private_dir
-from workers.stack.config import StackConfig
-from workers.stack.errors import StackError
-from workers.stack.ports import port_open
-from workers.stack.processes import (
+from infra.stack.config import StackConfig
+from infra.stack.errors import StackError
+from infra.stack.ports import port_open
+from infra.stack.processes import (
     STOP_TIMEOUT,
     launch,
     live_pid,
@@ -21,12 +20,13 @@ from workers.stack.processes import (
     wait_gone,
     write_private,
 )
-from workers.stack.rabbitmq_install import (
+from infra.stack.rabbitmq_install import (
     INSTALL_HINT,
     ensure_rabbitmq_installed,
     rabbitmq_scripts_dir,
 )
-from workers.stack.rabbitmq_node_files import node_env, runner_account, write_node_files
+from infra.stack.rabbitmq_node_files import node_env, runner_account, write_node_files
+from workers.runtime.private_files import private_dir
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The local development stack: Temporal dev server, RabbitMQ node and debugging mail server."""

@@ -3,8 +3,10 @@
 import asyncio
 import time
 from decimal import Decimal
+from typing import Any
 
 from temporalio import activity
+from temporalio.client import WorkflowHandle
 
 from activities.inventory import InventoryActivities
 from contracts.events import OrderCompletedV1, OrderFailedV1
@@ -151,6 +153,10 @@ async def test_cancel_during_the_charge_interrupts_it_and_compensates_everything
     async with shop.worker():
         handle = await submit_order(shop.client, order, shop.task_queue)
         await wait_for_state(shop.client, order.order_id, OrderState.RESERVED)
+        # RESERVED is set before the fraud screen: wait for the charge itself to be in flight.
+        async with asyncio.timeout(30):
+            while not await _pending(handle, "charge_payment"):
+                await asyncio.sleep(0.05)
         accepted = await cancel_order(shop.client, order.order_id)
         result = await handle.result()
         status = await order_status(shop.client, order.order_id)
@@ -220,3 +226,9 @@ async def test_duplicate_submit_returns_the_same_run_and_charges_once(shop: Shop
     assert len(shop.payments.charges()) == 1
     assert shop.payments.captured_total(Currency.EUR) == Decimal("34.99")
     assert len(shop.publisher.events) == 1
+
+
+async def _pending(handle: WorkflowHandle[Any, Any], activity_type: str) -> bool:
+    description = await handle.describe()
+    pending = description.raw_description.pending_activities
+    return any(a.activity_type.name == activity_type for a in pending)

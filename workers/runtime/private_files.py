@@ -7,6 +7,7 @@ created by a process with a looser umask (a test runner, a library).
 
 import os
 import stat
+from contextlib import suppress
 from pathlib import Path
 
 PRIVATE_DIR = 0o700
@@ -29,5 +30,7 @@ def tighten_files(folder: Path) -> None:
     """Make the regular files directly in `folder` 0600 (databases and their -wal/-shm files)."""
     with os.scandir(folder) as entries:
         for entry in entries:
-            if entry.is_file(follow_symlinks=False) and entry.stat().st_mode & 0o077:
-                os.chmod(entry.path, PRIVATE_FILE)
+            # SQLite removes its -wal and -shm files as it pleases: one may vanish meanwhile.
+            with suppress(FileNotFoundError):
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mode & 0o077:
+                    os.chmod(entry.path, PRIVATE_FILE)

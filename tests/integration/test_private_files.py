@@ -160,6 +160,10 @@ def lone_epmd() -> Iterator[int]:
     env = {**os.environ, "ERL_EPMD_PORT": str(port), "ERL_EPMD_ADDRESS": "127.0.0.1"}
     subprocess.run([epmd, "-daemon"], env=env, check=True)
     try:
+        deadline = time.monotonic() + 10  # -daemon returns before the daemon listens
+        while not any(p == port for _, p in listening_sockets().values()):
+            assert time.monotonic() < deadline, "epmd did not start listening"
+            time.sleep(0.05)
         yield port
     finally:
         subprocess.run([epmd, "-kill"], env=env, capture_output=True, check=False)

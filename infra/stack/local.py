@@ -124,11 +124,13 @@ class LocalStack:
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """One `up`/`down` at a time per home (e.g. the CLI and a test racing)."""
-        home = private_dir(self.config.home)
         if os.geteuid() == 0 and _has_account("rabbitmq"):
-            # Traverse-only for others, so the node runs as `rabbitmq` in its own 0700 folder
-            # rather than as root; nobody else can list the home, and its files are 0600.
-            home.chmod(0o711)
+            # Traverse-only for others on the way to the node's own 0700 folders, so it runs as
+            # `rabbitmq` rather than as root; nobody else can list these, their files are 0600.
+            for folder in (self.config.home, self.config.logs):
+                private_dir(folder).chmod(0o711)
+        else:
+            private_dir(self.config.home)
         # The Temporal database and stack.env, perhaps written by an older, laxer version.
         tighten_files(self.config.home)
         lock = os.open(self.config.home / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)

@@ -31,8 +31,9 @@ def loose(top: Path) -> list[str]:
         mode = path.lstat().st_mode
         if stat.S_ISLNK(mode) or stat.S_ISSOCK(mode):
             continue
-        # The stack home alone may be traverse-only (0711), so the broker need not run as root.
-        if mode & (0o066 if path == top else 0o077):
+        # A folder may be traverse-only (0711: the way to the broker's own folders, so it need
+        # not run as root); nothing may be readable or writable by others.
+        if mode & (0o066 if stat.S_ISDIR(mode) else 0o077):
             found.append(f"{path} {stat.filemode(mode)}")
     return found
 

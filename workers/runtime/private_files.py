@@ -16,12 +16,14 @@ PRIVATE_FILE = 0o600
 
 def private_dir(path: Path) -> Path:
     """Create `path` as 0700 (and the parents it lacks, which are Podium's too: `.podium/`),
-    and make it 0700 if it already exists."""
+    and make it 0700 if it already exists and others can read or write it."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
     for folder in reversed(missing):
         folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
         folder.chmod(PRIVATE_DIR)  # mkdir's mode is masked by the umask
-    if stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR:
+    # Traverse-only for others (0711, the stack home when the broker runs as `rabbitmq`) lets
+    # nobody list or read anything: only a folder others can read or write is tightened.
+    if stat.S_IMODE(path.stat().st_mode) & 0o066:
         path.chmod(PRIVATE_DIR)
     return path
 

@@ -75,15 +75,34 @@ def _routing_key(value: object) -> str:
 
 
 def copy_message(
-    message: AbstractIncomingMessage, headers: dict[str, Any | None]
+    message: AbstractIncomingMessage,
+    headers: dict[str, Any | None],
+    *,
+    faithful: bool = False,
 ) -> aio_pika.Message:
-    """A persistent copy with the same id and properties; `headers` are set, None removes."""
-    kept = {k: v for k, v in message.headers.items() if not k.startswith(_BROKER_HEADERS)}
+    """A persistent copy with the same id and properties; `headers` are set, None removes.
+
+    The broker's own headers (`x-death`, ...) are dropped, as a hop of ours is no broker
+    dead-lettering, unless `faithful`: then they, and every other property, are kept (a message
+    moved as it is, e.g. while a queue is rebuilt).
+    """
+    if faithful:
+        kept = dict(message.headers)
+    else:
+        kept = {k: v for k, v in message.headers.items() if not k.startswith(_BROKER_HEADERS)}
     for key, value in headers.items():
         if value is None:
             kept.pop(key, None)
         else:
             kept[key] = value[:MAX_TEXT] if isinstance(value, str) else value
+    extra: dict[str, Any] = {}
+    if faithful:
+        extra = {
+            "priority": message.priority,
+            "reply_to": message.reply_to,
+            "expiration": message.expiration,
+            "user_id": message.user_id,
+        }
     return aio_pika.Message(
         body=message.body,
         headers=kept,
@@ -95,6 +114,7 @@ def copy_message(
         type=message.type,
         timestamp=message.timestamp,
         app_id=message.app_id,
+        **extra,
     )
 
 

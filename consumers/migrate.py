@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from aio_pika.abc import AbstractChannel, AbstractConnection
 from aio_pika.exceptions import ChannelNotFoundEntity, ChannelPreconditionFailed
 
+from consumers import headers as h
 from consumers.definition import Consumer
 from consumers.options import RuntimeOptions
 from consumers.topology import BindingSpec, QueueSpec, declare_topology, topology_for
@@ -93,33 +94,15 @@ async def _move(
     moved = 0
     while (message := await queue.get(no_ack=False, fail=False)) is not None:
         await asyncio.wait_for(
-            channel.default_exchange.publish(_clone(message), routing_key=target, mandatory=True),
+            channel.default_exchange.publish(
+                h.copy_message(message, {}, faithful=True), routing_key=target, mandatory=True
+            ),
             timeout=options.publish_timeout if options else 30,
         )
         await message.ack()
         moved += 1
     await channel.close()
     return moved
-
-
-def _clone(message: AbstractIncomingMessage) -> aio_pika.Message:
-    """The same message: body, properties and every header (x-death included)."""
-    return aio_pika.Message(
-        body=message.body,
-        headers=dict(message.headers),
-        content_type=message.content_type,
-        content_encoding=message.content_encoding,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        priority=message.priority,
-        correlation_id=message.correlation_id,
-        reply_to=message.reply_to,
-        expiration=message.expiration,
-        message_id=message.message_id,
-        timestamp=message.timestamp,
-        type=message.type,
-        user_id=message.user_id,
-        app_id=message.app_id,
-    )
 
 
 async def _matches_exchange(connection: AbstractConnection, name: str) -> bool:

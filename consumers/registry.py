@@ -1,8 +1,8 @@
 """Every side effect, in one place: a new consumer is one module plus one line here."""
 
 from consumers import analytics, loyalty, notifications
-from consumers.definition import Consumer
 from consumers.mailer import MailOptions
+from consumers.runtime.definition import Consumer
 
 
 def all_consumers(mail: MailOptions | None = None) -> list[Consumer]:

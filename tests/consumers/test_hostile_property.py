@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumers import headers as h
-from consumers.definition import Consumer
-from consumers.dlq import list_dead_letters
+from consumers.runtime import headers as h
+from consumers.runtime.definition import Consumer
+from consumers.runtime.dlq import list_dead_letters
 from contracts.events import OrderCompletedV1
 from tests.consumers.conftest import Broker
 from tests.consumers.helpers import completed, effects_consumer, publish_via_management

@@ -22,22 +22,22 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from consumers import headers as h
-from consumers import metrics, tracing
-from consumers.breaker import GAUGE_VALUE, Breaker, State
-from consumers.decoding import check_identity, decode
-from consumers.definition import Consumer
-from consumers.options import RuntimeOptions
-from consumers.outcomes import DeadLetter, HandlerTimedOut, Kind, classify
-from consumers.reporting import StateReporter
-from consumers.store import Abandon, Store
-from consumers.threads import in_daemon_thread
-from consumers.topology import topology_for
+from consumers.runtime import headers as h
+from consumers.runtime import metrics, tracing
+from consumers.runtime.breaker import GAUGE_VALUE, Breaker, State
+from consumers.runtime.decoding import check_identity, decode
+from consumers.runtime.definition import Consumer
+from consumers.runtime.options import RuntimeOptions
+from consumers.runtime.outcomes import DeadLetter, HandlerTimedOut, Kind, classify
+from consumers.runtime.reporting import StateReporter
+from consumers.runtime.store import Abandon, Store
+from consumers.runtime.threads import in_daemon_thread
+from consumers.runtime.topology import topology_for
 
 log = structlog.get_logger(__name__)
 
 
-class ConsumerWorker:
+class ConsumerLoop:
     def __init__(self, consumer: Consumer, options: RuntimeOptions) -> None:
         self.consumer = consumer
         self.options = options

@@ -5,8 +5,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from consumers.definition import Consumer, EventType
-from consumers.outcomes import DeadLetter
+from consumers.runtime.definition import Consumer, EventType
+from consumers.runtime.outcomes import DeadLetter
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
 KNOWN_EVENTS: tuple[EventType, ...] = (OrderCompletedV1, OrderFailedV1)

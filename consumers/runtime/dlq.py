@@ -17,8 +17,8 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from aio_pika.exceptions import ChannelNotFoundEntity
 
-from consumers import headers as h
-from consumers.options import RuntimeOptions
+from consumers.runtime import headers as h
+from consumers.runtime.options import RuntimeOptions
 from contracts.broker import unrouted_name
 
 PREVIEW_BYTES = 200

@@ -16,8 +16,8 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractQueue
 from aio_pika.exceptions import ChannelPreconditionFailed
 
-from consumers.definition import Consumer
-from consumers.options import TopologyOptions
+from consumers.runtime.definition import Consumer
+from consumers.runtime.options import TopologyOptions
 from contracts.broker import (
     KEPT_QUEUE_ARGUMENTS,
     BrokerMismatch,

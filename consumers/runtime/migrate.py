@@ -18,10 +18,10 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aio_pika.exceptions import ChannelNotFoundEntity, ChannelPreconditionFailed
 
-from consumers import headers as h
-from consumers.definition import Consumer
-from consumers.options import RuntimeOptions
-from consumers.topology import BindingSpec, QueueSpec, declare_topology, topology_for
+from consumers.runtime import headers as h
+from consumers.runtime.definition import Consumer
+from consumers.runtime.options import RuntimeOptions
+from consumers.runtime.topology import BindingSpec, QueueSpec, declare_topology, topology_for
 from contracts.broker import KEPT_QUEUE_ARGUMENTS, exchange_arguments
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import aio_pika
 from aio_pika.abc import AbstractConnection
 
-from consumers import state_file
-from consumers.options import RuntimeOptions
+from consumers.runtime import state_file
+from consumers.runtime.options import RuntimeOptions
 
 
 @dataclass(frozen=True)

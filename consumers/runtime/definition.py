@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from consumers.store import Store
+from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
 EventType = type[OrderCompletedV1] | type[OrderFailedV1]

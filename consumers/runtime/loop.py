@@ -22,6 +22,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
+from adapters.rabbitmq import publish
 from consumers.runtime import headers as h
 from consumers.runtime import metrics, tracing
 from consumers.runtime.breaker import GAUGE_VALUE, Breaker, State
@@ -279,7 +280,4 @@ class ConsumerLoop:
     async def _publish(self, message: aio_pika.Message, queue: str) -> None:
         assert self._direct is not None
         # Confirmed and mandatory: the original is acked only once the copy is safe.
-        await asyncio.wait_for(
-            self._direct.publish(message, routing_key=queue, mandatory=True),
-            timeout=self.options.publish_timeout,
-        )
+        await publish(self._direct, message, queue, self.options.publish_timeout)

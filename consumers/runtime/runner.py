@@ -8,33 +8,25 @@ import signal
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-import aio_pika
 import structlog
 from aio_pika.abc import AbstractRobustConnection
 
+from adapters.rabbitmq import connect
 from consumers.runtime.definition import Consumer
 from consumers.runtime.loop import ConsumerLoop
 from consumers.runtime.options import RuntimeOptions
 from consumers.runtime.topology import declare_topology
-from contracts.broker import connect_robust
 
 log = structlog.get_logger(__name__)
 
 
-async def connect(options: RuntimeOptions) -> AbstractRobustConnection:
-    return await connect_robust(
-        options.amqp_url,
-        name="podium-consumers",
-        connect_timeout=options.publish_timeout,
-        ssl_context=options.ssl_context,
-        reconnect_interval=options.reconnect_interval,
-    )
-
-
 async def declare(options: RuntimeOptions, consumers: Iterable[Consumer]) -> None:
     """Declare the topology of `consumers` once, on a connection of its own."""
-    connection = await aio_pika.connect(
-        options.amqp_url, timeout=options.publish_timeout, ssl_context=options.ssl_context
+    connection = await connect(
+        options.amqp_url,
+        name="podium-topology",
+        connect_timeout=options.publish_timeout,
+        ssl_context=options.ssl_context,
     )
     async with connection:
         channel = await connection.channel()
@@ -49,7 +41,13 @@ class ConsumerRunner:
 
     async def start(self) -> None:
         await declare(self.options, [loop.consumer for loop in self.loops.values()])
-        self.connection = await connect(self.options)
+        self.connection = await connect(
+            self.options.amqp_url,
+            name="podium-consumers",
+            connect_timeout=self.options.publish_timeout,
+            ssl_context=self.options.ssl_context,
+            reconnect_interval=self.options.reconnect_interval,
+        )
         for loop in self.loops.values():
             await loop.start(self.connection)
 

@@ -5,7 +5,7 @@ queues `podium.NAME.retry.N` whose TTL dead-letters messages back to the main qu
 quorum dead-letter queue `podium.NAME.dlq`. The main queue also dead-letters there itself
 when its delivery limit is hit (a message that crashes every consumer that takes it). The
 `orders` exchange itself, with its alternate exchange and unrouted queue, comes from
-`contracts.broker`, as the publisher declares it.
+`adapters.rabbitmq`, as the publisher declares it.
 """
 
 from collections.abc import Iterable
@@ -16,16 +16,10 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractQueue
 from aio_pika.exceptions import ChannelPreconditionFailed
 
+from adapters.rabbitmq import BrokerMismatch, declare_event_exchange, mismatch_hint
 from consumers.runtime.definition import Consumer
 from consumers.runtime.options import TopologyOptions
-from contracts.broker import (
-    KEPT_QUEUE_ARGUMENTS,
-    BrokerMismatch,
-    declare_event_exchange,
-    exchange_arguments,
-    mismatch_hint,
-    unrouted_name,
-)
+from contracts.broker import KEPT_QUEUE_ARGUMENTS, exchange_arguments, unrouted_name
 
 DEFAULT_VHOST = "podium"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 from aio_pika.exceptions import ChannelPreconditionFailed
 
 from adapters.rabbitmq import BrokerMismatch, declare_event_exchange, mismatch_hint
@@ -128,6 +128,17 @@ async def declare_topology(
     for b in topology.bindings:
         if b.queue != unrouted:
             await queues[b.queue].bind(exchanges[b.exchange], routing_key=b.routing_key)
+
+
+async def declare_consumer_queue(
+    channel: AbstractChannel, consumer: Consumer, options: TopologyOptions
+) -> tuple[AbstractQueue, AbstractExchange]:
+    """`consumer`'s main queue and the direct exchange its copies go through, declared on the
+    channel that consumes it (a robust channel declares them again after a reconnect)."""
+    direct = await channel.declare_exchange(
+        options.direct_exchange, aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    return await _declare_queue(channel, topology_for([consumer], options).queues[0]), direct
 
 
 async def _declare_queue(channel: AbstractChannel, spec: QueueSpec) -> AbstractQueue:

@@ -154,7 +154,7 @@ async def test_every_hostile_message_ends_acked_or_dead_lettered_and_good_ones_f
         for e in good
     ]
     async with running_consumers(settings, consumers=[consumer]) as runner, LoopLag() as lag:
-        store = runner.workers["prop"].store
+        store = runner.loops["prop"].store
         await _publish(settings, broker, batch)
         sent = time.monotonic()
         await _publish(settings, broker, good_messages)

@@ -78,7 +78,7 @@ def topology_for(consumers: Iterable[Consumer], options: TopologyOptions) -> Top
                 },
             )
         )
-        bindings += [BindingSpec(options.exchange, main, key) for key in consumer.bindings]
+        bindings += [BindingSpec(options.exchange, main, e.ROUTING_KEY) for e in consumer.events]
         bindings.append(BindingSpec(direct, main, main))
         for attempt, delay in enumerate(options.retry_delays_ms, start=1):
             retry = options.retry_queue(consumer.name, attempt)

@@ -2,7 +2,7 @@
 
 aio-pika's defaults are not enough here: messages must be persistent and the broker must confirm
 each one. An event no queue is bound for goes to the exchange's alternate exchange (declared here
-too, see `contracts.broker`), so publishing never waits for consumers to be deployed; the publish
+too, see `adapters.rabbitmq`), so publishing never waits for consumers to be deployed; the publish
 stays mandatory, so should even that be missing the publish fails and is retried.
 """
 
@@ -19,7 +19,7 @@ from aio_pika.abc import (
 )
 from opentelemetry import propagate, trace
 
-from contracts.broker import connect_robust, declare_event_exchange
+from adapters.rabbitmq import connect, declare_event_exchange, publish
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
 tracer = trace.get_tracer(__name__)
@@ -82,11 +82,7 @@ class EventPublisher:
             app_id="podium",
             headers=headers,
         )
-        # A publish on a robust connection that is reconnecting can wait forever: bound it.
-        await asyncio.wait_for(
-            exchange.publish(message, routing_key=event.ROUTING_KEY, mandatory=True),
-            timeout=self._timeout,
-        )
+        await publish(exchange, message, event.ROUTING_KEY, self._timeout)
 
     async def close(self) -> None:
         async with self._lock:
@@ -114,7 +110,7 @@ class EventPublisher:
 
     async def _open(self) -> AbstractExchange:
         if self._connection is None or self._connection.is_closed:
-            self._connection = await connect_robust(
+            self._connection = await connect(
                 self._url,
                 name=self._connection_name,
                 connect_timeout=self._timeout,

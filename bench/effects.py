@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from consumers import analytics, loyalty, notifications
-from consumers.store import Store
+from consumers.runtime.store import Store
 from workers.consumers_main import registered, runtime_options
 from workers.runtime.settings import Settings
 

@@ -22,7 +22,7 @@ from typing import Any
 import aio_pika
 
 from consumers.registry import all_consumers
-from consumers.topology import topology_for
+from consumers.runtime.topology import topology_for
 from services.inventory import InventoryService
 from workers.consumers_main import runtime_options
 from workers.order_input import SAMPLE_ADDRESS

@@ -19,7 +19,7 @@ from bench.environment import BenchEnv
 from bench.noop import noop
 from bench.side_effects import side_effect_activities
 from consumers import analytics
-from consumers.definition import Consumer
+from consumers.runtime.definition import Consumer
 from workers.consumers_main import declare_consumer_topology, registered, running_consumers
 from workers.runtime.settings import Settings
 from workers.worker import open_services, order_activities, running_worker

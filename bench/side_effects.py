@@ -5,8 +5,8 @@ from functools import partial
 
 from bench.side_effect_activities import SideEffect, SideEffectActivities
 from consumers import analytics, loyalty, notifications
-from consumers.definition import Consumer
-from consumers.store import Store
+from consumers.runtime.definition import Consumer
+from consumers.runtime.store import Store
 from contracts.events import OrderEvent
 from workers.consumers_main import registered, runtime_options
 from workers.runtime.settings import Settings

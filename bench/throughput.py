@@ -22,9 +22,9 @@ from activities.publisher import EventPublisher
 from bench.environment import order_request
 from bench.progress import Progress
 from consumers import loyalty
-from consumers.runner import declare, running
-from consumers.store import Store
-from consumers.topology import topology_for
+from consumers.runtime.runner import declare, running
+from consumers.runtime.store import Store
+from consumers.runtime.topology import topology_for
 from contracts.events import OrderCompletedV1, OrderSnapshot
 from contracts.order import OrderRequest
 from workers.consumers_main import runtime_options

@@ -1,7 +1,1 @@
-"""Side-effect consumers: a small runtime on aio-pika and one module per side effect."""
-
-from consumers.definition import Consumer
-from consumers.options import RuntimeOptions, TopologyOptions
-from consumers.outcomes import DeadLetter, RetryLater
-
-__all__ = ["Consumer", "DeadLetter", "RetryLater", "RuntimeOptions", "TopologyOptions"]
+"""Side-effect consumers: one module per side effect, the registry, and their runtime."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal
 
-from consumers.definition import Consumer
-from consumers.store import Store
+from consumers.runtime.definition import Consumer
+from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
 NAME = "analytics"

@@ -8,9 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from consumers.options import TopologyOptions
 from consumers.registry import all_consumers
-from consumers.topology import definitions, topology_for
+from consumers.runtime.options import TopologyOptions
+from consumers.runtime.topology import definitions, topology_for
 
 DEFINITIONS_FILE = Path("infra/rabbitmq/definitions.json")
 

@@ -7,8 +7,8 @@ import sqlite3
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 
-from consumers.definition import Consumer
-from consumers.store import Store
+from consumers.runtime.definition import Consumer
+from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1
 
 NAME = "loyalty"

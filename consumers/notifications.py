@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from consumers import mailer
-from consumers.definition import Consumer
 from consumers.emails import render
 from consumers.mailer import MailOptions
-from consumers.outcomes import DeadLetter
-from consumers.store import Store
+from consumers.runtime.definition import Consumer
+from consumers.runtime.outcomes import DeadLetter
+from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
 NAME = "notifications"

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from consumers import analytics, loyalty, notifications
-from consumers.store import Store
+from consumers.runtime.store import Store
 from contracts.order import OrderResult, OrderState
 from infra.mailserver import file_name as mail_file_of
 from infra.mailserver import stored_emails

@@ -10,15 +10,16 @@ from dataclasses import dataclass
 
 import structlog
 
-from consumers import analytics, dlq, loyalty, migrate, notifications, status
-from consumers.breaker import BreakerOptions
-from consumers.definition import Consumer
+from consumers import analytics, loyalty, notifications
 from consumers.mailer import MailOptions
-from consumers.metrics import metrics_endpoint
-from consumers.options import RuntimeOptions, TopologyOptions
 from consumers.registry import all_consumers, select
-from consumers.runner import ConsumerRunner, declare, run_until_signalled, running
-from consumers.store import Store
+from consumers.runtime import dlq, migrate, status
+from consumers.runtime.breaker import BreakerOptions
+from consumers.runtime.definition import Consumer
+from consumers.runtime.metrics import metrics_endpoint
+from consumers.runtime.options import RuntimeOptions, TopologyOptions
+from consumers.runtime.runner import ConsumerRunner, declare, run_until_signalled, running
+from consumers.runtime.store import Store
 from workers.runtime.private_files import private_dir, tighten_files
 from workers.runtime.settings import Settings
 from workers.runtime.tls import amqp_ssl_context

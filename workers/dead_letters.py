@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aio_pika.exceptions import AMQPConnectionError, AMQPError
 
-from consumers.dlq import UNROUTED, DeadLetterInfo
+from consumers.runtime.dlq import UNROUTED, DeadLetterInfo
 from workers import exits
 from workers.consumers_main import dlq_discard, dlq_list, dlq_replay, migrate_broker
 from workers.runtime.settings import Settings

@@ -3,7 +3,7 @@
 import sys
 from datetime import UTC, datetime
 
-from contracts.broker import BrokerMismatch
+from adapters.rabbitmq import BrokerMismatch
 from workers import exits
 from workers.consumers_main import (
     analytics_report,

@@ -18,7 +18,7 @@ from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.publisher import EventPublisher
 from activities.risk import RiskActivities
-from contracts.broker import BrokerMismatch
+from adapters.rabbitmq import BrokerMismatch
 from services.inventory import DEFAULT_CATALOGUE, InventoryService
 from services.orders import OrderService
 from services.payment import PaymentFaults, PaymentService

@@ -23,7 +23,7 @@ from bench.throughput import RAW, RUNTIME, Rates
 from consumers import analytics, loyalty, notifications
 from consumers.mailer import MailOptions
 from consumers.registry import all_consumers
-from consumers.store import Store
+from consumers.runtime.store import Store
 from contracts.order import OrderState
 from infra import mailserver
 from tests.factories import an_order

@@ -14,10 +14,10 @@ from typing import Any
 
 import aio_pika
 
-from consumers.definition import Consumer
-from consumers.dlq import DeadLetterInfo, list_dead_letters
-from consumers.store import Store
-from contracts.broker import declare_event_exchange
+from adapters.rabbitmq import declare_event_exchange
+from consumers.runtime.definition import Consumer
+from consumers.runtime.dlq import DeadLetterInfo, list_dead_letters
+from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1, OrderFailedV1, OrderSnapshot, event_id_for
 from contracts.order import Failure, workflow_id_for
 from infra.stack import LocalStack

@@ -8,9 +8,9 @@ import pytest
 
 from activities.publisher import EventPublisher
 from consumers import analytics, loyalty, notifications
-from consumers.definition import Consumer
 from consumers.emails import message_id_for
-from consumers.options import TopologyOptions
+from consumers.runtime.definition import Consumer
+from consumers.runtime.options import TopologyOptions
 from infra.mailserver import file_name
 from tests.consumers.conftest import Broker, MailServer
 from tests.consumers.helpers import (

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from activities.publisher import EventPublisher
-from consumers import dlq, loyalty
-from consumers.definition import Consumer
-from consumers.outcomes import DeadLetter, RetryLater
+from consumers import loyalty
+from consumers.runtime import dlq
+from consumers.runtime.definition import Consumer
+from consumers.runtime.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from tests.consumers.conftest import RETRY_DELAYS_MS
 from tests.consumers.helpers import (

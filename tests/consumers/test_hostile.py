@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from activities.publisher import EventPublisher
-from consumers import headers as h
-from consumers.definition import Consumer
-from consumers.options import TopologyOptions
+from consumers.runtime import headers as h
+from consumers.runtime.definition import Consumer
+from consumers.runtime.options import TopologyOptions
 from contracts.events import OrderCompletedV1
 from tests.consumers.conftest import RETRY_DELAYS_MS, Broker
 from tests.consumers.helpers import (
@@ -177,9 +177,9 @@ async def test_a_handler_over_its_time_limit_is_retried_and_others_are_not_delay
 
 STUCK_CONSUMER = """
 import asyncio, time
-from consumers.definition import Consumer
-from consumers.options import TopologyOptions
-from consumers.runner import run_until_signalled
+from consumers.runtime.definition import Consumer
+from consumers.runtime.options import TopologyOptions
+from consumers.runtime.runner import run_until_signalled
 from contracts.events import OrderCompletedV1
 from workers.consumers_main import runtime_options
 from workers.runtime.settings import Settings
@@ -261,6 +261,6 @@ async def test_a_message_that_always_hangs_its_handler_is_dead_lettered_not_an_o
         await publisher.publish(poison)
         await publisher.publish(good)
         dead = await dead_letters(settings, "hangs", 1, within=10)
-        assert runner.workers["hangs"].breaker.state == "closed"
+        assert runner.loops["hangs"].breaker.state == "closed"
     assert [d.message_id for d in dead] == [poison.event_id]
     assert dead[0].reason == "retries exhausted: HandlerTimedOut: over its time limit of 0.3s"

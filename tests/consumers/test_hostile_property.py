@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumers import headers as h
-from consumers.definition import Consumer
-from consumers.dlq import list_dead_letters
+from consumers.runtime import headers as h
+from consumers.runtime.definition import Consumer
+from consumers.runtime.dlq import list_dead_letters
 from contracts.events import OrderCompletedV1
 from tests.consumers.conftest import Broker
 from tests.consumers.helpers import completed, effects_consumer, publish_via_management
@@ -154,7 +154,7 @@ async def test_every_hostile_message_ends_acked_or_dead_lettered_and_good_ones_f
         for e in good
     ]
     async with running_consumers(settings, consumers=[consumer]) as runner, LoopLag() as lag:
-        store = runner.workers["prop"].store
+        store = runner.loops["prop"].store
         await _publish(settings, broker, batch)
         sent = time.monotonic()
         await _publish(settings, broker, good_messages)

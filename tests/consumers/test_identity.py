@@ -9,7 +9,7 @@ import pytest
 from activities.publisher import EventPublisher
 from consumers import analytics, notifications
 from consumers.mailer import MailOptions
-from consumers.store import Store
+from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1
 from tests.consumers.helpers import (
     completed,

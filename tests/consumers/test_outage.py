@@ -15,8 +15,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from prometheus_client import REGISTRY
 
 from activities.publisher import EventPublisher
-from consumers import notifications, state_file
-from consumers.dlq import list_dead_letters
+from consumers import notifications
+from consumers.runtime import state_file
+from consumers.runtime.dlq import list_dead_letters
 from infra.mailserver import StoreToFolder, file_name
 from tests.consumers.conftest import Broker
 from tests.consumers.helpers import completed, consumer_count, dead_letters, wait_until

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from activities.publisher import EventPublisher
-from consumers.definition import Consumer
-from consumers.options import TopologyOptions
-from consumers.runner import declare
+from consumers.runtime.definition import Consumer
+from consumers.runtime.options import TopologyOptions
+from consumers.runtime.runner import declare
 from tests.consumers.conftest import Broker
 from tests.consumers.helpers import (
     completed,

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from consumers import headers as h
-from consumers.breaker import Breaker, BreakerOptions, State
-from consumers.decoding import check_identity, decode
 from consumers.loyalty import CONSUMER as LOYALTY
-from consumers.outcomes import DeadLetter, HandlerTimedOut, Kind, RetryLater, classify
-from consumers.store import Abandon, Store
+from consumers.runtime import headers as h
+from consumers.runtime.breaker import Breaker, BreakerOptions, State
+from consumers.runtime.decoding import check_identity, decode
+from consumers.runtime.outcomes import DeadLetter, HandlerTimedOut, Kind, RetryLater, classify
+from consumers.runtime.store import Abandon, Store
 from contracts.events import OrderCompletedV1
 from tests.consumers.helpers import completed
 
@@ -189,7 +189,7 @@ def test_span_reasons_are_bounded_and_carry_no_address() -> None:
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
 
-    from consumers import tracing
+    from consumers.runtime import tracing
 
     span = TracerProvider().get_tracer("t").start_span("consume")
     with trace.use_span(span, end_on_exit=True):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from consumers import state_file
+from consumers.runtime import state_file
 from workers import exits
 from workers.consumers_main import declare_consumer_topology
 from workers.runtime.settings import Settings

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from consumers import analytics, loyalty
-from consumers.decoding import decode
 from consumers.emails import message_id_for, render
 from consumers.export import DEFINITIONS_FILE, definitions_json
-from consumers.options import TopologyOptions
-from consumers.outcomes import DeadLetter
 from consumers.registry import all_consumers, select
-from consumers.store import Store
-from consumers.topology import topology_for
+from consumers.runtime.decoding import decode
+from consumers.runtime.options import TopologyOptions
+from consumers.runtime.outcomes import DeadLetter
+from consumers.runtime.store import Store
+from consumers.runtime.topology import topology_for
 from contracts.broker import KEPT_QUEUE_ARGUMENTS, NO_DELIVERY_LIMIT, exchange_arguments
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from infra.mailserver import file_name

@@ -22,7 +22,7 @@ from temporalio.worker import Worker
 
 from activities.events import EventActivities
 from activities.publisher import EventPublisher
-from contracts.broker import declare_event_exchange
+from adapters.rabbitmq import declare_event_exchange
 from contracts.order import OrderResult
 from tests.invariants import ConsumerStores, side_effects_settled
 from workers.consumers_main import declare_consumer_topology, running_consumers

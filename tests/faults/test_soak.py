@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from consumers.dlq import list_dead_letters
+from consumers.runtime.dlq import list_dead_letters
 from contracts.order import OrderRequest, OrderResult, OrderState
 from services.payment import CAPTURED
 from tests.factories import an_order

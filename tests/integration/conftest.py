@@ -10,7 +10,7 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractQueue
 from temporalio.client import Client
 
-from contracts.broker import declare_event_exchange
+from adapters.rabbitmq import declare_event_exchange
 from infra.stack import LocalStack, StackConfig, StackInfo
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal

@@ -8,8 +8,9 @@ import aio_pika
 import pytest
 
 from activities.publisher import EventPublisher
-from consumers.topology import topology_for
-from contracts.broker import NO_DELIVERY_LIMIT, BrokerMismatch, unrouted_name
+from adapters.rabbitmq import BrokerMismatch
+from consumers.runtime.topology import topology_for
+from contracts.broker import NO_DELIVERY_LIMIT, unrouted_name
 from infra.stack import StackInfo
 from tests.consumers.helpers import completed
 from tests.integration.management import Management

@@ -14,7 +14,7 @@ from pathlib import Path
 import aio_pika
 import pytest
 
-from consumers import headers as h
+from consumers.runtime import headers as h
 from contracts.broker import NO_DELIVERY_LIMIT
 from infra.stack import StackInfo
 from tests.integration.management import Management

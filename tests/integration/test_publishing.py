@@ -13,7 +13,8 @@ import pytest
 from temporalio.client import Client
 
 from activities.publisher import EventPublisher
-from contracts.broker import BrokerMismatch, unrouted_name
+from adapters.rabbitmq import BrokerMismatch
+from contracts.broker import unrouted_name
 from contracts.order import OrderState
 from infra.stack import StackInfo
 from tests.factories import an_order

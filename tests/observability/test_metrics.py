@@ -13,9 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 
 from activities.publisher import EventPublisher
-from consumers.definition import Consumer
-from consumers.metrics import metrics_endpoint
-from consumers.outcomes import DeadLetter, RetryLater
+from consumers.runtime.definition import Consumer
+from consumers.runtime.metrics import metrics_endpoint
+from consumers.runtime.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from contracts.order import OrderState
 from tests.consumers.helpers import completed, effects_consumer

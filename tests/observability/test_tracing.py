@@ -12,8 +12,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from activities.publisher import EventPublisher
-from consumers.definition import Consumer
-from consumers.outcomes import DeadLetter, RetryLater
+from consumers.runtime.definition import Consumer
+from consumers.runtime.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from contracts.order import OrderRequest, OrderState, workflow_id_for
 from tests.consumers.helpers import completed

@@ -13,7 +13,7 @@ import pytest
 from aiormq.exceptions import AMQPConnectionError
 
 from activities.publisher import EventPublisher
-from contracts.broker import declare_event_exchange
+from adapters.rabbitmq import declare_event_exchange
 from infra.stack import LocalStack, StackConfig
 from infra.stack.ports import free_ports
 from tests.consumers.helpers import completed, count, effects_consumer, store_of, wait_until

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumers.decoding import decode
 from consumers.loyalty import CONSUMER as LOYALTY
-from consumers.outcomes import DeadLetter
+from consumers.runtime.decoding import decode
+from consumers.runtime.outcomes import DeadLetter
 from contracts.order import OrderRequest
 from tests.factories import order_data
 from workers.order_input import BadOrder, order_from_dict, order_from_json

@@ -22,26 +22,28 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from consumers import headers as h
-from consumers import metrics, tracing
-from consumers.breaker import GAUGE_VALUE, Breaker, State
-from consumers.decoding import check_identity, decode
-from consumers.definition import Consumer
-from consumers.options import RuntimeOptions
-from consumers.outcomes import DeadLetter, HandlerTimedOut, Kind, classify
-from consumers.reporting import StateReporter
-from consumers.store import Abandon, Store
-from consumers.threads import in_daemon_thread
-from consumers.topology import topology_for
+from adapters.rabbitmq import publish
+from consumers.runtime import headers as h
+from consumers.runtime import metrics
+from consumers.runtime.breaker import GAUGE_VALUE, Breaker, State
+from consumers.runtime.decoding import check_identity, decode
+from consumers.runtime.definition import Consumer
+from consumers.runtime.middleware import MIDDLEWARES, Handling, Outcome, wrap
+from consumers.runtime.options import RuntimeOptions
+from consumers.runtime.outcomes import DeadLetter, HandlerTimedOut, Kind, classify
+from consumers.runtime.reporting import StateReporter
+from consumers.runtime.store import Abandon, Store
+from consumers.runtime.threads import in_daemon_thread
+from consumers.runtime.topology import declare_consumer_queue
 
 log = structlog.get_logger(__name__)
 
 
-class ConsumerWorker:
+class ConsumerLoop:
     def __init__(self, consumer: Consumer, options: RuntimeOptions) -> None:
         self.consumer = consumer
         self.options = options
-        self.store = Store(options.store_path(consumer.name), consumer.schema)
+        self.store: Store | None = None  # opened by `start`, off the event loop
         self.breaker = Breaker(options.breaker, self._breaker_moved)
         self._slots = asyncio.Semaphore(options.concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
@@ -53,21 +55,22 @@ class ConsumerWorker:
         self._prober: asyncio.Task[None] | None = None
         self._reports = StateReporter(options.data_dir, consumer.name, self.breaker)
         self._log = log.bind(consumer=consumer.name)
+        self._handle = wrap(MIDDLEWARES, self._process)
 
     async def start(self, connection: AbstractRobustConnection) -> None:
-        topo = self.options.topology
-        main = topology_for([self.consumer], topo).queues[0]
+        if self.store is None:
+            path = self.options.store_path(self.consumer.name)
+            self.store = await asyncio.to_thread(Store, path, self.consumer.schema)
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         await channel.set_qos(prefetch_count=self.options.prefetch)
-        self._direct = await channel.declare_exchange(
-            topo.direct_exchange, aio_pika.ExchangeType.DIRECT, durable=True
+        self._queue, self._direct = await declare_consumer_queue(
+            channel, self.consumer, self.options.topology
         )
-        self._queue = await channel.declare_queue(main.name, durable=True, arguments=main.arguments)
         self._channel = channel
         metrics.BREAKER_STATE.labels(self.consumer.name).set(0)
         self._reports.changed()
         await self._consume()
-        self._log.info("consumer started", queue=main.name)
+        self._log.info("consumer started", queue=self._queue.name)
 
     async def stop(self) -> None:
         """Stop taking messages, let the ones in flight finish, then close the channel."""
@@ -143,29 +146,21 @@ class ConsumerWorker:
         self._inflight.add(task)
         try:
             async with self._slots, message.process(requeue=True, ignore_processed=True):
-                with tracing.consuming(self.consumer.name, message):
-                    await self._handle(message)
+                await self._handle(Handling(self.consumer.name, message))
         except Exception as err:
             # The ack or republish failed (broker gone): the broker redelivers the original.
             self._log.warning("message left unacked", message_id=message.message_id, error=str(err))
         finally:
             self._inflight.discard(task)
 
-    async def _handle(self, message: AbstractIncomingMessage) -> None:
-        # Context variables reach the handler's thread too: asyncio.to_thread copies them.
-        context = {"consumer": self.consumer.name, "event_id": message.message_id}
-        if message.correlation_id:
-            context["order_id"] = message.correlation_id  # set by the publisher
-        with structlog.contextvars.bound_contextvars(**context), metrics.timed(self.consumer.name):
-            await self._process(message)
-
-    async def _process(self, message: AbstractIncomingMessage) -> None:
+    async def _process(self, handling: Handling) -> None:
+        message = handling.message
         delays = self.options.topology.retry_delays_ms
         attempt = h.attempt_of(message, len(delays))
         routing_key = h.original_routing_key(message)
         bound = self._log.bind(message_id=message.message_id, attempt=attempt)
         if self.breaker.is_open:  # delivered before the pause took effect: not tried at all
-            await self._park(message, attempt, routing_key)
+            await self._park(handling, attempt, routing_key)
             await message.ack()
             return
         abandon = Abandon()
@@ -182,11 +177,12 @@ class ConsumerWorker:
             if limit.expired():
                 threading.Thread(target=abandon.abandon, daemon=True).start()
                 error = HandlerTimedOut(f"over its time limit of {self.options.handler_timeout}s")
-            await self._failed(message, attempt, routing_key, error, bound)
+            await self._failed(handling, attempt, routing_key, error, bound)
         else:
             self.breaker.succeeded()
             bound.debug("processed" if applied else "duplicate ignored")
-            (metrics.PROCESSED if applied else metrics.DUPLICATES).labels(self.consumer.name).inc()
+            handling.decided(Outcome.PROCESSED if applied else Outcome.DUPLICATE)
+            handling.durable = True
         await message.ack()
 
     async def _apply(
@@ -200,6 +196,7 @@ class ConsumerWorker:
             partial(self._decode_and_apply, message, routing_key, abandon)
         )
         if self.consumer.after_commit is not None:
+            assert self.store is not None
             await self.consumer.after_commit(event, self.store)
         return applied
 
@@ -209,11 +206,12 @@ class ConsumerWorker:
         event = decode(message.body, self.consumer)
         check_identity(message.message_id, event.event_id)
         handle = partial(self.consumer.handle, event)
+        assert self.store is not None
         return event, self.store.apply(event.event_id, routing_key, handle, abandon)
 
     async def _failed(
         self,
-        message: AbstractIncomingMessage,
+        handling: Handling,
         attempt: int,
         routing_key: str,
         err: Exception,
@@ -223,48 +221,47 @@ class ConsumerWorker:
         reason = str(err) if isinstance(err, DeadLetter) else f"{type(err).__name__}: {err}"
         if kind is Kind.PERMANENT:
             log.warning("dead-lettering", reason=reason)
-            await self._dead_letter(message, attempt, routing_key, reason)
+            await self._dead_letter(handling, attempt, routing_key, reason)
             return
         delays = self.options.topology.retry_delays_ms
         exhausted = attempt >= len(delays)
         if kind is Kind.UNAVAILABLE and self.breaker.failed(conclusive=exhausted):
             # An outage, not this message's fault: back in the queue as it was, no rung used.
             log.warning("dependency unavailable, message kept for later", error=reason)
-            await self._park(message, attempt, routing_key)
+            await self._park(handling, attempt, routing_key)
             return
         if not exhausted:
             log.info("retrying later", error=reason, delay_ms=delays[attempt])
-            await self._retry(message, attempt + 1, routing_key, reason)
+            await self._retry(handling, attempt + 1, routing_key, reason)
         else:
             log.warning("retries exhausted, dead-lettering", error=reason)
-            await self._dead_letter(message, attempt, routing_key, f"retries exhausted: {reason}")
+            reason = f"retries exhausted: {reason}"
+            await self._dead_letter(handling, attempt, routing_key, reason)
 
-    async def _park(self, message: AbstractIncomingMessage, attempt: int, routing_key: str) -> None:
+    async def _park(self, handling: Handling, attempt: int, routing_key: str) -> None:
         # A confirmed copy at the tail of the main queue, then the ack: unlike a requeue this
         # does not count toward the queue's delivery limit, however long the outage lasts.
-        tracing.parked()
-        copy = h.copy_message(message, {h.ATTEMPT: attempt, h.ROUTING_KEY: routing_key})
+        handling.decided(Outcome.PARKED)
+        copy = h.copy_message(handling.message, {h.ATTEMPT: attempt, h.ROUTING_KEY: routing_key})
         await self._publish(copy, self.options.topology.queue(self.consumer.name))
-        metrics.PARKED.labels(self.consumer.name).inc()
+        handling.durable = True
 
-    async def _retry(
-        self, message: AbstractIncomingMessage, attempt: int, routing_key: str, error: str
-    ) -> None:
-        tracing.retried(error)
+    async def _retry(self, handling: Handling, attempt: int, routing_key: str, error: str) -> None:
+        handling.decided(Outcome.RETRIED, error)
         queue = self.options.topology.retry_queue(self.consumer.name, attempt)
         copy = h.copy_message(
-            message,
+            handling.message,
             {h.ATTEMPT: attempt, h.ROUTING_KEY: routing_key, h.LAST_ERROR: error},
         )
         await self._publish(copy, queue)
-        metrics.RETRIED.labels(self.consumer.name).inc()
+        handling.durable = True
 
     async def _dead_letter(
-        self, message: AbstractIncomingMessage, attempt: int, routing_key: str, reason: str
+        self, handling: Handling, attempt: int, routing_key: str, reason: str
     ) -> None:
-        tracing.dead_lettered(reason)
+        handling.decided(Outcome.DEAD_LETTERED, reason)
         copy = h.copy_message(
-            message,
+            handling.message,
             {
                 h.ATTEMPT: attempt,
                 h.ROUTING_KEY: routing_key,
@@ -274,12 +271,9 @@ class ConsumerWorker:
             },
         )
         await self._publish(copy, self.options.topology.dead_letter_queue(self.consumer.name))
-        metrics.DEAD_LETTERED.labels(self.consumer.name).inc()
+        handling.durable = True
 
     async def _publish(self, message: aio_pika.Message, queue: str) -> None:
         assert self._direct is not None
         # Confirmed and mandatory: the original is acked only once the copy is safe.
-        await asyncio.wait_for(
-            self._direct.publish(message, routing_key=queue, mandatory=True),
-            timeout=self.options.publish_timeout,
-        )
+        await publish(self._direct, message, queue, self.options.publish_timeout)

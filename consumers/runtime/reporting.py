@@ -10,8 +10,8 @@ from pathlib import Path
 
 import structlog
 
-from consumers import state_file
-from consumers.breaker import Breaker
+from consumers.runtime import state_file
+from consumers.runtime.breaker import Breaker
 
 log = structlog.get_logger(__name__)
 

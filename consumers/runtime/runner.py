@@ -8,33 +8,25 @@ import signal
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-import aio_pika
 import structlog
 from aio_pika.abc import AbstractRobustConnection
 
-from consumers.definition import Consumer
-from consumers.options import RuntimeOptions
-from consumers.topology import declare_topology
-from consumers.worker import ConsumerWorker
-from contracts.broker import connect_robust
+from adapters.rabbitmq import connect
+from consumers.runtime.definition import Consumer
+from consumers.runtime.loop import ConsumerLoop
+from consumers.runtime.options import RuntimeOptions
+from consumers.runtime.topology import declare_topology
 
 log = structlog.get_logger(__name__)
 
 
-async def connect(options: RuntimeOptions) -> AbstractRobustConnection:
-    return await connect_robust(
-        options.amqp_url,
-        name="podium-consumers",
-        connect_timeout=options.publish_timeout,
-        ssl_context=options.ssl_context,
-        reconnect_interval=options.reconnect_interval,
-    )
-
-
 async def declare(options: RuntimeOptions, consumers: Iterable[Consumer]) -> None:
     """Declare the topology of `consumers` once, on a connection of its own."""
-    connection = await aio_pika.connect(
-        options.amqp_url, timeout=options.publish_timeout, ssl_context=options.ssl_context
+    connection = await connect(
+        options.amqp_url,
+        name="podium-topology",
+        connect_timeout=options.publish_timeout,
+        ssl_context=options.ssl_context,
     )
     async with connection:
         channel = await connection.channel()
@@ -44,17 +36,23 @@ async def declare(options: RuntimeOptions, consumers: Iterable[Consumer]) -> Non
 class ConsumerRunner:
     def __init__(self, consumers: Iterable[Consumer], options: RuntimeOptions) -> None:
         self.options = options
-        self.workers = {c.name: ConsumerWorker(c, options) for c in consumers}
+        self.loops = {c.name: ConsumerLoop(c, options) for c in consumers}
         self.connection: AbstractRobustConnection | None = None
 
     async def start(self) -> None:
-        await declare(self.options, [w.consumer for w in self.workers.values()])
-        self.connection = await connect(self.options)
-        for worker in self.workers.values():
-            await worker.start(self.connection)
+        await declare(self.options, [loop.consumer for loop in self.loops.values()])
+        self.connection = await connect(
+            self.options.amqp_url,
+            name="podium-consumers",
+            connect_timeout=self.options.publish_timeout,
+            ssl_context=self.options.ssl_context,
+            reconnect_interval=self.options.reconnect_interval,
+        )
+        for loop in self.loops.values():
+            await loop.start(self.connection)
 
     async def stop(self) -> None:
-        await asyncio.gather(*(w.stop() for w in self.workers.values()))
+        await asyncio.gather(*(loop.stop() for loop in self.loops.values()))
         if self.connection is not None:
             await self.connection.close()
             self.connection = None
@@ -81,7 +79,7 @@ async def run_until_signalled(consumers: Iterable[Consumer], options: RuntimeOpt
         loop.add_signal_handler(sig, stop.set)
     try:
         async with running(consumers, options) as runner:
-            log.info("consumers running", names=sorted(runner.workers))
+            log.info("consumers running", names=sorted(runner.loops))
             await stop.wait()
             log.info("signal received, stopping consumers")
     finally:

@@ -5,11 +5,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from consumers.definition import Consumer, EventType
-from consumers.outcomes import DeadLetter
-from contracts.events import OrderCompletedV1, OrderFailedV1
-
-KNOWN_EVENTS: tuple[EventType, ...] = (OrderCompletedV1, OrderFailedV1)
+from consumers.runtime.definition import KNOWN_EVENTS, Consumer, event_class
+from consumers.runtime.outcomes import DeadLetter
 
 
 def check_identity(message_id: str | None, event_id: str) -> None:
@@ -38,11 +35,7 @@ def decode(body: bytes, consumer: Consumer) -> Any:
     event_type, version = data.get("type"), data.get("version")
     cls = consumer.understands(event_type, version)
     if cls is None:
-        known = any(
-            k.model_fields["type"].default == event_type
-            and k.model_fields["version"].default == version
-            for k in KNOWN_EVENTS
-        )
+        known = event_class(KNOWN_EVENTS, event_type, version) is not None
         what = "not understood by this consumer" if known else "unknown"
         raise DeadLetter(f"event {event_type!r} version {version!r} is {what}")
     try:

@@ -16,7 +16,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Status, StatusCode
 
-from consumers import headers as h
+from consumers.runtime import headers as h
 from contracts.scrub import clean
 
 tracer = trace.get_tracer(__name__)

@@ -4,7 +4,7 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from consumers.breaker import BreakerOptions
+from consumers.runtime.breaker import BreakerOptions
 from contracts.events import EXCHANGE
 
 

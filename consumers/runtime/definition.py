@@ -6,14 +6,15 @@ transaction, so an effect and its processed marker commit together or not at all
 """
 
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from consumers.store import Store
+from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
 EventType = type[OrderCompletedV1] | type[OrderFailedV1]
+KNOWN_EVENTS: tuple[EventType, ...] = (OrderCompletedV1, OrderFailedV1)
 Handler = Callable[[Any, sqlite3.Connection], None]
 """Called with an instance of one of the consumer's event types and the open transaction."""
 AfterCommit = Callable[[Any, Store], Awaitable[None]]
@@ -27,16 +28,18 @@ class Consumer:
     handle: Handler
     schema: str = ""
     after_commit: AfterCommit | None = None
-    routing_keys: tuple[str, ...] = ()
-
-    @property
-    def bindings(self) -> tuple[str, ...]:
-        return self.routing_keys or tuple(e.ROUTING_KEY for e in self.events)
 
     def understands(self, event_type: object, version: object) -> EventType | None:
-        for cls in self.events:
-            if cls.model_fields["type"].default == event_type and (
-                cls.model_fields["version"].default == version
-            ):
-                return cls
-        return None
+        return event_class(self.events, event_type, version)
+
+
+def event_class(
+    events: Iterable[EventType], event_type: object, version: object
+) -> EventType | None:
+    """The class among `events` of this type and version, if there is one."""
+    for cls in events:
+        if cls.model_fields["type"].default == event_type and (
+            cls.model_fields["version"].default == version
+        ):
+            return cls
+    return None

@@ -8,7 +8,6 @@ the next, and stop after the messages present when they started, so a replayed m
 comes back is not taken twice.
 """
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -17,8 +16,9 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from aio_pika.exceptions import ChannelNotFoundEntity
 
-from consumers import headers as h
-from consumers.options import RuntimeOptions
+from adapters.rabbitmq import connect, publish
+from consumers.runtime import headers as h
+from consumers.runtime.options import RuntimeOptions
 from contracts.broker import unrouted_name
 
 PREVIEW_BYTES = 200
@@ -93,17 +93,17 @@ async def replay(options: RuntimeOptions, consumer: str, ids: list[str] | None) 
 
             async def send(message: AbstractIncomingMessage) -> None:
                 copy = h.copy_message(message, {})
-                await target.publish(copy, routing_key=message.routing_key or "", mandatory=True)
+                await publish(target, copy, message.routing_key or "", options.publish_timeout)
         else:
             target = await channel.get_exchange(topo.direct_exchange)
 
             async def send(message: AbstractIncomingMessage) -> None:
-                await target.publish(
-                    _reset(message), routing_key=topo.queue(consumer), mandatory=True
+                await publish(
+                    target, _reset(message), topo.queue(consumer), options.publish_timeout
                 )
 
         async def settle(message: AbstractIncomingMessage) -> None:
-            await asyncio.wait_for(send(message), timeout=options.publish_timeout)
+            await send(message)
             await message.ack()
 
         return len(await _each(queue, count, ids, settle))
@@ -214,8 +214,11 @@ async def _queue(
     options: RuntimeOptions, consumer: str, confirms: bool = False
 ) -> AsyncIterator[tuple[AbstractChannel, AbstractQueue, int]]:
     """The queue (passively: it must exist) and the number of messages it holds now."""
-    connection = await aio_pika.connect(
-        options.amqp_url, timeout=options.publish_timeout, ssl_context=options.ssl_context
+    connection = await connect(
+        options.amqp_url,
+        name="podium-dlq",
+        connect_timeout=options.publish_timeout,
+        ssl_context=options.ssl_context,
     )
     async with connection:
         channel = await connection.channel(publisher_confirms=confirms, on_return_raises=confirms)

@@ -5,7 +5,7 @@ queues `podium.NAME.retry.N` whose TTL dead-letters messages back to the main qu
 quorum dead-letter queue `podium.NAME.dlq`. The main queue also dead-letters there itself
 when its delivery limit is hit (a message that crashes every consumer that takes it). The
 `orders` exchange itself, with its alternate exchange and unrouted queue, comes from
-`contracts.broker`, as the publisher declares it.
+`adapters.rabbitmq`, as the publisher declares it.
 """
 
 from collections.abc import Iterable
@@ -13,19 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 from aio_pika.exceptions import ChannelPreconditionFailed
 
-from consumers.definition import Consumer
-from consumers.options import TopologyOptions
-from contracts.broker import (
-    KEPT_QUEUE_ARGUMENTS,
-    BrokerMismatch,
-    declare_event_exchange,
-    exchange_arguments,
-    mismatch_hint,
-    unrouted_name,
-)
+from adapters.rabbitmq import BrokerMismatch, declare_event_exchange, mismatch_hint
+from consumers.runtime.definition import Consumer
+from consumers.runtime.options import TopologyOptions
+from contracts.broker import KEPT_QUEUE_ARGUMENTS, exchange_arguments, unrouted_name
 
 DEFAULT_VHOST = "podium"
 
@@ -84,7 +78,7 @@ def topology_for(consumers: Iterable[Consumer], options: TopologyOptions) -> Top
                 },
             )
         )
-        bindings += [BindingSpec(options.exchange, main, key) for key in consumer.bindings]
+        bindings += [BindingSpec(options.exchange, main, e.ROUTING_KEY) for e in consumer.events]
         bindings.append(BindingSpec(direct, main, main))
         for attempt, delay in enumerate(options.retry_delays_ms, start=1):
             retry = options.retry_queue(consumer.name, attempt)
@@ -134,6 +128,17 @@ async def declare_topology(
     for b in topology.bindings:
         if b.queue != unrouted:
             await queues[b.queue].bind(exchanges[b.exchange], routing_key=b.routing_key)
+
+
+async def declare_consumer_queue(
+    channel: AbstractChannel, consumer: Consumer, options: TopologyOptions
+) -> tuple[AbstractQueue, AbstractExchange]:
+    """`consumer`'s main queue and the direct exchange its copies go through, declared on the
+    channel that consumes it (a robust channel declares them again after a reconnect)."""
+    direct = await channel.declare_exchange(
+        options.direct_exchange, aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    return await _declare_queue(channel, topology_for([consumer], options).queues[0]), direct
 
 
 async def _declare_queue(channel: AbstractChannel, spec: QueueSpec) -> AbstractQueue:

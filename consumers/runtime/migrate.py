@@ -9,7 +9,6 @@ The broker never changes an existing entity's arguments: it must be deleted and 
   declared again, and refilled. A second run finishes what an interrupted one left behind.
 """
 
-import asyncio
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,10 +17,11 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aio_pika.exceptions import ChannelNotFoundEntity, ChannelPreconditionFailed
 
-from consumers import headers as h
-from consumers.definition import Consumer
-from consumers.options import RuntimeOptions
-from consumers.topology import BindingSpec, QueueSpec, declare_topology, topology_for
+from adapters.rabbitmq import connect, publish
+from consumers.runtime import headers as h
+from consumers.runtime.definition import Consumer
+from consumers.runtime.options import RuntimeOptions
+from consumers.runtime.topology import BindingSpec, QueueSpec, declare_topology, topology_for
 from contracts.broker import KEPT_QUEUE_ARGUMENTS, exchange_arguments
 
 
@@ -35,8 +35,11 @@ async def migrate(options: RuntimeOptions, consumers: Iterable[Consumer]) -> Mig
     chosen = list(consumers)
     topology = topology_for(chosen, options.topology)
     done = Migration()
-    connection = await aio_pika.connect(
-        options.amqp_url, timeout=options.publish_timeout, ssl_context=options.ssl_context
+    connection = await connect(
+        options.amqp_url,
+        name="podium-migrate",
+        connect_timeout=options.publish_timeout,
+        ssl_context=options.ssl_context,
     )
     async with connection:
         if not await _matches_exchange(connection, options.topology.exchange):
@@ -93,11 +96,9 @@ async def _move(
     queue = await channel.declare_queue(source, passive=True)
     moved = 0
     while (message := await queue.get(no_ack=False, fail=False)) is not None:
-        await asyncio.wait_for(
-            channel.default_exchange.publish(
-                h.copy_message(message, {}, faithful=True), routing_key=target, mandatory=True
-            ),
-            timeout=options.publish_timeout if options else 30,
+        copy = h.copy_message(message, {}, faithful=True)
+        await publish(
+            channel.default_exchange, copy, target, options.publish_timeout if options else 30
         )
         await message.ack()
         moved += 1

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 import aio_pika
 from aio_pika.abc import AbstractConnection
 
-from consumers import state_file
-from consumers.options import RuntimeOptions
+from adapters.rabbitmq import connect
+from consumers.runtime import state_file
+from consumers.runtime.options import RuntimeOptions
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,11 @@ class ConsumerStatus:
 async def consumer_statuses(options: RuntimeOptions, names: Iterable[str]) -> list[ConsumerStatus]:
     topo = options.topology
     reports = state_file.read_all(options.data_dir)
-    connection = await aio_pika.connect(
-        options.amqp_url, timeout=options.publish_timeout, ssl_context=options.ssl_context
+    connection = await connect(
+        options.amqp_url,
+        name="podium-status",
+        connect_timeout=options.publish_timeout,
+        ssl_context=options.ssl_context,
     )
     statuses = []
     async with connection:

@@ -1,0 +1,16 @@
+"""The consume loop touches no SQLite while it is built: its store is opened in `start`, in a
+thread, never on the event loop."""
+
+from pathlib import Path
+
+from consumers.loyalty import CONSUMER as LOYALTY
+from consumers.runtime.loop import ConsumerLoop
+from consumers.runtime.options import RuntimeOptions
+
+
+async def test_building_a_consumer_loop_opens_no_database(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    loop = ConsumerLoop(LOYALTY, RuntimeOptions(amqp_url="amqp://unused/", data_dir=data_dir))
+
+    assert loop.store is None
+    assert not data_dir.exists()

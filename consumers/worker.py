@@ -22,6 +22,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
+from adapters.sqlite import Abandon
 from consumers import headers as h
 from consumers import metrics, tracing
 from consumers.breaker import GAUGE_VALUE, Breaker, State
@@ -30,7 +31,7 @@ from consumers.definition import Consumer
 from consumers.options import RuntimeOptions
 from consumers.outcomes import DeadLetter, HandlerTimedOut, Kind, classify
 from consumers.reporting import StateReporter
-from consumers.store import Abandon, Store
+from consumers.store import Store
 from consumers.threads import in_daemon_thread
 from consumers.topology import topology_for
 

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
+from adapters.sqlite import Abandon
 from consumers import headers as h
 from consumers.breaker import Breaker, BreakerOptions, State
 from consumers.decoding import check_identity, decode
 from consumers.loyalty import CONSUMER as LOYALTY
 from consumers.outcomes import DeadLetter, HandlerTimedOut, Kind, RetryLater, classify
-from consumers.store import Abandon, Store
+from consumers.store import Store
 from contracts.events import OrderCompletedV1
 from tests.consumers.helpers import completed
 

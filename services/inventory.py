@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from adapters.sqlite import Database, Transaction
-from contracts.order import Contract
+from contracts.order import SKU_PATTERN, Contract
 from contracts.steps import Reservation, StockLine
 from services.errors import OutOfStock, UnknownSku
 from services.idempotency import SCHEMA as IDEMPOTENCY
@@ -30,7 +30,7 @@ DEFAULT_CATALOGUE: dict[str, int] = {
     "VINYL-LTD": 1,
 }
 
-_SKU = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
+_SKU = re.compile(SKU_PATTERN)
 _NAMESPACE = uuid.UUID("0b9e6f4c-2d3a-5e1f-8c7b-6a5d4e3f2a1b")
 _LINES = TypeAdapter(list[StockLine])
 

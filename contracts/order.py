@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -140,11 +140,22 @@ class Failure(Contract):
     message: str
 
 
+StepOutcome = Literal[
+    "succeeded",
+    "failed",
+    "interrupted",  # stopped by a cancel while in flight
+    "compensated",
+    "compensation retrying",  # one failed round of a compensation
+    # the outcomes of step "cancel":
+    "requested",
+    "too late",  # past the pivot
+    "not needed",  # already undoing
+]
+
+
 class StepRecord(Contract):
     step: str
-    # "succeeded" | "failed" | "interrupted" | "compensated" | "compensation retrying", and for
-    # step "cancel": "requested" | "too late" | "not needed"
-    outcome: str
+    outcome: StepOutcome
     at: datetime
     detail: str | None = None
 

@@ -1,6 +1,7 @@
 """The one SQLite primitive: how a database opens, and applying an effect once per key."""
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -97,8 +98,7 @@ def test_the_seed_runs_with_the_schema_once_per_open(tmp_path: Path) -> None:
 
 def test_an_abandoned_transaction_commits_nothing_and_frees_the_file(tmp_path: Path) -> None:
     db = Database(tmp_path / "x.db", SCHEMA)
-    inside, release = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
+    abandon, inside, release = Abandon(), threading.Event(), threading.Event()
 
     def stuck(tx: Transaction) -> str:
         effect("stuck")(tx)
@@ -106,23 +106,18 @@ def test_an_abandoned_transaction_commits_nothing_and_frees_the_file(tmp_path: P
         release.wait(10)
         return effect("late")(tx)
 
-    def run() -> None:
-        try:
-            db.apply_once("k1", stuck, Applied(), abandon)
-        except BaseException as err:
-            errors.append(err)
-
-    abandon = Abandon()
-    thread = threading.Thread(target=run)
-    thread.start()
-    assert inside.wait(5)
-    abandon.abandon()
-    assert db.apply_once("k2", effect("k2"), Applied()) == "applied k2"
-    release.set()
-    thread.join(5)
-    assert errors and effects(db) == ["k2"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(db.apply_once, "k1", stuck, Applied(), abandon)
+        assert inside.wait(5)
+        abandon.abandon()
+        assert db.apply_once("k2", effect("k2"), Applied()) == "applied k2"  # not kept waiting
+        release.set()
+        with pytest.raises(sqlite3.ProgrammingError):  # its connection was closed under it
+            pending.result(5)
+    assert effects(db) == ["k2"]
     with pytest.raises(TimeoutError):  # abandoned before it started: never runs
-        db.apply_once("k3", effect("k3"), Applied(), abandon)
+        db.apply_once("k1", effect("k1"), Applied(), abandon)
+    assert db.apply_once("k1", effect("k1"), Applied()) == "applied k1"
 
 
 async def test_the_async_wrappers_never_run_sqlite_on_the_loop(tmp_path: Path) -> None:

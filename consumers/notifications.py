@@ -8,10 +8,10 @@ event id (our debugging mail server stores by Message-ID, so a resend overwrites
 doubles).
 """
 
-import asyncio
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from consumers import mailer
@@ -79,8 +79,7 @@ def consumer(options: MailOptions) -> Consumer:
 
 async def send_pending(store: Store, options: MailOptions, event_id: str | None = None) -> int:
     """Send unsent outbox emails (of one event, or all); an SMTP error propagates (retry)."""
-    rows = await asyncio.to_thread(
-        store.read,
+    rows = await store.aread(
         lambda c: c.execute(
             "SELECT event_id, recipient, raw FROM outbox WHERE sent_at IS NULL"
             " AND (? IS NULL OR event_id = ?) ORDER BY created_at",
@@ -89,13 +88,12 @@ async def send_pending(store: Store, options: MailOptions, event_id: str | None 
     )
     for row in rows:
         await mailer.send(options, row["recipient"], row["raw"])
-        await asyncio.to_thread(
-            store.write,
-            lambda c, eid=row["event_id"]: c.execute(
-                "UPDATE outbox SET sent_at = ? WHERE event_id = ?", (_now(), eid)
-            ),
-        )
+        await store.awrite(partial(_mark_sent, row["event_id"]))
     return len(rows)
+
+
+def _mark_sent(event_id: str, tx: sqlite3.Connection) -> None:
+    tx.execute("UPDATE outbox SET sent_at = ? WHERE event_id = ?", (_now(), event_id))
 
 
 def outbox(store: Store) -> list[OutboxEmail]:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -22,11 +22,17 @@ MAX_ITEMS = 100
 MAX_QUANTITY = 1000
 MAX_UNIT_PRICE = Decimal("1000000")
 
+# Defined once: the contracts validate with these, the services check their own inputs with
+# them, and contracts/scrub.py redacts any `tok_` run of the token's characters from free text.
+SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,31}$"
+PAYMENT_TOKEN_CHARS = "A-Za-z0-9_"
+PAYMENT_TOKEN_PATTERN = rf"^tok_[{PAYMENT_TOKEN_CHARS}]{{1,60}}$"
+
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
+Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
 # The length bound applies before the (linear) address check runs.
 Email = Annotated[str, StringConstraints(max_length=MAX_ADDRESS), AfterValidator(check_email)]
-PaymentToken = Annotated[str, StringConstraints(pattern=r"^tok_[A-Za-z0-9_]{1,60}$")]
+PaymentToken = Annotated[str, StringConstraints(pattern=PAYMENT_TOKEN_PATTERN)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
@@ -95,9 +101,20 @@ class OrderRequest(Contract):
         return workflow_id_for(self.order_id)
 
 
+_WORKFLOW_ID_PREFIX = "order-"
+
+
 def workflow_id_for(order_id: str) -> str:
     """One order, one workflow: the id every client and tool derives the same way."""
-    return f"order-{order_id}"
+    return f"{_WORKFLOW_ID_PREFIX}{order_id}"
+
+
+def order_id_from_workflow_id(workflow_id: str) -> str | None:
+    """The order a workflow id names (the inverse of `workflow_id_for`); None for a workflow
+    that is not an order's."""
+    if not workflow_id.startswith(_WORKFLOW_ID_PREFIX):
+        return None
+    return workflow_id[len(_WORKFLOW_ID_PREFIX) :] or None
 
 
 class OrderState(StrEnum):
@@ -123,11 +140,22 @@ class Failure(Contract):
     message: str
 
 
+StepOutcome = Literal[
+    "succeeded",
+    "failed",
+    "interrupted",  # stopped by a cancel while in flight
+    "compensated",
+    "compensation retrying",  # one failed round of a compensation
+    # the outcomes of step "cancel":
+    "requested",
+    "too late",  # past the pivot
+    "not needed",  # already undoing
+]
+
+
 class StepRecord(Contract):
     step: str
-    # "succeeded" | "failed" | "interrupted" | "compensated" | "compensation retrying", and for
-    # step "cancel": "requested" | "too late" | "not needed"
-    outcome: str
+    outcome: StepOutcome
     at: datetime
     detail: str | None = None
 

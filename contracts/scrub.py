@@ -8,6 +8,8 @@ truncated first and then scanned without a backtracking regex: a multi-megabyte 
 
 import re
 
+from contracts.order import PAYMENT_TOKEN_CHARS
+
 REDACTED = "[redacted]"
 MAX_FIELD = 2_000
 TRUNCATED = "...[truncated {} chars]"
@@ -17,7 +19,7 @@ _NOT_LOCAL = frozenset("@'\"<>(),;:[]")
 _MAX_ADDRESS = 320  # longer than any address a mail system accepts (254)
 _MAX_QUOTED_LOCAL = 66  # a quoted local part: at most 64 characters plus its two quotes
 # A fixed literal then one greedy class: the engine never backtracks into a match.
-_TOKEN = re.compile(r"\btok_[A-Za-z0-9_]+")
+_TOKEN = re.compile(rf"\btok_[{PAYMENT_TOKEN_CHARS}]+")
 
 
 def bound(text: str, limit: int = MAX_FIELD) -> str:

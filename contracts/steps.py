@@ -3,8 +3,8 @@ added later without breaking workflows that are already running.
 
 Every mutating step carries an idempotency `key` derived from the workflow id and the step
 name (`order-42/charge-payment`): stable across activity retries and workflow retries, so a
-retried step never charges, reserves or refunds twice. A compensation names the key of the
-step it undoes.
+retried step never charges, reserves or refunds twice. A release or refund also names the key
+of the step it undoes; cancelling an order names the order.
 """
 
 from decimal import Decimal
@@ -22,7 +22,7 @@ class CreateOrder(Contract):
 
 
 class OrderRef(Contract):
-    """Confirm or cancel the order created under `order_key`."""
+    """Confirm or cancel order `order_id` (`key` is this step's own idempotency key)."""
 
     key: str
     order_id: str

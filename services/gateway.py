@@ -6,9 +6,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+from contracts.order import PAYMENT_TOKEN_PATTERN
 from services.errors import PaymentDeclined, PaymentGatewayUnavailable
 
-_TOKEN = re.compile(r"^tok_[A-Za-z0-9_]{1,60}$")
+_TOKEN = re.compile(PAYMENT_TOKEN_PATTERN)
 _TRANSIENT = re.compile(r"^tok_transient_(\d+)$")
 
 

@@ -1,17 +1,19 @@
 """Stock per SKU, reserved all-or-nothing and released at most once."""
 
 import re
-import sqlite3
 import uuid
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from contracts.order import Contract
+from adapters.sqlite import Database, Transaction
+from contracts.order import SKU_PATTERN, Contract
 from contracts.steps import Reservation, StockLine
-from services.db import Database, run_once
 from services.errors import OutOfStock, UnknownSku
+from services.idempotency import SCHEMA as IDEMPOTENCY
+from services.idempotency import Idempotency
 
 RESERVED = "RESERVED"
 RELEASED = "RELEASED"
@@ -28,7 +30,7 @@ DEFAULT_CATALOGUE: dict[str, int] = {
     "VINYL-LTD": 1,
 }
 
-_SKU = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
+_SKU = re.compile(SKU_PATTERN)
 _NAMESPACE = uuid.UUID("0b9e6f4c-2d3a-5e1f-8c7b-6a5d4e3f2a1b")
 _LINES = TypeAdapter(list[StockLine])
 
@@ -61,26 +63,18 @@ def reservation_id_for(key: str) -> str:
 
 class InventoryService:
     def __init__(self, db_path: str | Path, catalogue: Mapping[str, int] | None = None) -> None:
-        self._db = Database(db_path, _SCHEMA)
-        if catalogue:
-            self.seed(catalogue)
-
-    def seed(self, catalogue: Mapping[str, int]) -> None:
-        """Stock the SKUs not stocked yet; existing stock is never reset."""
-        for sku, quantity in catalogue.items():
+        """Opens the file at once (on an event loop, construct it in a thread); `catalogue`
+        stocks the SKUs not stocked yet, existing stock is never reset."""
+        stock = dict(catalogue or {})
+        for sku, quantity in stock.items():
             if not _SKU.fullmatch(sku) or quantity < 0:
                 raise ValueError(f"bad catalogue entry {sku!r}: {quantity}")
-        with self._db.transaction() as conn:
-            conn.executemany(
-                "INSERT OR IGNORE INTO stock (sku, available, reserved, initial)"
-                " VALUES (?, ?, 0, ?)",
-                [(sku, quantity, quantity) for sku, quantity in catalogue.items()],
-            )
+        self._db = Database(db_path, (IDEMPOTENCY, *_SCHEMA), seed=partial(_stock, stock)).open()
 
     def reserve(self, key: str, order_id: str, lines: list[StockLine]) -> Reservation:
         """Reserve every line or none; a reservation released before it was made stays VOIDED."""
 
-        def effect(conn: sqlite3.Connection) -> Reservation:
+        def effect(conn: Transaction) -> Reservation:
             tombstone = conn.execute(
                 "SELECT reservation_id FROM reservations WHERE key = ? AND status = ?",
                 (key, VOIDED),
@@ -106,12 +100,12 @@ class InventoryService:
             return reservation
 
         params = {"order_id": order_id, "lines": [line.model_dump() for line in lines]}
-        return run_once(self._db, key, "reserve_stock", params, Reservation, effect)
+        return self._db.apply_once(key, effect, Idempotency("reserve_stock", params, Reservation))
 
     def release(self, key: str, reservation_key: str) -> Reservation:
         """Give back the stock reserved under `reservation_key`, once."""
 
-        def effect(conn: sqlite3.Connection) -> Reservation:
+        def effect(conn: Transaction) -> Reservation:
             row = conn.execute(
                 "SELECT reservation_id, status, lines FROM reservations WHERE key = ?",
                 (reservation_key,),
@@ -142,7 +136,7 @@ class InventoryService:
             return Reservation(reservation_id=reservation_id, status=status, lines=lines)
 
         params = {"reservation_key": reservation_key}
-        return run_once(self._db, key, "release_stock", params, Reservation, effect)
+        return self._db.apply_once(key, effect, Idempotency("release_stock", params, Reservation))
 
     def reservation(self, key: str) -> Reservation | None:
         with self._db.reading() as conn:
@@ -170,7 +164,14 @@ class InventoryService:
         return [_level(row) for row in rows]
 
 
-def _refusal(conn: sqlite3.Connection, line: StockLine) -> UnknownSku | OutOfStock:
+def _stock(catalogue: Mapping[str, int], tx: Transaction) -> None:
+    tx.executemany(
+        "INSERT OR IGNORE INTO stock (sku, available, reserved, initial) VALUES (?, ?, 0, ?)",
+        [(sku, quantity, quantity) for sku, quantity in catalogue.items()],
+    )
+
+
+def _refusal(conn: Transaction, line: StockLine) -> UnknownSku | OutOfStock:
     row = conn.execute("SELECT available FROM stock WHERE sku = ?", (line.sku,)).fetchone()
     if row is None:
         return UnknownSku(line.sku)

@@ -1,16 +1,17 @@
 """Orders: created PENDING, then CONFIRMED (the pivot) or CANCELLED."""
 
 import json
-import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+from adapters.sqlite import Database, Transaction
 from contracts.events import OrderSnapshot
 from contracts.money import Currency
 from contracts.order import Contract, OrderRequest
 from contracts.steps import OrderRecord
-from services.db import Database, fingerprint, has_result, run_once
 from services.errors import OrderConflict
+from services.idempotency import SCHEMA as IDEMPOTENCY
+from services.idempotency import Idempotency, note, recorded
 
 PENDING = "PENDING"
 CONFIRMED = "CONFIRMED"
@@ -41,7 +42,7 @@ class OrderRow(Contract):
 
 class OrderService:
     def __init__(self, db_path: str | Path) -> None:
-        self._db = Database(db_path, _SCHEMA)
+        self._db = Database(db_path, (IDEMPOTENCY, *_SCHEMA)).open()
 
     def create(self, key: str, request: OrderRequest) -> OrderRecord:
         # The payment token is a secret: it is neither stored nor part of the fingerprint.
@@ -50,7 +51,7 @@ class OrderService:
         stored = request.model_dump_json(exclude={"payment_token"})
         values = (request.customer_id, request.currency.value, str(request.total), stored)
 
-        def effect(conn: sqlite3.Connection) -> OrderRecord:
+        def effect(conn: Transaction) -> OrderRecord:
             row = conn.execute(
                 "SELECT status, request FROM orders WHERE order_id = ?", (order_id,)
             ).fetchone()
@@ -70,10 +71,10 @@ class OrderService:
                 return OrderRecord(order_id=order_id, status=CANCELLED)
             raise OrderConflict(f"order {order_id} already exists ({row[0]})")
 
-        return run_once(self._db, key, "create_order", details, OrderRecord, effect)
+        return self._db.apply_once(key, effect, Idempotency("create_order", details, OrderRecord))
 
     def confirm(self, key: str, order_id: str) -> OrderRecord:
-        def effect(conn: sqlite3.Connection) -> OrderRecord:
+        def effect(conn: Transaction) -> OrderRecord:
             status = _status(conn, order_id)
             if status == PENDING:
                 _set_status(conn, order_id, CONFIRMED)
@@ -81,12 +82,13 @@ class OrderService:
                 raise OrderConflict(f"cannot confirm order {order_id}: it is {status or 'missing'}")
             return OrderRecord(order_id=order_id, status=CONFIRMED)
 
-        return run_once(self._db, key, "confirm_order", {"order_id": order_id}, OrderRecord, effect)
+        ledger = Idempotency("confirm_order", {"order_id": order_id}, OrderRecord)
+        return self._db.apply_once(key, effect, ledger)
 
     def cancel(self, key: str, order_id: str) -> OrderRecord:
         """Cancel a pending order; cancelling one not created yet leaves a tombstone."""
 
-        def effect(conn: sqlite3.Connection) -> OrderRecord:
+        def effect(conn: Transaction) -> OrderRecord:
             status = _status(conn, order_id)
             if status is None:
                 conn.execute(
@@ -98,7 +100,8 @@ class OrderService:
                 raise OrderConflict(f"order {order_id} is confirmed; past the pivot, it stays")
             return OrderRecord(order_id=order_id, status=CANCELLED)
 
-        return run_once(self._db, key, "cancel_order", {"order_id": order_id}, OrderRecord, effect)
+        ledger = Idempotency("cancel_order", {"order_id": order_id}, OrderRecord)
+        return self._db.apply_once(key, effect, ledger)
 
     def get(self, order_id: str) -> OrderRecord | None:
         with self._db.reading() as conn:
@@ -125,19 +128,11 @@ class OrderService:
         return OrderSnapshot.model_validate({**json.loads(row[0]), "total": row[1]})
 
     def noted(self, key: str) -> bool:
-        with self._db.reading() as conn:
-            return has_result(conn, key)
+        return self._db.read(lambda tx: recorded(tx, key))
 
     def note_once(self, key: str) -> bool:
         """Remember `key`; True only the first time (marks work done outside a workflow)."""
-        with self._db.transaction() as conn:
-            if has_result(conn, key):
-                return False
-            conn.execute(
-                "INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, '{}')",
-                (key, fingerprint("note", {"key": key})),
-            )
-        return True
+        return self._db.write(lambda tx: note(tx, key))
 
     def all(self) -> list[OrderRow]:
         with self._db.reading() as conn:
@@ -151,10 +146,10 @@ class OrderService:
         ]
 
 
-def _status(conn: sqlite3.Connection, order_id: str) -> str | None:
+def _status(conn: Transaction, order_id: str) -> str | None:
     row = conn.execute("SELECT status FROM orders WHERE order_id = ?", (order_id,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def _set_status(conn: sqlite3.Connection, order_id: str, status: str) -> None:
+def _set_status(conn: Transaction, order_id: str, status: str) -> None:
     conn.execute("UPDATE orders SET status = ? WHERE order_id = ?", (status, order_id))

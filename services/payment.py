@@ -1,16 +1,17 @@
 """A simulated payment gateway with a real ledger: charges captured once, refunded once."""
 
-import sqlite3
 import uuid
 from decimal import Decimal
 from pathlib import Path
 
+from adapters.sqlite import Database, Transaction
 from contracts.money import Currency, has_minor_precision
 from contracts.order import Contract
 from contracts.steps import Charge
-from services.db import Database, has_result, run_once
 from services.errors import ChargeVoided, InvalidAmount, PaymentGatewayUnavailable
 from services.gateway import NO_FAULTS, FaultInjector, PaymentFaults, transient_failures
+from services.idempotency import SCHEMA as IDEMPOTENCY
+from services.idempotency import Idempotency, recorded
 
 CAPTURED = "CAPTURED"
 REFUNDED = "REFUNDED"
@@ -56,7 +57,7 @@ def payment_id_for(charge_key: str) -> str:
 
 class PaymentService:
     def __init__(self, db_path: str | Path, faults: PaymentFaults = NO_FAULTS) -> None:
-        self._db = Database(db_path, _SCHEMA)
+        self._db = Database(db_path, (IDEMPOTENCY, *_SCHEMA)).open()
         self._gateway = FaultInjector(faults)
 
     def charge(
@@ -71,7 +72,7 @@ class PaymentService:
         if failures and self._fails_transiently(key, failures):
             raise PaymentGatewayUnavailable("payment gateway unavailable (test token)")
 
-        def effect(conn: sqlite3.Connection) -> Charge:
+        def effect(conn: Transaction) -> Charge:
             if conn.execute("SELECT 1 FROM charges WHERE charge_key = ?", (key,)).fetchone():
                 raise ChargeVoided(key)  # only a refund's tombstone can precede the first charge
             captured = Charge(
@@ -86,7 +87,7 @@ class PaymentService:
 
         # The token is a secret: it stays out of the store, even hashed into the fingerprint.
         params = {"order_id": order_id, "amount": str(amount), "currency": currency.value}
-        charge = run_once(self._db, key, "charge_payment", params, Charge, effect)
+        charge = self._db.apply_once(key, effect, Idempotency("charge_payment", params, Charge))
         self._gateway.respond()
         return charge
 
@@ -94,7 +95,7 @@ class PaymentService:
         """Refund the charge made under `charge_key` in full, once; void it if not made yet."""
         self._gateway.call()
 
-        def effect(conn: sqlite3.Connection) -> Charge:
+        def effect(conn: Transaction) -> Charge:
             row = conn.execute(
                 "SELECT payment_id, amount, currency, status FROM charges WHERE charge_key = ?",
                 (charge_key,),
@@ -130,7 +131,8 @@ class PaymentService:
                 currency=Currency(currency) if currency else VOID_CURRENCY,
             )
 
-        return run_once(self._db, key, "refund_payment", {"charge_key": charge_key}, Charge, effect)
+        ledger = Idempotency("refund_payment", {"charge_key": charge_key}, Charge)
+        return self._db.apply_once(key, effect, ledger)
 
     def captured_total(self, currency: Currency) -> Decimal:
         """Everything ever captured in `currency`, refunded since or not."""
@@ -178,7 +180,7 @@ class PaymentService:
     def _fails_transiently(self, key: str, failures: int) -> bool:
         """Count the attempt in the database, so the count holds across processes and restarts."""
         with self._db.transaction() as conn:
-            if has_result(conn, key):
+            if recorded(conn, key):
                 return False
             conn.execute(
                 "INSERT INTO attempts (key, count) VALUES (?, 1)"

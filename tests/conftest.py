@@ -9,7 +9,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from workers.runtime.payloads import PLAIN_CONVERTER
-from workflows.order import SEARCH_ATTRIBUTES
+from workflows.visibility import SEARCH_ATTRIBUTES
 
 
 def venv_binary(name: str) -> str:

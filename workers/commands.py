@@ -13,7 +13,13 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.order import OrderRequest, OrderResult, OrderState, OrderStatus
+from contracts.order import (
+    OrderRequest,
+    OrderResult,
+    OrderState,
+    OrderStatus,
+    workflow_id_for,
+)
 from contracts.problems import one_line
 from workers import exits
 from workers.ordering import (
@@ -32,7 +38,7 @@ from workers.runtime.temporal import connect_temporal
 def ui_link(settings: Settings, order_id: str) -> str:
     return (
         f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}"
-        f"/workflows/order-{order_id}"
+        f"/workflows/{workflow_id_for(order_id)}"
     )
 
 

@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.publisher import EventPublisher
 from contracts.events import OrderCompletedV1, OrderEvent, OrderFailedV1, event_id_for
-from contracts.order import Failure, workflow_id_for
+from contracts.order import Failure, order_id_from_workflow_id, workflow_id_for
 from services.inventory import InventoryService
 from services.orders import CONFIRMED, PENDING, OrderService
 from services.payment import PaymentService, payment_id_for
@@ -119,8 +119,8 @@ async def _orders_ended_without_outcome(client: Client, task_queue: str) -> list
     query = ENDED_WITHOUT_OUTCOME.format(task_queue=task_queue.replace("'", "''"))
     found: list[str] = []
     async for execution in client.list_workflows(query, limit=LIMIT):
-        if execution.id.startswith("order-"):
-            found.append(execution.id.removeprefix("order-"))
+        if (order_id := order_id_from_workflow_id(execution.id)) is not None:
+            found.append(order_id)
     return found
 
 

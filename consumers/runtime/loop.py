@@ -23,6 +23,7 @@ from aio_pika.abc import (
 )
 
 from adapters.rabbitmq import publish
+from adapters.sqlite import Abandon
 from consumers.runtime import headers as h
 from consumers.runtime import metrics
 from consumers.runtime.breaker import GAUGE_VALUE, Breaker, State
@@ -32,7 +33,7 @@ from consumers.runtime.middleware import MIDDLEWARES, Handling, Outcome, wrap
 from consumers.runtime.options import RuntimeOptions
 from consumers.runtime.outcomes import DeadLetter, HandlerTimedOut, Kind, classify
 from consumers.runtime.reporting import StateReporter
-from consumers.runtime.store import Abandon, Store
+from consumers.runtime.store import Store
 from consumers.runtime.threads import in_daemon_thread
 from consumers.runtime.topology import declare_consumer_queue
 
@@ -43,7 +44,8 @@ class ConsumerLoop:
     def __init__(self, consumer: Consumer, options: RuntimeOptions) -> None:
         self.consumer = consumer
         self.options = options
-        self.store: Store | None = None  # opened by `start`, off the event loop
+        # Opened on first use, in the handler's thread: never SQLite on the event loop.
+        self.store = Store(options.store_path(consumer.name), consumer.schema)
         self.breaker = Breaker(options.breaker, self._breaker_moved)
         self._slots = asyncio.Semaphore(options.concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
@@ -58,9 +60,6 @@ class ConsumerLoop:
         self._handle = wrap(MIDDLEWARES, self._process)
 
     async def start(self, connection: AbstractRobustConnection) -> None:
-        if self.store is None:
-            path = self.options.store_path(self.consumer.name)
-            self.store = await asyncio.to_thread(Store, path, self.consumer.schema)
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         await channel.set_qos(prefetch_count=self.options.prefetch)
         self._queue, self._direct = await declare_consumer_queue(
@@ -196,7 +195,6 @@ class ConsumerLoop:
             partial(self._decode_and_apply, message, routing_key, abandon)
         )
         if self.consumer.after_commit is not None:
-            assert self.store is not None
             await self.consumer.after_commit(event, self.store)
         return applied
 
@@ -206,7 +204,6 @@ class ConsumerLoop:
         event = decode(message.body, self.consumer)
         check_identity(message.message_id, event.event_id)
         handle = partial(self.consumer.handle, event)
-        assert self.store is not None
         return event, self.store.apply(event.event_id, routing_key, handle, abandon)
 
     async def _failed(

@@ -24,7 +24,7 @@ from consumers import analytics, loyalty, notifications
 from consumers.mailer import MailOptions
 from consumers.registry import all_consumers
 from consumers.runtime.store import Store
-from contracts.order import OrderState
+from contracts.order import OrderState, workflow_id_for
 from infra import mailserver
 from tests.factories import an_order
 from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture, used by name)
@@ -111,7 +111,7 @@ async def test_all_orchestrated_order_applies_each_side_effect_once_even_when_ru
         effects[notifications.NAME], effects[analytics.NAME], effects[loyalty.NAME]
     )
     order = an_order()
-    workflow_id = f"order-{order.order_id}"
+    workflow_id = workflow_id_for(order.order_id)
     with ThreadPoolExecutor(4) as threads:
         async with Worker(
             shop.client,

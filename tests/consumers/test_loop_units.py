@@ -1,5 +1,5 @@
-"""The consume loop touches no SQLite while it is built: its store is opened in `start`, in a
-thread, never on the event loop."""
+"""The consume loop touches no SQLite while it is built: its store opens on first use, in the
+handler's thread, never on the event loop."""
 
 from pathlib import Path
 
@@ -12,5 +12,5 @@ async def test_building_a_consumer_loop_opens_no_database(tmp_path: Path) -> Non
     data_dir = tmp_path / "data"
     loop = ConsumerLoop(LOYALTY, RuntimeOptions(amqp_url="amqp://unused/", data_dir=data_dir))
 
-    assert loop.store is None
+    assert loop.store.path == data_dir / "consumer-loyalty.db"
     assert not data_dir.exists()

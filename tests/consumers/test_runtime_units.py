@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
+from adapters.sqlite import Abandon
 from consumers.loyalty import CONSUMER as LOYALTY
 from consumers.runtime import headers as h
 from consumers.runtime.breaker import Breaker, BreakerOptions, State
 from consumers.runtime.decoding import check_identity, decode
 from consumers.runtime.outcomes import DeadLetter, HandlerTimedOut, Kind, RetryLater, classify
-from consumers.runtime.store import Abandon, Store
+from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1
 from tests.consumers.helpers import completed
 

@@ -11,9 +11,9 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.payments import PaymentActivities
+from adapters.sqlite import Database
 from contracts.order import OrderState, workflow_id_for
 from contracts.steps import Charge, ChargePayment
-from services.db import Database
 from services.payment import CAPTURED, payment_id_for
 from tests.factories import an_order
 from tests.faults.helpers import (

@@ -16,7 +16,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from contracts.order import OrderState
+from contracts.order import OrderState, workflow_id_for
 from tests.conftest import venv_binary
 from tests.factories import an_order, order_data
 from workers import commands, exits
@@ -177,8 +177,8 @@ async def test_status_and_cancel_of_a_refused_run_say_what_happened(
     order_id = f"hostile-{uuid.uuid4().hex[:8]}"
     async with running_worker(temporal, settings):
         bad = as_json(items=[line(quantity=-1)])
-        await start_with(settings, tmp_path, bad, workflow_id=f"order-{order_id}")
-        await refused_at_once(temporal, f"order-{order_id}")
+        await start_with(settings, tmp_path, bad, workflow_id=workflow_id_for(order_id))
+        await refused_at_once(temporal, workflow_id_for(order_id))
         assert await commands.status(settings, order_id) == exits.OK
         assert await commands.cancel(settings, order_id) == exits.ORDER_NOT_COMPLETED
     printed = capsys.readouterr()

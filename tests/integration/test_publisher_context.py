@@ -11,6 +11,7 @@ import structlog
 from opentelemetry.sdk.trace import TracerProvider
 
 from activities.publisher import EventPublisher
+from contracts.order import workflow_id_for
 from infra.stack import StackInfo
 from tests.consumers.helpers import completed
 from tests.integration.management import Management
@@ -60,7 +61,7 @@ async def test_reconnect_lines_carry_no_order_context_of_the_publish_that_connec
     try:
         with (
             structlog.contextvars.bound_contextvars(
-                order_id="ord-leak", workflow_id="order-ord-leak", run_id="run-leak"
+                order_id="ord-leak", workflow_id=workflow_id_for("ord-leak"), run_id="run-leak"
             ),
             tracer.start_as_current_span("publish_event"),
         ):

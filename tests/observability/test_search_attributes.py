@@ -14,7 +14,7 @@ from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture)
 from workers.ordering import order_handle, place_order
 from workers.runtime.settings import Settings
 from workers.worker import running_worker
-from workflows.order import CUSTOMER_ID, ORDER_STATUS, ORDER_TOTAL
+from workflows.visibility import CUSTOMER_ID, ORDER_STATUS, ORDER_TOTAL
 
 PERSONAL = ["ada@example.com", "Ada Lovelace", "St James", "SW1Y", "tok_"]
 

@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode, format_trace_id
 
+from contracts.order import workflow_id_for
 from workers.runtime.settings import Settings
 from workers.runtime.span_file import JsonLinesSpanExporter, read_records
 from workers.runtime.tracing import build_provider, span_exporter
@@ -42,7 +43,7 @@ def write_order_spans(path: Path) -> str:
     consumers = provider_for(path, "podium-consumers").get_tracer("t")
     with client.start_as_current_span("order.place", attributes={"podium.order_id": "o-1"}) as root:
         start = client.start_as_current_span(
-            "StartWorkflow:OrderWorkflow", attributes={"temporalWorkflowID": "order-o-1"}
+            "StartWorkflow:OrderWorkflow", attributes={"temporalWorkflowID": workflow_id_for("o-1")}
         )
         consume = consumers.start_as_current_span(
             "consume order.completed.v1",

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from contracts.order import OrderRequest
+from contracts.order import OrderRequest, order_id_from_workflow_id
 from tests.factories import order_data
 
 
@@ -19,6 +19,12 @@ def test_a_valid_order_totals_its_lines_exactly() -> None:
     order = OrderRequest.model_validate(order_data())
     assert order.total == Decimal("34.99")
     assert order.workflow_id == f"order-{order.order_id}"
+    assert order_id_from_workflow_id(order.workflow_id) == order.order_id
+
+
+@pytest.mark.parametrize("workflow_id", ["bench-t-b1", "order-", "Order-1", "", "x-order-1"])
+def test_a_workflow_id_that_is_not_an_order_s_names_no_order(workflow_id: str) -> None:
+    assert order_id_from_workflow_id(workflow_id) is None
 
 
 @pytest.mark.parametrize(

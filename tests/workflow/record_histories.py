@@ -16,7 +16,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.inventory import InventoryActivities
-from contracts.order import OrderRequest, OrderState
+from contracts.order import OrderRequest, OrderState, workflow_id_for
 from contracts.steps import ReleaseStock, Reservation
 from services.inventory import InventoryService
 from services.orders import OrderService
@@ -59,7 +59,7 @@ class StuckRelease(InventoryActivities):
 
     @activity.defn(name="release_stock")
     def release_stock(self, command: ReleaseStock) -> Reservation:
-        if command.key.startswith("order-replay-stuck/") and self.failures_left > 0:
+        if command.key.startswith(f"{workflow_id_for('replay-stuck')}/") and self.failures_left > 0:
             self.failures_left -= 1
             raise RuntimeError("inventory database unreachable")
         return super().release_stock(command)

@@ -24,8 +24,8 @@ from tests.workflow.conftest import CATALOGUE, Shop
 from workers.commands import describe_status
 from workers.ordering import order_handle, order_status, submit_order
 from workers.runtime.payloads import PLAIN_CONVERTER
-from workflows.order import NEEDS_OPERATOR, ORDER_STATUS
 from workflows.policies import MAX_STEP_RECORDS, NEEDS_OPERATOR_AFTER_ROUNDS, ROUNDS_PER_RUN
+from workflows.visibility import NEEDS_OPERATOR, ORDER_STATUS
 
 
 class BrokenRelease(InventoryActivities):

@@ -10,7 +10,7 @@ from temporalio.worker import (
     Interceptor,
 )
 
-from workers.runtime.logging import order_id_of
+from contracts.order import order_id_from_workflow_id
 
 
 class ActivityLogContext(Interceptor):
@@ -27,11 +27,13 @@ class ActivityLogContext(Interceptor):
 class _BindActivityInfo(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
-        with structlog.contextvars.bound_contextvars(
-            order_id=order_id_of(info.workflow_id or ""),
-            workflow_id=info.workflow_id,
-            run_id=info.workflow_run_id,
-            activity=info.activity_type,
-            attempt=info.attempt,
-        ):
+        context: dict[str, Any] = {
+            "workflow_id": info.workflow_id,
+            "run_id": info.workflow_run_id,
+            "activity": info.activity_type,
+            "attempt": info.attempt,
+        }
+        if (order_id := order_id_from_workflow_id(info.workflow_id or "")) is not None:
+            context["order_id"] = order_id
+        with structlog.contextvars.bound_contextvars(**context):
             return await self.next.execute_activity(input)

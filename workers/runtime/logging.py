@@ -15,6 +15,7 @@ from opentelemetry import trace
 from pydantic import BaseModel
 from structlog.types import EventDict, Processor
 
+from contracts.order import order_id_from_workflow_id
 from contracts.scrub import MAX_FIELD, REDACTED, bound, clean
 from workers.runtime.private_files import private_dir
 
@@ -119,12 +120,9 @@ def add_temporal_ids(logger: object, name: str, event_dict: EventDict) -> EventD
             workflow_id = str(details["workflow_id"])
             event_dict.setdefault("workflow_id", workflow_id)
             event_dict.setdefault("run_id", details.get("run_id") or details.get("workflow_run_id"))
-            event_dict.setdefault("order_id", order_id_of(workflow_id))
+            if (order_id := order_id_from_workflow_id(workflow_id)) is not None:
+                event_dict.setdefault("order_id", order_id)
     return event_dict
-
-
-def order_id_of(workflow_id: str) -> str:
-    return workflow_id.removeprefix("order-")
 
 
 def redact_personal_data(logger: object, name: str, event_dict: EventDict) -> EventDict:

@@ -1,0 +1,194 @@
+"""The one SQLite module: how every database in Podium is opened, written and read.
+
+Each service and each consumer keeps a file and tables of its own; all of them open it the same
+way and share one primitive, `Database.apply_once`: apply an effect once per key, recording the
+key in the same transaction as the effect, so both commit together or not at all.
+
+Everything here blocks. Code on an event loop calls the `a...` wrappers, which run it in a
+worker thread: no SQLite call ever runs on a loop.
+"""
+
+import asyncio
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# A writer holds the lock for one short transaction (milliseconds): waiting longer than this
+# means something is stuck, and the caller's own retries (an activity's retry policy, a
+# consumer's retry ladder) do better than a longer wait. It stays below the activities' 10 s
+# start-to-close timeout and the consumers' 30 s handler limit.
+BUSY_TIMEOUT_SECONDS = 10.0
+
+Transaction = sqlite3.Connection
+"""An open transaction, as handed to effects, queries and ledgers."""
+
+
+class Ledger(Protocol[R]):
+    """Where a database remembers the keys it applied, written in the effect's transaction."""
+
+    def recall(self, tx: Transaction, key: str) -> R | None:
+        """What applying `key` gave the first time, or None when it was never applied."""
+
+    def record(self, tx: Transaction, key: str, result: R) -> None:
+        """Remember that `key` was applied, with its result."""
+
+
+class Abandon:
+    """Lets a caller give up on a transaction running in another thread (a handler over its
+    time limit): its connection is closed from outside, which rolls the transaction back and
+    frees the file for the next writer at once; the effect's next statement fails and nothing
+    of it commits."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._abandoned = False
+
+    def attach(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if self._abandoned:
+                raise TimeoutError("abandoned before it started")
+            self._conn = conn
+
+    def abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            # Already closed (the transaction finished meanwhile): nothing left to roll back.
+            with contextlib.suppress(sqlite3.ProgrammingError):
+                conn.interrupt()  # a long statement stops now
+                conn.close()
+
+
+class Database:
+    """One SQLite file, created with its schema by `open` or else on first use: constructing one
+    touches nothing, so it is safe anywhere, an event loop included.
+
+    A fresh connection per call and `BEGIN IMMEDIATE` for every write make it safe to share
+    between threads and processes: writers queue on the file lock, WAL lets readers on.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        schema: Sequence[str] = (),
+        seed: Callable[[Transaction], None] | None = None,
+    ) -> None:
+        """`schema`: statements (`CREATE ... IF NOT EXISTS`) run when this object first opens
+        the file, then `seed` in the same transaction."""
+        self.path = Path(path)
+        self._schema = tuple(s.strip().rstrip(";") + ";" for s in schema if s.strip())
+        self._seed = seed
+        self._ready = False
+        self._opening = threading.Lock()
+
+    def open(self) -> "Database":
+        """Create the file and its schema now; once, and every other call does it if needed."""
+        if self._ready:
+            return self
+        with self._opening:
+            if self._ready:
+                return self
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(_connect(self.path)) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")  # a property of the file: set once
+                # One transaction: another process opening the file meanwhile waits for it.
+                conn.executescript("\n".join(("BEGIN IMMEDIATE;", *self._schema)))
+                try:
+                    if self._seed is not None:
+                        self._seed(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            self._ready = True
+        return self
+
+    @contextmanager
+    def transaction(self, abandon: Abandon | None = None) -> Iterator[Transaction]:
+        """A write transaction: committed on success, rolled back on any exception."""
+        self.open()
+        with closing(_connect(self.path)) as conn:
+            if abandon is not None:
+                abandon.attach(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(sqlite3.ProgrammingError):  # closed: rolled back
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """A read transaction: one consistent snapshot, never blocks writers."""
+        self.open()
+        with closing(_connect(self.path)) as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("ROLLBACK")
+
+    def read(self, query: Callable[[Transaction], T]) -> T:
+        with self.reading() as tx:
+            return query(tx)
+
+    def write(self, change: Callable[[Transaction], T]) -> T:
+        with self.transaction() as tx:
+            return change(tx)
+
+    def apply_once(
+        self,
+        key: str,
+        effect: Callable[[Transaction], R],
+        ledger: Ledger[R],
+        abandon: Abandon | None = None,
+    ) -> R:
+        """Apply `effect` once per key and record it in `ledger`, in one transaction.
+
+        A repeat gets what the ledger recalls. An exception from the effect rolls it back and
+        records nothing, so the key is free to be applied again.
+        """
+        with self.transaction(abandon) as tx:
+            recalled = ledger.recall(tx, key)
+            if recalled is not None:
+                return recalled
+            result = effect(tx)
+            ledger.record(tx, key, result)
+            return result
+
+    async def aopen(self) -> "Database":
+        return await asyncio.to_thread(self.open)
+
+    async def aread(self, query: Callable[[Transaction], T]) -> T:
+        return await asyncio.to_thread(self.read, query)
+
+    async def awrite(self, change: Callable[[Transaction], T]) -> T:
+        return await asyncio.to_thread(self.write, change)
+
+    async def aapply_once(
+        self, key: str, effect: Callable[[Transaction], R], ledger: Ledger[R]
+    ) -> R:
+        return await asyncio.to_thread(self.apply_once, key, effect, ledger)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # Autocommit mode: every transaction is begun explicitly above. Not bound to its thread:
+    # `Abandon` closes a stuck caller's connection from another one.
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    # Every commit reaches the disk (the WAL is fsynced) before an effect is reported done.
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn

@@ -1,0 +1,138 @@
+"""The one SQLite primitive: how a database opens, and applying an effect once per key."""
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from adapters.sqlite import BUSY_TIMEOUT_SECONDS, Abandon, Database, Transaction
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS effects (key TEXT)",
+    "CREATE TABLE IF NOT EXISTS applied (key TEXT PRIMARY KEY, result TEXT NOT NULL);",
+)
+
+
+class Applied:
+    """A minimal ledger: the key with its result."""
+
+    def recall(self, tx: Transaction, key: str) -> str | None:
+        row = tx.execute("SELECT result FROM applied WHERE key = ?", (key,)).fetchone()
+        return None if row is None else f"recalled {row[0]}"
+
+    def record(self, tx: Transaction, key: str, result: str) -> None:
+        tx.execute("INSERT INTO applied VALUES (?, ?)", (key, result))
+
+
+def effect(key: str) -> Callable[[Transaction], str]:
+    def run(tx: Transaction) -> str:
+        tx.execute("INSERT INTO effects VALUES (?)", (key,))
+        return f"applied {key}"
+
+    return run
+
+
+def effects(db: Database) -> list[str]:
+    return db.read(lambda tx: [row[0] for row in tx.execute("SELECT key FROM effects")])
+
+
+def test_constructing_a_database_touches_nothing_until_first_use(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "x.db"
+    db = Database(path, SCHEMA)
+    assert not path.parent.exists()
+    assert effects(db) == []
+    assert path.exists()
+
+
+def test_every_connection_has_the_same_settings(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db", SCHEMA)
+    with db.reading() as tx:
+        assert tx.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert tx.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: fsync per commit
+        assert tx.execute("PRAGMA busy_timeout").fetchone()[0] == BUSY_TIMEOUT_SECONDS * 1000
+    with db.transaction() as tx:
+        assert tx.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
+def test_a_key_is_applied_once_and_recalled_after(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db", SCHEMA)
+    assert db.apply_once("k1", effect("k1"), Applied()) == "applied k1"
+    assert db.apply_once("k1", effect("k1"), Applied()) == "recalled applied k1"
+    assert effects(db) == ["k1"]
+
+
+def test_an_effect_that_raises_rolls_back_and_leaves_the_key_free(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db", SCHEMA)
+
+    def broken(tx: Transaction) -> str:
+        effect("k1")(tx)
+        raise ValueError("refused")
+
+    with pytest.raises(ValueError):
+        db.apply_once("k1", broken, Applied())
+    assert effects(db) == []
+    assert db.apply_once("k1", effect("k1"), Applied()) == "applied k1"
+
+
+def test_racing_threads_apply_a_key_once(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db", SCHEMA)  # opened by the racers themselves
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: db.apply_once("k", effect("k"), Applied()), range(16)))
+    assert results.count("applied k") == 1
+    assert effects(db) == ["k"]
+
+
+def test_the_seed_runs_with_the_schema_once_per_open(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+
+    def seed(tx: Transaction) -> None:
+        tx.execute("INSERT INTO effects VALUES ('seeded')")
+
+    Database(path, SCHEMA, seed=seed).open().open()
+    assert effects(Database(path, SCHEMA)) == ["seeded"]
+
+
+def test_an_abandoned_transaction_commits_nothing_and_frees_the_file(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db", SCHEMA)
+    abandon, inside, release = Abandon(), threading.Event(), threading.Event()
+
+    def stuck(tx: Transaction) -> str:
+        effect("stuck")(tx)
+        inside.set()
+        release.wait(10)
+        return effect("late")(tx)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(db.apply_once, "k1", stuck, Applied(), abandon)
+        assert inside.wait(5)
+        abandon.abandon()
+        assert db.apply_once("k2", effect("k2"), Applied()) == "applied k2"  # not kept waiting
+        release.set()
+        with pytest.raises(sqlite3.ProgrammingError):  # its connection was closed under it
+            pending.result(5)
+    assert effects(db) == ["k2"]
+    with pytest.raises(TimeoutError):  # abandoned before it started: never runs
+        db.apply_once("k1", effect("k1"), Applied(), abandon)
+    assert db.apply_once("k1", effect("k1"), Applied()) == "applied k1"
+
+
+async def test_the_async_wrappers_never_run_sqlite_on_the_loop(tmp_path: Path) -> None:
+    loop_thread = threading.get_ident()
+    db = Database(tmp_path / "x.db", SCHEMA)
+    seen: list[int] = []
+
+    def where(tx: Transaction) -> str:
+        seen.append(threading.get_ident())
+        return effect("k")(tx)
+
+    await db.aopen()
+    assert await db.aapply_once("k", where, Applied()) == "applied k"
+    assert await db.awrite(lambda tx: seen.append(threading.get_ident())) is None
+    assert await db.aread(lambda tx: [r[0] for r in tx.execute("SELECT key FROM effects")]) == ["k"]
+    assert seen and loop_thread not in seen
+    await asyncio.gather(*(db.aapply_once("k", where, Applied()) for _ in range(4)))
+    assert effects(db) == ["k"]

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from consumers import analytics, loyalty, notifications
 from consumers.store import Store
-from workers.consumers_main import registered, runtime_options
+from workers.bootstrap import consumer_stores
 from workers.runtime.settings import Settings
 
 _PROCESSED = "SELECT event_id, processed_at AS at FROM processed_events"
@@ -40,11 +40,8 @@ class EffectStores:
     stores: dict[str, Store]
 
     @classmethod
-    def of(cls, settings: Settings) -> "EffectStores":
-        options = runtime_options(settings)
-        return cls(
-            {c.name: Store(options.store_path(c.name), c.schema) for c in registered(settings)}
-        )
+    async def of(cls, settings: Settings) -> "EffectStores":
+        return cls(await consumer_stores(settings))
 
     def done(self) -> dict[str, dict[str, datetime]]:
         """Per consumer: event id -> when its effect was done."""

@@ -24,7 +24,7 @@ import aio_pika
 from consumers.registry import all_consumers
 from consumers.topology import topology_for
 from services.inventory import InventoryService
-from workers.consumers_main import runtime_options
+from workers.bootstrap import runtime_options
 from workers.order_input import SAMPLE_ADDRESS
 from workers.runtime.settings import Settings
 

@@ -119,7 +119,7 @@ async def _measure(
 ) -> tuple[list[Phase], dict[int, list[float]], Rates, TracingCost | None]:
     times = EventTimes()
     async with bench_environment(settings, folder) as env:
-        effects = EffectStores.of(env.hybrid)
+        effects = await EffectStores.of(env.hybrid)
         async with running_everything(client, env, times) as queues:
             variant_calls = calls(client, queues, env.tag)
             numbers = Numbering()

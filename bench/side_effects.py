@@ -8,7 +8,7 @@ from consumers import analytics, loyalty, notifications
 from consumers.definition import Consumer
 from consumers.store import Store
 from contracts.events import OrderEvent
-from workers.consumers_main import registered, runtime_options
+from workers.bootstrap import consumer_stores, registered
 from workers.runtime.settings import Settings
 
 
@@ -29,13 +29,12 @@ def in_store(consumer: Consumer, store: Store) -> SideEffect:
     return apply
 
 
-def side_effect_activities(settings: Settings) -> SideEffectActivities:
-    options = runtime_options(settings)
-    by_name = {c.name: c for c in registered(settings)}
+async def side_effect_activities(settings: Settings) -> SideEffectActivities:
+    consumers = {c.name: c for c in registered(settings)}
+    stores = await consumer_stores(settings)
 
     def effect(name: str) -> SideEffect:
-        consumer = by_name[name]
-        return in_store(consumer, Store(options.store_path(name), consumer.schema))
+        return in_store(consumers[name], stores[name])
 
     return SideEffectActivities(
         effect(notifications.NAME), effect(analytics.NAME), effect(loyalty.NAME)

@@ -196,7 +196,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _served(settings: Settings) -> int:
-    from workers.worker import serve
+    from workers.temporal_worker import serve
 
     await serve(settings)
     return exits.OK

@@ -174,7 +174,7 @@ async def cancel(settings: Settings, order_id: str) -> int:
 def dev(action: str) -> int:
     from contracts.broker import BrokerMismatch
     from infra.stack import LocalStack, StackConfig, StackError
-    from workers.consumers_main import declare_consumer_topology
+    from workers.bootstrap import declare_consumer_topology
 
     stack = LocalStack(StackConfig())
     try:

@@ -4,68 +4,19 @@
 """
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import structlog
 
 from consumers import analytics, dlq, loyalty, migrate, notifications, status
-from consumers.breaker import BreakerOptions
-from consumers.definition import Consumer
-from consumers.mailer import MailOptions
 from consumers.metrics import metrics_endpoint
-from consumers.options import RuntimeOptions, TopologyOptions
-from consumers.registry import all_consumers, select
-from consumers.runner import ConsumerRunner, declare, run_until_signalled, running
-from consumers.store import Store
-from workers.runtime.private_files import private_dir, tighten_files
+from consumers.registry import select
+from consumers.runner import run_until_signalled
+from workers.bootstrap import consumer_stores, registered, runtime_options
 from workers.runtime.settings import Settings
-from workers.runtime.tls import amqp_ssl_context
 
 log = structlog.get_logger(__name__)
-
-
-def runtime_options(settings: Settings) -> RuntimeOptions:
-    tighten_files(private_dir(settings.data_dir))  # customer data: this user's only
-    return RuntimeOptions(
-        amqp_url=settings.amqp_url,
-        data_dir=settings.data_dir,
-        topology=TopologyOptions(
-            exchange=settings.exchange,
-            queue_prefix=settings.consumer_queue_prefix,
-            retry_delays_ms=tuple(settings.consumer_retry_delays_ms),
-            delivery_limit=settings.consumer_delivery_limit,
-        ),
-        prefetch=settings.consumer_prefetch,
-        concurrency=settings.consumer_concurrency,
-        publish_timeout=settings.publish_timeout_seconds,
-        shutdown_timeout=settings.consumer_shutdown_timeout_seconds,
-        reconnect_interval=settings.consumer_reconnect_interval_seconds,
-        ssl_context=amqp_ssl_context(settings),
-        max_body_bytes=settings.consumer_max_body_bytes,
-        handler_timeout=settings.consumer_handler_timeout_seconds,
-        breaker=BreakerOptions(
-            threshold=settings.consumer_breaker_threshold,
-            pause=settings.consumer_breaker_pause_seconds,
-            max_pause=max(
-                settings.consumer_breaker_max_pause_seconds, settings.consumer_breaker_pause_seconds
-            ),
-        ),
-    )
-
-
-def mail_options(settings: Settings) -> MailOptions:
-    return MailOptions(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        sender=settings.mail_from,
-        timeout=settings.smtp_timeout_seconds,
-    )
-
-
-def registered(settings: Settings, names: list[str] | None = None) -> list[Consumer]:
-    return select(all_consumers(mail_options(settings)), names)
 
 
 async def run_consumers(settings: Settings, names: list[str] | None = None) -> None:
@@ -85,23 +36,6 @@ async def run_consumers(settings: Settings, names: list[str] | None = None) -> N
                     hint="give each process its own PODIUM_CONSUMER_METRICS_PORT (0: off)",
                 )
         await run_until_signalled(registered(settings, names), runtime_options(settings))
-
-
-@asynccontextmanager
-async def running_consumers(
-    settings: Settings,
-    names: list[str] | None = None,
-    consumers: list[Consumer] | None = None,
-) -> AsyncIterator[ConsumerRunner]:
-    """Consumers running in this event loop (the registered ones, or `consumers`)."""
-    chosen = consumers if consumers is not None else registered(settings, names)
-    async with running(chosen, runtime_options(settings)) as runner:
-        yield runner
-
-
-async def declare_consumer_topology(settings: Settings) -> None:
-    """Make events routable to every consumer's queue, even before any consumer runs."""
-    await declare(runtime_options(settings), registered(settings))
 
 
 async def migrate_broker(settings: Settings) -> migrate.Migration:
@@ -144,11 +78,13 @@ async def consumers_status(
 
 
 async def analytics_report(settings: Settings) -> analytics.AnalyticsReport:
-    return await asyncio.to_thread(analytics.report, _store(settings, analytics.CONSUMER))
+    store = (await consumer_stores(settings, [analytics.NAME]))[analytics.NAME]
+    return await asyncio.to_thread(analytics.report, store)
 
 
 async def loyalty_points(settings: Settings, customer_id: str) -> int:
-    return await asyncio.to_thread(loyalty.points, _store(settings, loyalty.CONSUMER), customer_id)
+    store = (await consumer_stores(settings, [loyalty.NAME]))[loyalty.NAME]
+    return await asyncio.to_thread(loyalty.points, store, customer_id)
 
 
 @dataclass(frozen=True)
@@ -176,16 +112,11 @@ class SideEffects:
 
 async def side_effects(settings: Settings) -> SideEffects:
     """What each consumer has done so far, read from the consumers' own databases."""
-    mail_store = _store(settings, registered(settings, [notifications.NAME])[0])
-    loyalty_store = _store(settings, loyalty.CONSUMER)
-    orders, points = await asyncio.to_thread(loyalty.credits_total, loyalty_store)
+    stores = await consumer_stores(settings, [notifications.NAME, loyalty.NAME])
+    orders, points = await asyncio.to_thread(loyalty.credits_total, stores[loyalty.NAME])
     return SideEffects(
-        emails=await asyncio.to_thread(notifications.outbox, mail_store),
+        emails=await asyncio.to_thread(notifications.outbox, stores[notifications.NAME]),
         loyalty_orders=orders,
         loyalty_points=points,
         analytics=await analytics_report(settings),
     )
-
-
-def _store(settings: Settings, consumer: Consumer) -> Store:
-    return Store(runtime_options(settings).store_path(consumer.name), consumer.schema)

@@ -9,18 +9,13 @@ from typing import Any
 from temporalio.client import Client
 
 from contracts.order import OrderRequest, OrderResult, OrderState
+from workers.bootstrap import declare_consumer_topology, running_consumers, running_worker
 from workers.commands import ui_link
-from workers.consumers_main import (
-    SideEffects,
-    declare_consumer_topology,
-    running_consumers,
-    side_effects,
-)
+from workers.consumers_main import SideEffects, side_effects
 from workers.order_input import SAMPLE_ADDRESS
 from workers.ordering import cancel_order, submit_order, wait_for_state
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
-from workers.worker import running_worker
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 
 from contracts.broker import BrokerMismatch
 from workers import exits
+from workers.bootstrap import declare_consumer_topology
 from workers.consumers_main import (
     analytics_report,
     consumers_status,
-    declare_consumer_topology,
     loyalty_points,
     run_consumers,
 )

@@ -23,14 +23,8 @@ from tests.consumers.helpers import (
     wait_drained,
     wait_until,
 )
-from workers.consumers_main import (
-    analytics_report,
-    declare_consumer_topology,
-    loyalty_points,
-    registered,
-    running_consumers,
-    side_effects,
-)
+from workers.bootstrap import declare_consumer_topology, registered, running_consumers
+from workers.consumers_main import analytics_report, loyalty_points, side_effects
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -23,13 +23,8 @@ from tests.consumers.helpers import (
     store_of,
     wait_until,
 )
-from workers.consumers_main import (
-    dlq_list,
-    dlq_replay,
-    loyalty_points,
-    running_consumers,
-    runtime_options,
-)
+from workers.bootstrap import running_consumers, runtime_options
+from workers.consumers_main import dlq_list, dlq_replay, loyalty_points
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,8 @@ from tests.consumers.helpers import (
     store_of,
     wait_until,
 )
-from workers.consumers_main import analytics_report, running_consumers
+from workers.bootstrap import running_consumers
+from workers.consumers_main import analytics_report
 from workers.runtime.settings import Settings
 
 

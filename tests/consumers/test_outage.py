@@ -20,7 +20,7 @@ from consumers.dlq import list_dead_letters
 from infra.mailserver import StoreToFolder, file_name
 from tests.consumers.conftest import Broker
 from tests.consumers.helpers import completed, consumer_count, dead_letters, wait_until
-from workers.consumers_main import running_consumers, runtime_options
+from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
 from workers.side_effects import show_status
 

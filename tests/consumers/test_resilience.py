@@ -25,7 +25,7 @@ from tests.consumers.helpers import (
     store_of,
     wait_until,
 )
-from workers.consumers_main import running_consumers, runtime_options
+from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

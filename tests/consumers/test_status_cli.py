@@ -10,7 +10,7 @@ import pytest
 
 from consumers import state_file
 from workers import exits
-from workers.consumers_main import declare_consumer_topology
+from workers.bootstrap import declare_consumer_topology
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -23,9 +23,9 @@ from tests.faults.helpers import (
     wait_settled,
 )
 from tests.invariants import ConsumerStores, assert_consumer_invariants, assert_invariants
+from workers.bootstrap import open_services, running_worker
 from workers.ordering import order_status, submit_order, wait_for_state
 from workers.runtime.settings import Settings
-from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ from services.orders import CANCELLED
 from tests.factories import an_order
 from tests.faults.helpers import drain, fault_worker, tap
 from tests.invariants import assert_invariants
+from workers.bootstrap import open_services
 from workers.ordering import order_status, submit_order
 from workers.runtime.settings import Settings
-from workers.worker import open_services
 
 pytestmark = pytest.mark.integration
 

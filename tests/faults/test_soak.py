@@ -33,10 +33,9 @@ from tests.invariants import (
     reserved_units,
     tally_effects,
 )
-from workers.consumers_main import declare_consumer_topology, registered, runtime_options
+from workers.bootstrap import declare_consumer_topology, open_services, registered, runtime_options
 from workers.ordering import submit_order
 from workers.runtime.settings import Settings
-from workers.worker import open_services
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from infra.stack import LocalStack
 from tests.factories import an_order
 from tests.faults.helpers import drain, tap
 from tests.invariants import assert_invariants
+from workers.bootstrap import open_services, running_worker
 from workers.ordering import order_handle, submit_order, wait_for_state
 from workers.runtime.settings import Settings
-from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration
 

@@ -27,9 +27,9 @@ from tests.faults.helpers import (
     worker_process,
 )
 from tests.invariants import assert_invariants
+from workers.bootstrap import open_services, running_worker
 from workers.ordering import submit_order, wait_for_state
 from workers.runtime.settings import Settings
-from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,8 @@ from infra.stack import StackInfo
 from tests.consumers.helpers import completed
 from tests.integration.management import Management
 from workers import dead_letters, exits
-from workers.consumers_main import declare_consumer_topology, dlq_list, registered, runtime_options
+from workers.bootstrap import declare_consumer_topology, registered, runtime_options
+from workers.consumers_main import dlq_list
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ from temporalio.client import Client
 
 from tests.factories import an_order
 from workers import commands, exits
+from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
-from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration
 

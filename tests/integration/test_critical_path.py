@@ -16,9 +16,9 @@ from contracts.order import OrderRequest, OrderResult, OrderState
 from infra.stack import LocalStack
 from tests.factories import ORDER_TOTAL, an_order
 from tests.invariants import assert_invariants, reserved_units
+from workers.bootstrap import open_services, running_worker
 from workers.ordering import cancel_order, order_status, place_order, submit_order, wait_for_state
 from workers.runtime.settings import Settings
-from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ from contracts.broker import NO_DELIVERY_LIMIT
 from infra.stack import StackInfo
 from tests.integration.management import Management
 from workers import dead_letters, exits
+from workers.bootstrap import declare_consumer_topology
 from workers.cli import main
-from workers.consumers_main import declare_consumer_topology
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -20,10 +20,10 @@ from contracts.order import OrderState
 from tests.conftest import venv_binary
 from tests.factories import an_order, order_data
 from workers import commands, exits
+from workers.bootstrap import running_worker
 from workers.ordering import submit_order
 from workers.runtime.payloads import INVALID_INPUT
 from workers.runtime.settings import Settings
-from workers.worker import running_worker
 from workflows.order import OrderWorkflow
 
 pytestmark = pytest.mark.integration

@@ -19,10 +19,10 @@ from tests.conftest import venv_binary
 from tests.factories import an_order, order_data
 from tests.integration.test_critical_path import drain
 from workers import commands, exits
+from workers.bootstrap import running_worker
 from workers.ordering import order_handle, order_status, wait_for_state
 from workers.reconcile import reconcile
 from workers.runtime.settings import Settings
-from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration
 

@@ -19,10 +19,9 @@ from infra.stack import StackInfo
 from tests.factories import an_order
 from tests.integration.management import Management
 from workers import dead_letters, exits, side_effects
-from workers.consumers_main import declare_consumer_topology
+from workers.bootstrap import declare_consumer_topology, running_worker
 from workers.ordering import submit_order, wait_for_state
 from workers.runtime.settings import Settings
-from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ from temporalio.client import Client
 from contracts.money import Currency
 from contracts.order import OrderState
 from tests.factories import ORDER_TOTAL, an_order
+from workers.bootstrap import open_services, running_worker
 from workers.ordering import submit_order, wait_for_state
 from workers.runtime.settings import Settings
-from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration
 

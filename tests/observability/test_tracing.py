@@ -18,11 +18,10 @@ from contracts.events import OrderCompletedV1
 from contracts.order import OrderRequest, OrderState, workflow_id_for
 from tests.consumers.helpers import completed
 from tests.factories import an_order
-from workers.consumers_main import declare_consumer_topology, running_consumers
+from workers.bootstrap import declare_consumer_topology, running_consumers, running_worker
 from workers.ordering import place_order
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
-from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration
 

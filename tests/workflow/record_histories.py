@@ -106,6 +106,7 @@ async def record(version: str) -> None:
             orders=OrderService(Path(tmp) / "orders.db"),
             inventory=InventoryService(Path(tmp) / "inventory.db", CATALOGUE),
             payments=PaymentService(Path(tmp) / "payments.db"),
+            data_dir=Path(tmp),
         )
         stuck = StuckRelease(shop.inventory)
         async with shop.worker(stuck.release_stock):

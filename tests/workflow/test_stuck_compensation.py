@@ -119,6 +119,7 @@ async def test_a_stuck_compensation_is_counted_on_the_workers_prometheus_endpoin
             orders=OrderService(tmp_path / "orders.db"),
             inventory=InventoryService(tmp_path / "inventory.db", CATALOGUE),
             payments=PaymentService(tmp_path / "payments.db"),
+            data_dir=tmp_path,
         )
         broken = BrokenRelease(shop.inventory)
         order = an_order(payment_token="tok_declined")

@@ -15,16 +15,16 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import OrderRequest, OrderResult, OrderState, OrderStatus
 from contracts.problems import one_line
-from workers import exits
-from workers.ordering import (
+from podium.client import (
     OrderIdTaken,
     RunEndedWithoutResult,
     cancel_order,
     has_worker,
     last_known_result,
     order_status,
-    submit_order,
+    place_order,
 )
+from workers import exits
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 
@@ -46,7 +46,7 @@ def describe_result(result: OrderResult) -> str:
 async def place(settings: Settings, request: OrderRequest, *, wait: bool) -> int:
     client = await connect_temporal(settings)
     try:
-        handle = await submit_order(client, request, settings.task_queue)
+        handle = await place_order(client, request, settings.task_queue, wait=False)
     except OrderIdTaken as err:
         print(f"podium: {err}", file=sys.stderr)
         return exits.BAD_INPUT

@@ -9,11 +9,11 @@ from typing import Any
 from temporalio.client import Client
 
 from contracts.order import OrderRequest, OrderResult, OrderState
+from podium.client import cancel_order, place_order, wait_for_state
 from workers.bootstrap import declare_consumer_topology, running_consumers, running_worker
 from workers.commands import ui_link
 from workers.consumers_main import SideEffects, side_effects
 from workers.order_input import SAMPLE_ADDRESS
-from workers.ordering import cancel_order, submit_order, wait_for_state
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 
@@ -68,7 +68,7 @@ async def run_scenario(
     client: Client, settings: Settings, scenario: Scenario
 ) -> tuple[OrderResult, float]:
     started = time.perf_counter()
-    handle = await submit_order(client, scenario.request, settings.task_queue)
+    handle = await place_order(client, scenario.request, settings.task_queue, wait=False)
     if scenario.cancel:
         await wait_for_state(client, scenario.request.order_id, OrderState.RESERVED)
         await cancel_order(client, scenario.request.order_id)

@@ -17,11 +17,11 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ApplicationError
 
 from contracts.order import OrderState
+from podium.client import place_order
 from tests.conftest import venv_binary
 from tests.factories import an_order, order_data
 from workers import commands, exits
 from workers.bootstrap import running_worker
-from workers.ordering import submit_order
 from workers.runtime.payloads import INVALID_INPUT
 from workers.runtime.settings import Settings
 from workflows.order import OrderWorkflow
@@ -139,7 +139,7 @@ async def test_bad_query_and_update_payloads_are_refused_and_the_order_carries_o
 ) -> None:
     order = an_order(payment_token="tok_transient_1000")  # stays in its charge retries
     async with running_worker(temporal, settings):
-        handle = await submit_order(temporal, order, settings.task_queue)
+        handle = await place_order(temporal, order, settings.task_queue, wait=False)
         target = ("--workflow-id", handle.id)
         query = ("workflow", "query", *target, "--name", "status")
         update = ("workflow", "update", "execute", *target, "--name", "cancel")

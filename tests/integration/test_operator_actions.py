@@ -12,6 +12,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from contracts.events import OrderCompletedV1, OrderFailedV1, event_id_for
 from contracts.order import OrderRequest, OrderState
+from podium.client import order_handle, order_status, wait_for_state
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
@@ -20,7 +21,6 @@ from tests.factories import an_order, order_data
 from tests.integration.test_critical_path import drain
 from workers import commands, exits
 from workers.bootstrap import running_worker
-from workers.ordering import order_handle, order_status, wait_for_state
 from workers.reconcile import reconcile
 from workers.runtime.settings import Settings
 

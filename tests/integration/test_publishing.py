@@ -16,11 +16,11 @@ from activities.publisher import EventPublisher
 from contracts.broker import BrokerMismatch, unrouted_name
 from contracts.order import OrderState
 from infra.stack import StackInfo
+from podium.client import place_order, wait_for_state
 from tests.factories import an_order
 from tests.integration.management import Management
 from workers import dead_letters, exits, side_effects
 from workers.bootstrap import declare_consumer_topology, running_worker
-from workers.ordering import submit_order, wait_for_state
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -50,7 +50,7 @@ async def test_with_no_consumer_deployed_orders_complete_and_their_events_wait_u
         declared = await management.until(
             lambda e: e is not None, lambda: management.exchange(own.exchange), 10, "exchange"
         )
-        handle = await submit_order(temporal, an_order(), own.task_queue)
+        handle = await place_order(temporal, an_order(), own.task_queue, wait=False)
         result = await handle.result()
     assert result.state == OrderState.COMPLETED
     assert declared["arguments"] == {"alternate-exchange": unrouted}
@@ -122,7 +122,7 @@ async def test_a_worker_starts_while_the_broker_is_down(own: Settings, temporal:
     nobody = own.model_copy(update={"amqp_url": f"amqp://podium:x@127.0.0.1:{port}/podium"})
     order = an_order()
     async with asyncio.timeout(30), running_worker(temporal, nobody):
-        handle = await submit_order(temporal, order, nobody.task_queue)
+        handle = await place_order(temporal, order, nobody.task_queue, wait=False)
         # It serves orders up to the pivot; the publish waits for the broker.
         await wait_for_state(temporal, order.order_id, OrderState.CONFIRMED)
     await handle.terminate("test over")

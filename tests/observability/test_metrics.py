@@ -18,11 +18,11 @@ from consumers.metrics import metrics_endpoint
 from consumers.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from contracts.order import OrderState
+from podium.client import place_order
 from tests.consumers.helpers import completed, effects_consumer
 from tests.factories import an_order
 from tests.integration.conftest import event_tap  # noqa: F401  (the fixture)
 from workers.bootstrap import running_consumers, running_worker
-from workers.ordering import place_order
 from workers.runtime.metrics import temporal_runtime
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal

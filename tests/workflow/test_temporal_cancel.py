@@ -16,12 +16,12 @@ from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.money import Currency
 from contracts.order import OrderState
 from contracts.steps import Charge, ChargePayment
+from podium.client import order_status, place_order, wait_for_state
 from services.payment import PaymentService
 from tests.factories import ORDER_TOTAL, an_order
 from tests.workflow.conftest import Shop
 from tests.workflow.test_stuck_compensation import BrokenRelease
 from workers.bootstrap import ORDER_WORKFLOWS, running_worker, temporal_worker
-from workers.ordering import order_status, submit_order, wait_for_state
 
 
 def outcomes(steps: list, outcome: str) -> list[str]:
@@ -33,7 +33,7 @@ async def test_temporal_cancel_mid_charge_refunds_releases_cancels_and_ends_canc
 ) -> None:
     order = an_order(payment_token="tok_transient_1000")  # the charge keeps being retried
     async with shop.worker():
-        handle = await submit_order(shop.client, order, shop.task_queue)
+        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
         await wait_for_state(shop.client, order.order_id, OrderState.RESERVED)
         await handle.cancel()
         with pytest.raises(WorkflowFailureError) as raised:
@@ -94,7 +94,7 @@ async def test_temporal_cancel_arriving_with_the_charges_result_still_refunds_it
     )
     async with activities_only:
         async with _workflow_worker(shop):
-            handle = await submit_order(shop.client, order, shop.task_queue)
+            handle = await place_order(shop.client, order, shop.task_queue, wait=False)
             await asyncio.to_thread(gated.started.wait, 30)
         gated.gate.set()
         await _until_in_history(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 3)
@@ -139,7 +139,7 @@ async def test_temporal_cancel_past_the_pivot_is_recorded_too_late_and_the_order
     shop.publisher.broker_down = True
     order = an_order()
     async with shop.worker():
-        handle = await submit_order(shop.client, order, shop.task_queue)
+        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
         while not (await order_status(shop.client, order.order_id)).pivot_passed:
             await asyncio.sleep(0.05)
         await handle.cancel()
@@ -168,7 +168,7 @@ async def test_temporal_cancel_while_undoing_lets_the_undo_and_its_publish_finis
     shop.publisher.broker_down = True
     order = an_order(payment_token="tok_declined")
     async with shop.worker(broken.release_stock):
-        handle = await submit_order(shop.client, order, shop.task_queue)
+        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
         async with asyncio.timeout(30):
             while broken.calls < 2:
                 await asyncio.sleep(0.05)

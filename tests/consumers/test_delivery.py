@@ -12,6 +12,8 @@ from consumers.definition import Consumer
 from consumers.emails import message_id_for
 from consumers.options import TopologyOptions
 from infra.mailserver import file_name
+from podium.cli.consumers import analytics_report, loyalty_points
+from podium.cli.demo import consumer_effects
 from tests.consumers.conftest import Broker, MailServer
 from tests.consumers.helpers import (
     completed,
@@ -24,7 +26,6 @@ from tests.consumers.helpers import (
     wait_until,
 )
 from workers.bootstrap import declare_consumer_topology, registered, running_consumers
-from workers.consumers_main import analytics_report, loyalty_points, side_effects
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -57,7 +58,7 @@ async def test_an_event_reaches_all_three_consumers_each_effect_once(
         )
         await wait_until(lambda: _email_file(mail_server, cancelled.event_id), what="email")
 
-    effects = await side_effects(settings)
+    effects = await consumer_effects(settings)
     assert sorted(e.subject for e in effects.emails) == sorted(
         [
             f"Your order {ok.order.order_id} is confirmed",

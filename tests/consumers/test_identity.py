@@ -11,6 +11,7 @@ from consumers import analytics, notifications
 from consumers.mailer import MailOptions
 from consumers.store import Store
 from contracts.events import OrderCompletedV1
+from podium.cli.consumers import analytics_report
 from tests.consumers.helpers import (
     completed,
     dead_letters,
@@ -20,7 +21,6 @@ from tests.consumers.helpers import (
     wait_until,
 )
 from workers.bootstrap import running_consumers
-from workers.consumers_main import analytics_report
 from workers.runtime.settings import Settings
 
 

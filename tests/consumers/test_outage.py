@@ -18,11 +18,11 @@ from activities.publisher import EventPublisher
 from consumers import notifications, state_file
 from consumers.dlq import list_dead_letters
 from infra.mailserver import StoreToFolder, file_name
+from podium.cli.consumers import show_status
 from tests.consumers.conftest import Broker
 from tests.consumers.helpers import completed, consumer_count, dead_letters, wait_until
 from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
-from workers.side_effects import show_status
 
 pytestmark = pytest.mark.integration
 

@@ -96,9 +96,9 @@ async def test_run_consumers_stops_cleanly_on_sigterm(settings: Settings) -> Non
         "PODIUM_DATA_DIR": str(settings.data_dir),
     }
     code = (
-        "import asyncio; from workers.consumers_main import run_consumers;"
+        "import asyncio; from workers.consumer_process import serve;"
         "from workers.runtime.settings import Settings;"
-        "asyncio.run(run_consumers(Settings(), ['loyalty']))"
+        "asyncio.run(serve(Settings(), ['loyalty']))"
     )
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, env=env)
     queue = TopologyOptions(queue_prefix=settings.consumer_queue_prefix).queue("loyalty")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from consumers import state_file
-from workers import exits
+from podium.cli import exits
 from workers.bootstrap import declare_consumer_topology
 from workers.runtime.settings import Settings
 

@@ -16,10 +16,11 @@ from activities.publisher import EventPublisher
 from contracts.broker import BrokerMismatch, unrouted_name
 from contracts.order import OrderState
 from infra.stack import StackInfo
+from podium.cli import dead_letters, exits
+from podium.cli.consumers import consume
 from podium.client import place_order, wait_for_state
 from tests.factories import an_order
 from tests.integration.management import Management
-from workers import dead_letters, exits, side_effects
 from workers.bootstrap import declare_consumer_topology, running_worker
 from workers.runtime.settings import Settings
 
@@ -92,7 +93,7 @@ async def test_an_event_exchange_declared_without_its_alternate_is_one_clear_lin
         channel = await connection.channel()
         await channel.declare_exchange(own.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
 
-    assert await side_effects.consume(own, []) == exits.UNAVAILABLE
+    assert await consume(own, []) == exits.UNAVAILABLE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"exchange '{own.exchange}'" in err and "podium broker migrate" in err

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.inventory import InventoryActivities
 from contracts.order import OrderState
 from contracts.steps import ReleaseStock, Reservation
+from podium.cli.orders import describe_status
 from podium.client import order_handle, order_status, place_order
 from services.inventory import InventoryService
 from services.orders import OrderService
@@ -22,7 +23,6 @@ from services.payment import PaymentService
 from tests.conftest import register_search_attributes, venv_binary
 from tests.factories import an_order
 from tests.workflow.conftest import CATALOGUE, Shop
-from workers.commands import describe_status
 from workers.runtime.payloads import PLAIN_CONVERTER
 from workflows.order import NEEDS_OPERATOR, ORDER_STATUS
 from workflows.policies import MAX_STEP_RECORDS, NEEDS_OPERATOR_AFTER_ROUNDS, ROUNDS_PER_RUN

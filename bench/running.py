@@ -13,9 +13,9 @@ from temporalio.client import Client
 from activities.publisher import EventPublisher
 from bench.all_orchestrated import AllOrchestratedOrderWorkflow
 from bench.baseline import NoopChainWorkflow
+from bench.direct_effects import effect_activities
 from bench.environment import BenchEnv
 from bench.noop import noop
-from bench.side_effects import side_effect_activities
 from consumers import analytics
 from consumers.definition import Consumer
 from workers.bootstrap import (
@@ -60,7 +60,7 @@ async def running_everything(
     queues = Queues(hybrid.task_queue, f"{hybrid.task_queue}-bare", orchestrated.task_queue)
     await declare_consumer_topology(hybrid)
     consumers = [times.observe(c) if c.name == analytics.NAME else c for c in registered(hybrid)]
-    effects = await side_effect_activities(orchestrated)
+    effects = await effect_activities(orchestrated)
     # Never used: the all-orchestrated workflow applies its effects instead of publishing.
     idle_publisher = EventPublisher(
         orchestrated.amqp_url, orchestrated.exchange, orchestrated.publish_timeout_seconds

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bench.all_orchestrated import AllOrchestratedOrderWorkflow
+from bench.direct_effects import effect_activities
 from bench.load import BARE, ORCHESTRATED, PODIUM, Block
 from bench.phases import Phase
 from bench.plot import write_plot
 from bench.report import build_report, format_table, write_report
-from bench.side_effects import side_effect_activities
 from bench.stats import percentile, summarize
 from bench.throughput import RAW, RUNTIME, Rates
 from consumers import analytics, loyalty, notifications
@@ -101,7 +101,7 @@ async def test_all_orchestrated_order_applies_each_side_effect_once_even_when_ru
     settings = shop.settings.model_copy(
         update={"smtp_host": "127.0.0.1", "smtp_port": port, "data_dir": tmp_path}
     )
-    effects = await side_effect_activities(settings)
+    effects = await effect_activities(settings)
     stores = await consumer_stores(settings)
     order = an_order()
     workflow_id = f"order-{order.order_id}"

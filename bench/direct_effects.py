@@ -3,7 +3,7 @@
 import asyncio
 from functools import partial
 
-from bench.side_effect_activities import SideEffect, SideEffectActivities
+from bench.effect_activities import Effect, EffectActivities
 from consumers import analytics, loyalty, notifications
 from consumers.definition import Consumer
 from consumers.store import Store
@@ -12,7 +12,7 @@ from workers.bootstrap import consumer_stores, registered
 from workers.runtime.settings import Settings
 
 
-def in_store(consumer: Consumer, store: Store) -> SideEffect:
+def applied_in_store(consumer: Consumer, store: Store) -> Effect:
     """What the consumer runtime does with a delivered event, minus the broker: the handler
     and the processed marker in one transaction, then the after-commit step (the email)."""
 
@@ -29,13 +29,13 @@ def in_store(consumer: Consumer, store: Store) -> SideEffect:
     return apply
 
 
-async def side_effect_activities(settings: Settings) -> SideEffectActivities:
+async def effect_activities(settings: Settings) -> EffectActivities:
     consumers = {c.name: c for c in registered(settings)}
     stores = await consumer_stores(settings)
 
-    def effect(name: str) -> SideEffect:
-        return in_store(consumers[name], stores[name])
+    def effect(name: str) -> Effect:
+        return applied_in_store(consumers[name], stores[name])
 
-    return SideEffectActivities(
+    return EffectActivities(
         effect(notifications.NAME), effect(analytics.NAME), effect(loyalty.NAME)
     )

@@ -36,11 +36,11 @@ def _count(query: str) -> Callable[[sqlite3.Connection], int]:
 
 
 @dataclass(frozen=True)
-class EffectStores:
+class EffectsDone:
     stores: dict[str, Store]
 
     @classmethod
-    async def of(cls, settings: Settings) -> "EffectStores":
+    async def of(cls, settings: Settings) -> "EffectsDone":
         return cls(await consumer_stores(settings))
 
     def done(self) -> dict[str, dict[str, datetime]]:

@@ -26,7 +26,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contracts adapters workflows activities services consumers workers infra bench
+	$(BIN)/mypy contracts adapters workflows activities services consumers workers infra bench podium
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'

@@ -12,7 +12,7 @@ from temporalio import workflow
 from workflows.order import OrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from bench.side_effect_activities import SideEffectActivities
+    from bench.effect_activities import EffectActivities
     from contracts.events import OrderCompletedV1, OrderFailedV1
     from contracts.order import OrderRequest, OrderResult
     from contracts.steps import PublishEvent
@@ -28,11 +28,9 @@ class AllOrchestratedOrderWorkflow(OrderWorkflow):
         """Run the three side effects in parallel, each retried until it succeeds."""
         command = PublishEvent(event=event)
         steps = [
-            self._onward("notify_customer", SideEffectActivities.notify_customer, command),
-            self._onward("record_analytics", SideEffectActivities.record_analytics, command),
+            self._onward("notify_customer", EffectActivities.notify_customer, command),
+            self._onward("record_analytics", EffectActivities.record_analytics, command),
         ]
         if isinstance(event, OrderCompletedV1):  # failed orders earn no points
-            steps.append(
-                self._onward("credit_loyalty", SideEffectActivities.credit_loyalty, command)
-            )
+            steps.append(self._onward("credit_loyalty", EffectActivities.credit_loyalty, command))
         await asyncio.gather(*steps)

@@ -23,9 +23,9 @@ import aio_pika
 
 from consumers.registry import all_consumers
 from consumers.runtime.topology import topology_for
+from podium.cli.order_input import SAMPLE_ADDRESS
 from services.inventory import InventoryService
-from workers.consumers_main import runtime_options
-from workers.order_input import SAMPLE_ADDRESS
+from workers.bootstrap import runtime_options
 from workers.runtime.settings import Settings
 
 SKU = "MUG-BLUE"

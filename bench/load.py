@@ -18,7 +18,7 @@ from bench.environment import order_request
 from bench.progress import Progress
 from bench.running import Queues
 from contracts.order import OrderRequest, OrderResult, OrderState
-from workers.ordering import fingerprint, place_order
+from podium.client import fingerprint, place_order
 
 # create, reserve, charge, confirm, publish: the activities of a completed order.
 ORDER_ACTIVITIES = 5
@@ -53,7 +53,7 @@ def calls(client: Client, queues: Queues, tag: str) -> dict[str, Call]:
 
     async def orchestrated(n: int) -> str | None:
         order = request("a", n)
-        # Started exactly as `submit_order` starts an OrderWorkflow.
+        # Started exactly as `place_order` starts an OrderWorkflow.
         handle = await client.start_workflow(
             AllOrchestratedOrderWorkflow.run,
             order,

@@ -3,7 +3,7 @@
 import time
 from dataclasses import dataclass, field
 
-from bench.effects import EffectStores
+from bench.effects_done import EffectsDone
 from bench.load import PODIUM, VARIANTS, Block, Call, closed_loop, rotated, timed
 from bench.progress import Progress
 
@@ -34,7 +34,7 @@ async def one_at_a_time(
     warmup: int,
     budget: float,
     numbers: Numbering,
-    effects: EffectStores,
+    effects: EffectsDone,
     progress: Progress,
 ) -> Phase:
     """Alternate one workflow of each variant, so drift on the machine hits all alike; stop
@@ -64,7 +64,7 @@ async def in_flight(
     rounds: int,
     block_budget: float,
     numbers: Numbering,
-    effects: EffectStores,
+    effects: EffectsDone,
     placed_before: int,
     progress: Progress,
 ) -> Phase:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from bench.effects import EffectStores, lags
+from bench.effects_done import EffectsDone, lags
 from bench.environment import bench_environment
 from bench.load import PODIUM, calls
 from bench.phases import Numbering, Phase, in_flight, one_at_a_time
@@ -119,7 +119,7 @@ async def _measure(
 ) -> tuple[list[Phase], dict[int, list[float]], Rates, TracingCost | None]:
     times = EventTimes()
     async with bench_environment(settings, folder) as env:
-        effects = EffectStores.of(env.hybrid)
+        effects = await EffectsDone.of(env.hybrid)
         async with running_everything(client, env, times) as queues:
             variant_calls = calls(client, queues, env.tag)
             numbers = Numbering()

@@ -3,26 +3,28 @@
 import asyncio
 import threading
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from activities.publisher import EventPublisher
 from bench.all_orchestrated import AllOrchestratedOrderWorkflow
 from bench.baseline import NoopChainWorkflow
+from bench.direct_effects import effect_activities
 from bench.environment import BenchEnv
 from bench.noop import noop
-from bench.side_effects import side_effect_activities
 from consumers import analytics
 from consumers.runtime.definition import Consumer
-from workers.consumers_main import declare_consumer_topology, registered, running_consumers
-from workers.runtime.settings import Settings
-from workers.worker import open_services, order_activities, running_worker
+from workers.bootstrap import (
+    declare_consumer_topology,
+    registered,
+    running_consumers,
+    running_worker,
+    temporal_worker,
+)
 
 
 @dataclass
@@ -50,18 +52,6 @@ class Queues:
     orchestrated: str
 
 
-def sized_worker(client: Client, settings: Settings, task_queue: str, **kw: Any) -> Worker:
-    """Sized like the order worker, so the engine is compared with the same limits."""
-    return Worker(
-        client,
-        task_queue=task_queue,
-        max_concurrent_activities=settings.max_concurrent_activities,
-        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
-        graceful_shutdown_timeout=timedelta(seconds=10),
-        **kw,
-    )
-
-
 @asynccontextmanager
 async def running_everything(
     client: Client, env: BenchEnv, times: EventTimes
@@ -70,35 +60,29 @@ async def running_everything(
     queues = Queues(hybrid.task_queue, f"{hybrid.task_queue}-bare", orchestrated.task_queue)
     await declare_consumer_topology(hybrid)
     consumers = [times.observe(c) if c.name == analytics.NAME else c for c in registered(hybrid)]
+    effects = await effect_activities(orchestrated)
     # Never used: the all-orchestrated workflow applies its effects instead of publishing.
     idle_publisher = EventPublisher(
         orchestrated.amqp_url, orchestrated.exchange, orchestrated.publish_timeout_seconds
     )
     async with AsyncExitStack() as stack:
-        threads = stack.enter_context(
-            ThreadPoolExecutor(orchestrated.activity_threads, "bench-activity")
-        )
         await stack.enter_async_context(running_worker(client, hybrid))
         await stack.enter_async_context(running_consumers(hybrid, consumers=consumers))
+        # The bare engine, sized like the order worker, so both run under the same limits.
         await stack.enter_async_context(
-            sized_worker(
-                client, hybrid, queues.bare, workflows=[NoopChainWorkflow], activities=[noop]
-            )
+            temporal_worker(client, hybrid, queues.bare, [NoopChainWorkflow], [noop])
         )
-        effects = side_effect_activities(orchestrated)
         await stack.enter_async_context(
-            sized_worker(
+            running_worker(
                 client,
                 orchestrated,
-                queues.orchestrated,
+                publisher=idle_publisher,
                 workflows=[AllOrchestratedOrderWorkflow],
-                activities=[
-                    *order_activities(*open_services(orchestrated), idle_publisher),
+                extra_activities=[
                     effects.notify_customer,
                     effects.record_analytics,
                     effects.credit_loyalty,
                 ],
-                activity_executor=threads,
             )
         )
         yield queues

@@ -23,11 +23,10 @@ from bench.environment import order_request
 from bench.progress import Progress
 from consumers import loyalty
 from consumers.runtime.runner import declare, running
-from consumers.runtime.store import Store
 from consumers.runtime.topology import topology_for
 from contracts.events import OrderCompletedV1, OrderSnapshot
 from contracts.order import OrderRequest
-from workers.consumers_main import runtime_options
+from workers.bootstrap import consumer_stores, runtime_options
 from workers.runtime.settings import Settings
 
 PUBLISH_BATCH = 200
@@ -101,7 +100,7 @@ def _rate(stamps: list[float]) -> tuple[int, float]:
 
 async def runtime_rate(settings: Settings, count: int, budget: float) -> tuple[int, float]:
     options = runtime_options(settings)
-    store = Store(options.store_path(loyalty.NAME), loyalty.CONSUMER.schema)
+    store = (await consumer_stores(settings, [loyalty.NAME]))[loyalty.NAME]
     before = await asyncio.to_thread(store.processed_count)
     deadline = time.perf_counter() + budget
     async with running([loyalty.CONSUMER], options):

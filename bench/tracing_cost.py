@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import Attributes
 
-from bench.effects import EffectStores
+from bench.effects_done import EffectsDone
 from bench.load import Block, Call, closed_loop
 from bench.phases import Numbering
 from bench.progress import Progress
@@ -76,7 +76,7 @@ async def tracing_cost(
     rounds: int,
     block_budget: float,
     numbers: Numbering,
-    effects: EffectStores,
+    effects: EffectsDone,
     placed_before: int,
     progress: Progress,
 ) -> TracingCost:

@@ -14,7 +14,7 @@ from infra.mailserver import stored_emails
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
-from workers.consumers_main import registered, runtime_options
+from workers.bootstrap import consumer_store, registered
 from workers.runtime.settings import Settings
 
 
@@ -72,11 +72,10 @@ class ConsumerStores:
 
     @classmethod
     def of(cls, settings: Settings, mail_dir: Path | None = None) -> "ConsumerStores":
-        options = runtime_options(settings)
         by_name = {c.name: c for c in registered(settings)}
 
         def store(name: str) -> Store:
-            return Store(options.store_path(name), by_name[name].schema)
+            return consumer_store(settings, by_name[name])
 
         return cls(store(notifications.NAME), store(analytics.NAME), store(loyalty.NAME), mail_dir)
 

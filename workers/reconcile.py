@@ -20,13 +20,14 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.publisher import EventPublisher
 from contracts.events import OrderCompletedV1, OrderEvent, OrderFailedV1, event_id_for
 from contracts.order import Failure, order_id_from_workflow_id, workflow_id_for
+from contracts.problems import one_line
 from services.inventory import InventoryService
 from services.orders import CONFIRMED, PENDING, OrderService
 from services.payment import PaymentService, payment_id_for
-from workers import exits
+from workers.bootstrap import event_publisher
+from workers.runtime.redaction import redact_urls
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
-from workers.runtime.tls import amqp_ssl_context
 
 # Orders examined per run, from each source: bounded work however much history there is.
 LIMIT = 1000
@@ -78,16 +79,12 @@ class Services:
 
 
 async def reconcile(settings: Settings, *, dry_run: bool) -> int:
+    """Print one line per order and a summary; how many events could not be published."""
     client = await connect_temporal(settings)
     services = await asyncio.to_thread(Services.open, settings)
     held = await asyncio.to_thread(services.candidates)
     ended = await _orders_ended_without_outcome(client, settings.task_queue)
-    publisher = EventPublisher(
-        settings.amqp_url,
-        settings.exchange,
-        settings.publish_timeout_seconds,
-        ssl_context=amqp_ssl_context(settings),
-    )
+    publisher = event_publisher(settings)
     counts = {"undone": 0, "completed": 0, "left": 0}
     unpublished = 0
     try:
@@ -96,7 +93,8 @@ async def reconcile(settings: Settings, *, dry_run: bool) -> int:
                 outcome = await _reconcile_one(client, services, publisher, order_id, dry_run)
             except (AMQPError, OSError, TimeoutError) as err:
                 # Not marked reconciled: the next run finds the order again, its undo a no-op.
-                print(f"order {order_id}: its event could not be published ({err!r}); run again")
+                reason = redact_urls(one_line(repr(err), 300))
+                print(f"order {order_id}: its event could not be published ({reason}); run again")
                 unpublished += 1
                 continue
             if outcome is not None:
@@ -111,7 +109,7 @@ async def reconcile(settings: Settings, *, dry_run: bool) -> int:
     )
     if LIMIT in (len(held), len(ended)):
         print(f"reconcile: stopped at {LIMIT} orders per source; run it again for the rest")
-    return exits.UNAVAILABLE if unpublished else exits.OK
+    return unpublished
 
 
 async def _orders_ended_without_outcome(client: Client, task_queue: str) -> list[str]:

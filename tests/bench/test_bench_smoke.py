@@ -4,31 +4,25 @@ time-skipping server. No timing is asserted here: figures live in `podium bench`
 import json
 import socket
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from temporalio.worker import Worker
 
 from bench.all_orchestrated import AllOrchestratedOrderWorkflow
+from bench.direct_effects import effect_activities
 from bench.load import BARE, ORCHESTRATED, PODIUM, Block
 from bench.phases import Phase
 from bench.plot import write_plot
 from bench.report import build_report, format_table, write_report
-from bench.side_effect_activities import SideEffectActivities
-from bench.side_effects import in_store
 from bench.stats import percentile, summarize
 from bench.throughput import RAW, RUNTIME, Rates
 from consumers import analytics, loyalty, notifications
-from consumers.mailer import MailOptions
-from consumers.registry import all_consumers
-from consumers.runtime.store import Store
 from contracts.order import OrderState, workflow_id_for
 from infra import mailserver
 from tests.factories import an_order
 from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture, used by name)
-from workers.worker import order_activities
+from workers.bootstrap import consumer_stores, running_worker
 
 
 def test_percentile_is_a_measured_value_by_nearest_rank() -> None:
@@ -104,37 +98,35 @@ async def test_all_orchestrated_order_applies_each_side_effect_once_even_when_ru
     tmp_path: Path,
 ) -> None:
     port, folder = mail_folder
-    consumers = {c.name: c for c in all_consumers(MailOptions(host="127.0.0.1", port=port))}
-    stores = {n: Store(tmp_path / f"{n}.db", c.schema) for n, c in consumers.items()}
-    effects = {n: in_store(consumers[n], stores[n]) for n in consumers}
-    activities = SideEffectActivities(
-        effects[notifications.NAME], effects[analytics.NAME], effects[loyalty.NAME]
+    settings = shop.settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "data_dir": tmp_path}
     )
+    effects = await effect_activities(settings)
+    stores = await consumer_stores(settings)
     order = an_order()
     workflow_id = workflow_id_for(order.order_id)
-    with ThreadPoolExecutor(4) as threads:
-        async with Worker(
-            shop.client,
-            task_queue=shop.task_queue,
-            workflows=[AllOrchestratedOrderWorkflow],
-            activities=[
-                *order_activities(shop.orders, shop.inventory, shop.payments, shop.publisher),
-                activities.notify_customer,
-                activities.record_analytics,
-                activities.credit_loyalty,
-            ],
-            activity_executor=threads,
-        ):
-            # The same workflow id twice: every step and every effect is idempotent on its key.
-            first, again = [
-                await shop.client.execute_workflow(
-                    AllOrchestratedOrderWorkflow.run,
-                    order,
-                    id=workflow_id,
-                    task_queue=shop.task_queue,
-                )
-                for _ in range(2)
-            ]
+    async with running_worker(
+        shop.client,
+        settings,
+        services=shop.services,
+        publisher=shop.publisher,
+        workflows=[AllOrchestratedOrderWorkflow],
+        extra_activities=[
+            effects.notify_customer,
+            effects.record_analytics,
+            effects.credit_loyalty,
+        ],
+    ):
+        # The same workflow id twice: every step and every effect is idempotent on its key.
+        first, again = [
+            await shop.client.execute_workflow(
+                AllOrchestratedOrderWorkflow.run,
+                order,
+                id=workflow_id,
+                task_queue=shop.task_queue,
+            )
+            for _ in range(2)
+        ]
 
     assert first.state == again.state == OrderState.COMPLETED
     assert first.event_id == again.event_id

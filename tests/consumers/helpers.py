@@ -22,7 +22,7 @@ from contracts.events import OrderCompletedV1, OrderFailedV1, OrderSnapshot, eve
 from contracts.order import Failure, workflow_id_for
 from infra.stack import LocalStack
 from tests.factories import order_data
-from workers.consumers_main import runtime_options
+from workers.bootstrap import consumer_store, runtime_options
 from workers.runtime.settings import Settings
 
 
@@ -63,7 +63,7 @@ async def wait_until(check: Callable[[], bool], within: float = 10.0, what: str 
 
 
 def store_of(settings: Settings, consumer: Consumer) -> Store:
-    return Store(runtime_options(settings).store_path(consumer.name), consumer.schema)
+    return consumer_store(settings, consumer)
 
 
 def count(store: Store, sql: str, *args: Any) -> int:

@@ -11,7 +11,7 @@ from consumers import notifications
 from infra.mailserver import stored_emails
 from tests.consumers.conftest import MailServer
 from tests.consumers.helpers import completed, count, dead_letters, store_of, wait_until
-from workers.consumers_main import registered, running_consumers
+from workers.bootstrap import registered, running_consumers
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -12,6 +12,8 @@ from consumers.emails import message_id_for
 from consumers.runtime.definition import Consumer
 from consumers.runtime.options import TopologyOptions
 from infra.mailserver import file_name
+from podium.cli.consumers import analytics_report, loyalty_points
+from podium.cli.demo import consumer_effects
 from tests.consumers.conftest import Broker, MailServer
 from tests.consumers.helpers import (
     completed,
@@ -23,14 +25,7 @@ from tests.consumers.helpers import (
     wait_drained,
     wait_until,
 )
-from workers.consumers_main import (
-    analytics_report,
-    declare_consumer_topology,
-    loyalty_points,
-    registered,
-    running_consumers,
-    side_effects,
-)
+from workers.bootstrap import declare_consumer_topology, registered, running_consumers
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -63,7 +58,7 @@ async def test_an_event_reaches_all_three_consumers_each_effect_once(
         )
         await wait_until(lambda: _email_file(mail_server, cancelled.event_id), what="email")
 
-    effects = await side_effects(settings)
+    effects = await consumer_effects(settings)
     assert sorted(e.subject for e in effects.emails) == sorted(
         [
             f"Your order {ok.order.order_id} is confirmed",

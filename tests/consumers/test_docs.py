@@ -9,7 +9,7 @@ import pytest
 
 from activities.publisher import EventPublisher
 from tests.consumers.helpers import completed, count, store_of, wait_until
-from workers.consumers_main import running_consumers
+from workers.bootstrap import running_consumers
 from workers.runtime.settings import Settings
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "adding-a-consumer.md"

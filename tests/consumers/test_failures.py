@@ -12,8 +12,10 @@ from activities.publisher import EventPublisher
 from consumers import loyalty
 from consumers.runtime import dlq
 from consumers.runtime.definition import Consumer
+from consumers.runtime.dlq import list_dead_letters, replay
 from consumers.runtime.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
+from podium.cli.consumers import loyalty_points
 from tests.consumers.conftest import RETRY_DELAYS_MS
 from tests.consumers.helpers import (
     completed,
@@ -24,13 +26,7 @@ from tests.consumers.helpers import (
     store_of,
     wait_until,
 )
-from workers.consumers_main import (
-    dlq_list,
-    dlq_replay,
-    loyalty_points,
-    running_consumers,
-    runtime_options,
-)
+from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -66,7 +62,7 @@ async def test_poison_messages_are_dead_lettered_with_a_reason_and_do_not_block_
         await publisher.publish(good)
         await wait_until(lambda: _points(settings) == 34, what="good event after poison")
         dead = await dead_letters(settings, "loyalty", 3)
-        again = await dlq_list(settings, "loyalty")
+        again = await list_dead_letters(runtime_options(settings), "loyalty")
 
     by_id = {d.message_id: d for d in dead}
     assert set(by_id) == {"bad-json", "a-list", "v2"}
@@ -79,8 +75,10 @@ async def test_poison_messages_are_dead_lettered_with_a_reason_and_do_not_block_
     assert {d.message_id for d in again} == set(by_id)  # listing loses nothing
     assert await loyalty_points(settings, "cust-poison") == 34
     with pytest.raises(dlq.UnknownIds):
-        await dlq_replay(settings, "loyalty", ["no-such-id", "v2"])
-    assert len(await dlq_list(settings, "loyalty")) == 3  # an unknown id moves nothing
+        await replay(runtime_options(settings), "loyalty", ["no-such-id", "v2"])
+    assert (
+        len(await list_dead_letters(runtime_options(settings), "loyalty")) == 3
+    )  # an unknown id moves nothing
 
 
 def _points(settings: Settings) -> int:

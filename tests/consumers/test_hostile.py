@@ -31,7 +31,7 @@ from tests.consumers.helpers import (
     store_of,
     wait_until,
 )
-from workers.consumers_main import running_consumers
+from workers.bootstrap import running_consumers
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -181,7 +181,7 @@ from consumers.runtime.definition import Consumer
 from consumers.runtime.options import TopologyOptions
 from consumers.runtime.runner import run_until_signalled
 from contracts.events import OrderCompletedV1
-from workers.consumers_main import runtime_options
+from workers.bootstrap import runtime_options
 from workers.runtime.settings import Settings
 
 def handle(event, tx):

@@ -21,7 +21,7 @@ from contracts.events import OrderCompletedV1
 from tests.consumers.conftest import Broker
 from tests.consumers.helpers import completed, effects_consumer, publish_via_management
 from tests.consumers.test_hostile import LoopLag
-from workers.consumers_main import running_consumers, runtime_options
+from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -11,6 +11,7 @@ from consumers import analytics, notifications
 from consumers.mailer import MailOptions
 from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1
+from podium.cli.consumers import analytics_report
 from tests.consumers.helpers import (
     completed,
     dead_letters,
@@ -19,7 +20,7 @@ from tests.consumers.helpers import (
     store_of,
     wait_until,
 )
-from workers.consumers_main import analytics_report, running_consumers
+from workers.bootstrap import running_consumers
 from workers.runtime.settings import Settings
 
 

@@ -19,11 +19,11 @@ from consumers import notifications
 from consumers.runtime import state_file
 from consumers.runtime.dlq import list_dead_letters
 from infra.mailserver import StoreToFolder, file_name
+from podium.cli.consumers import show_status
 from tests.consumers.conftest import Broker
 from tests.consumers.helpers import completed, consumer_count, dead_letters, wait_until
-from workers.consumers_main import running_consumers, runtime_options
+from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
-from workers.side_effects import show_status
 
 pytestmark = pytest.mark.integration
 

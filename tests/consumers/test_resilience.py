@@ -25,7 +25,7 @@ from tests.consumers.helpers import (
     store_of,
     wait_until,
 )
-from workers.consumers_main import running_consumers, runtime_options
+from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -96,9 +96,9 @@ async def test_run_consumers_stops_cleanly_on_sigterm(settings: Settings) -> Non
         "PODIUM_DATA_DIR": str(settings.data_dir),
     }
     code = (
-        "import asyncio; from workers.consumers_main import run_consumers;"
+        "import asyncio; from workers.consumer_process import serve;"
         "from workers.runtime.settings import Settings;"
-        "asyncio.run(run_consumers(Settings(), ['loyalty']))"
+        "asyncio.run(serve(Settings(), ['loyalty']))"
     )
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, env=env)
     queue = TopologyOptions(queue_prefix=settings.consumer_queue_prefix).queue("loyalty")

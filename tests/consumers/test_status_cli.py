@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from consumers.runtime import state_file
-from workers import exits
-from workers.consumers_main import declare_consumer_topology
+from podium.cli import exits
+from workers.bootstrap import declare_consumer_topology
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +19,15 @@ from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
-from activities.events import EventActivities
-from activities.publisher import EventPublisher
 from adapters.rabbitmq import declare_event_exchange
 from contracts.order import OrderResult
 from tests.invariants import ConsumerStores, side_effects_settled
-from workers.consumers_main import declare_consumer_topology, running_consumers
+from workers.bootstrap import (
+    declare_consumer_topology,
+    running_consumers,
+    running_worker,
+)
 from workers.runtime.settings import Settings
-from workers.worker import ORDER_WORKFLOWS, open_services, order_activities
 
 PODIUM = Path(sys.executable).parent / "podium"
 
@@ -115,10 +115,6 @@ def consumers_process(settings: Settings, log: Path, **extra: str) -> Process:
 # In-process workers and consumers ----------------------------------------------------------
 
 
-def activity_name(fn: Callable[..., Any]) -> str:
-    return str(fn.__temporal_activity_definition.name)  # type: ignore[attr-defined]
-
-
 @asynccontextmanager
 async def fault_worker(
     client: Client,
@@ -128,23 +124,13 @@ async def fault_worker(
 ) -> AsyncIterator[Worker]:
     """A worker on real services and the real broker; `replacements` stand in for the
     activities of the same name, `publisher` for the event publisher."""
-    real = EventPublisher(settings.amqp_url, settings.exchange, settings.publish_timeout_seconds)
-    activities = {activity_name(fn): fn for fn in order_activities(*open_services(settings), real)}
-    if publisher is not None:
-        activities["publish_event"] = EventActivities(publisher).publish_event
-    activities.update({activity_name(fn): fn for fn in replacements})
-    try:
-        with ThreadPoolExecutor(16, "fault-activity") as threads:
-            async with Worker(
-                client,
-                task_queue=settings.task_queue,
-                workflows=ORDER_WORKFLOWS,
-                activities=list(activities.values()),
-                activity_executor=threads,
-            ) as worker:
-                yield worker
-    finally:
-        await real.close()
+    async with running_worker(
+        client,
+        settings,
+        publisher=publisher,
+        replacements=replacements,
+    ) as worker:
+        yield worker
 
 
 @asynccontextmanager

@@ -12,6 +12,7 @@ from contracts.broker import unrouted_name
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.order import OrderState
 from infra.stack import LocalStack
+from podium.client import order_status, place_order, wait_for_state
 from tests.factories import an_order
 from tests.faults.conftest import Mail
 from tests.faults.helpers import (
@@ -23,9 +24,8 @@ from tests.faults.helpers import (
     wait_settled,
 )
 from tests.invariants import ConsumerStores, assert_consumer_invariants, assert_invariants
-from workers.ordering import order_status, submit_order, wait_for_state
+from workers.bootstrap import open_services, running_worker
 from workers.runtime.settings import Settings
-from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ async def test_broker_down_at_publish_the_order_completes_once_it_is_back_effect
     async with consumers(settings), running_worker(temporal, settings):
         await asyncio.to_thread(stack.stop_rabbitmq)
         try:
-            handle = await submit_order(temporal, order, settings.task_queue)
+            handle = await place_order(temporal, order, settings.task_queue, wait=False)
             async with asyncio.timeout(30):
                 await wait_for_state(temporal, order.order_id, OrderState.CONFIRMED)
             await wait_for_pending(handle, "publish_event", lambda p: p.attempt >= 3)
@@ -87,7 +87,7 @@ async def test_lost_confirm_publishes_twice_with_one_id_and_each_consumer_acts_o
         async with consumers(settings), fault_worker(temporal, settings, publisher=publisher):
             async with asyncio.timeout(30):
                 for order in (an_order(), an_order(payment_token="tok_declined")):
-                    handle = await submit_order(temporal, order, settings.task_queue)
+                    handle = await place_order(temporal, order, settings.task_queue, wait=False)
                     results.append(await handle.result())
                     publisher.calls = 0  # each order's first publish loses its confirm
             stores = ConsumerStores.of(settings, mail.folder)
@@ -109,7 +109,7 @@ async def test_an_event_no_queue_is_bound_for_completes_the_order_and_waits_unro
     settings = fault_settings  # its own exchange: nothing is bound to it
     order = an_order()
     async with running_worker(temporal, settings):
-        handle = await submit_order(temporal, order, settings.task_queue)
+        handle = await place_order(temporal, order, settings.task_queue, wait=False)
         async with asyncio.timeout(30):
             result = await handle.result()
 

@@ -11,13 +11,13 @@ from temporalio.client import Client
 from activities.inventory import InventoryActivities
 from contracts.order import OrderState, OrderStatus
 from contracts.steps import ReleaseStock, Reservation
+from podium.client import order_status, place_order
 from services.orders import CANCELLED
 from tests.factories import an_order
 from tests.faults.helpers import drain, fault_worker, tap
 from tests.invariants import assert_invariants
-from workers.ordering import order_status, submit_order
+from workers.bootstrap import open_services
 from workers.runtime.settings import Settings
-from workers.worker import open_services
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ async def test_failing_release_is_retried_in_rounds_then_cancel_runs_after_it(
 
     order = an_order(payment_token="tok_declined")
     async with fault_worker(temporal, settings, flaky_release), asyncio.timeout(60):
-        handle = await submit_order(temporal, order, settings.task_queue)
+        handle = await place_order(temporal, order, settings.task_queue, wait=False)
         status = await first_failed_round(temporal, order.order_id)
         stuck_record = orders.get(order.order_id)
         result = await handle.result()

@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from consumers.runtime.dlq import list_dead_letters
 from contracts.order import OrderRequest, OrderResult, OrderState
+from podium.client import place_order
 from services.payment import CAPTURED
 from tests.factories import an_order
 from tests.faults.conftest import SUMMARY, Mail
@@ -33,10 +34,8 @@ from tests.invariants import (
     reserved_units,
     tally_effects,
 )
-from workers.consumers_main import declare_consumer_topology, registered, runtime_options
-from workers.ordering import submit_order
+from workers.bootstrap import declare_consumer_topology, open_services, registered, runtime_options
 from workers.runtime.settings import Settings
-from workers.worker import open_services
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +105,7 @@ async def test_soak_with_random_failures_and_killed_processes_loses_and_doubles_
         chaos_task = asyncio.create_task(chaos(processes, rng, killed))
         handles = []
         for order in orders:
-            handles.append(await submit_order(temporal, order, settings.task_queue))
+            handles.append(await place_order(temporal, order, settings.task_queue, wait=False))
             await asyncio.sleep(SUBMIT_SECONDS / ORDERS)
         async with asyncio.timeout(150):
             await chaos_task

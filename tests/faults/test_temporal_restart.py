@@ -10,12 +10,12 @@ from temporalio.client import Client
 
 from contracts.order import OrderState
 from infra.stack import LocalStack
+from podium.client import order_handle, place_order, wait_for_state
 from tests.factories import an_order
 from tests.faults.helpers import drain, tap
 from tests.invariants import assert_invariants
-from workers.ordering import order_handle, submit_order, wait_for_state
+from workers.bootstrap import open_services, running_worker
 from workers.runtime.settings import Settings
-from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ async def test_orders_in_flight_complete_once_after_a_temporal_restart(
     events = await tap(amqp_channel, settings.exchange)
     orders = [an_order() for _ in range(IN_FLIGHT)]
     async with running_worker(temporal, settings):
-        handles = [await submit_order(temporal, o, settings.task_queue) for o in orders]
+        handles = [await place_order(temporal, o, settings.task_queue, wait=False) for o in orders]
         async with asyncio.timeout(30):
             for order in orders:
                 await wait_for_state(temporal, order.order_id, OrderState.RESERVED)

@@ -14,6 +14,7 @@ from activities.payments import PaymentActivities
 from adapters.sqlite import Database
 from contracts.order import OrderState, workflow_id_for
 from contracts.steps import Charge, ChargePayment
+from podium.client import place_order, wait_for_state
 from services.payment import CAPTURED, payment_id_for
 from tests.factories import an_order
 from tests.faults.helpers import (
@@ -27,9 +28,8 @@ from tests.faults.helpers import (
     worker_process,
 )
 from tests.invariants import assert_invariants
-from workers.ordering import submit_order, wait_for_state
+from workers.bootstrap import open_services, running_worker
 from workers.runtime.settings import Settings
-from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ async def test_worker_killed_between_reserve_and_charge_resumes_without_reservin
     # The charge sleeps 4 s in the gateway before it records anything.
     worker = worker_process(settings, tmp_path / "worker.log", PODIUM_PAYMENT_LATENCY_MS="4000")
     try:
-        handle = await submit_order(temporal, order, settings.task_queue)
+        handle = await place_order(temporal, order, settings.task_queue, wait=False)
         async with asyncio.timeout(30):
             await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
         await wait_for_pending(handle, "charge_payment", started)
@@ -89,7 +89,7 @@ async def test_worker_killed_after_the_charge_was_recorded_retries_with_the_same
         settings, tmp_path / "worker.log", PODIUM_PAYMENT_RESPONSE_LATENCY_MS="6000"
     )
     try:
-        handle = await submit_order(temporal, order, settings.task_queue)
+        handle = await place_order(temporal, order, settings.task_queue, wait=False)
         await until(lambda: [c.status for c in payments.charges()] == [CAPTURED], within=30)
         await wait_for_pending(handle, "charge_payment", started, within=2)  # not completed
         worker.kill()
@@ -134,7 +134,7 @@ async def test_a_charge_slower_than_its_timeout_is_retried_and_still_charged_onc
 
     order = an_order()
     async with fault_worker(temporal, settings, slow_first_charge), asyncio.timeout(60):
-        handle = await submit_order(temporal, order, settings.task_queue)
+        handle = await place_order(temporal, order, settings.task_queue, wait=False)
         result = await handle.result()
         await asyncio.to_thread(late_answer.wait, 5)
 

@@ -9,13 +9,14 @@ import pytest
 
 from activities.publisher import EventPublisher
 from adapters.rabbitmq import BrokerMismatch
+from consumers.runtime.dlq import list_dead_letters
 from consumers.runtime.topology import topology_for
 from contracts.broker import NO_DELIVERY_LIMIT, unrouted_name
 from infra.stack import StackInfo
+from podium.cli import dead_letters, exits
 from tests.consumers.helpers import completed
 from tests.integration.management import Management
-from workers import dead_letters, exits
-from workers.consumers_main import declare_consumer_topology, dlq_list, registered, runtime_options
+from workers.bootstrap import declare_consumer_topology, registered, runtime_options
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -86,7 +87,7 @@ async def test_migrate_redeclares_exchange_and_dead_letter_queues_keeping_every_
     dlq = await management.queue(f"m{uid}.loyalty.dlq")
     assert dlq is not None and dlq["arguments"]["x-delivery-limit"] == NO_DELIVERY_LIMIT
     assert await management.queue(f"m{uid}.loyalty.dlq.migrating") is None
-    kept = await dlq_list(own, "loyalty")
+    kept = await list_dead_letters(runtime_options(own), "loyalty")
     assert sorted((k.message_id, k.routing_key) for k in kept) == [
         ("old-0", "order.completed.v1"),  # x-death came along
         ("old-1", "order.completed.v1"),

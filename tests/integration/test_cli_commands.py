@@ -3,10 +3,11 @@
 import pytest
 from temporalio.client import Client
 
+from podium.cli import exits
+from podium.cli import orders as commands
 from tests.factories import an_order
-from workers import commands, exits
+from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
-from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration
 

@@ -20,12 +20,12 @@ import pytest
 from pydantic import SecretStr
 
 from infra.stack import StackInfo
+from podium.client import place_order
 from tests.factories import an_order
 from tests.security.keys import KEY_1, KEY_2
-from workers.ordering import place_order
+from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
-from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration
 PODIUM = str(Path(sys.executable).parent / "podium")

@@ -14,11 +14,11 @@ from contracts.events import OrderCompletedV1
 from contracts.money import Currency
 from contracts.order import OrderRequest, OrderResult, OrderState
 from infra.stack import LocalStack
+from podium.client import cancel_order, order_status, place_order, wait_for_state
 from tests.factories import ORDER_TOTAL, an_order
 from tests.invariants import assert_invariants, reserved_units
-from workers.ordering import cancel_order, order_status, place_order, submit_order, wait_for_state
+from workers.bootstrap import open_services, running_worker
 from workers.runtime.settings import Settings
-from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ async def test_duplicate_submits_start_one_workflow_and_charge_once(
     order = an_order()
     async with running_worker(temporal, settings):
         handles = await asyncio.gather(
-            *(submit_order(temporal, order, settings.task_queue) for _ in range(5))
+            *(place_order(temporal, order, settings.task_queue, wait=False) for _ in range(5))
         )
         await handles[0].result()
         again = await place_order(temporal, order, settings.task_queue)
@@ -81,7 +81,7 @@ async def test_broker_down_at_publish_delays_the_event_until_it_is_back(
     async with running_worker(temporal, settings):
         stack.stop_rabbitmq()
         try:
-            handle = await submit_order(temporal, order, settings.task_queue)
+            handle = await place_order(temporal, order, settings.task_queue, wait=False)
             for _ in range(100):
                 status = await order_status(temporal, order.order_id)
                 if status.state == OrderState.CONFIRMED:
@@ -129,7 +129,7 @@ async def test_a_batch_of_mixed_orders_keeps_stock_ledger_and_states_consistent(
     orders = mixed_orders(24, seed=7)
 
     async def run(order: OrderRequest) -> OrderResult:
-        handle = await submit_order(temporal, order, settings.task_queue)
+        handle = await place_order(temporal, order, settings.task_queue, wait=False)
         if order.order_id.endswith("-cancel"):
             await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
             await cancel_order(temporal, order.order_id)

@@ -17,10 +17,9 @@ import pytest
 from consumers.runtime import headers as h
 from contracts.broker import NO_DELIVERY_LIMIT
 from infra.stack import StackInfo
+from podium.cli import dead_letters, exits, main
 from tests.integration.management import Management
-from workers import dead_letters, exits
-from workers.cli import main
-from workers.consumers_main import declare_consumer_topology
+from workers.bootstrap import declare_consumer_topology
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -17,13 +17,14 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ApplicationError
 
 from contracts.order import OrderState, workflow_id_for
+from podium.cli import exits
+from podium.cli import orders as order_commands
+from podium.client import place_order
 from tests.conftest import venv_binary
 from tests.factories import an_order, order_data
-from workers import commands, exits
-from workers.ordering import submit_order
+from workers.bootstrap import running_worker
 from workers.runtime.payloads import INVALID_INPUT
 from workers.runtime.settings import Settings
-from workers.worker import running_worker
 from workflows.order import OrderWorkflow
 
 pytestmark = pytest.mark.integration
@@ -139,7 +140,7 @@ async def test_bad_query_and_update_payloads_are_refused_and_the_order_carries_o
 ) -> None:
     order = an_order(payment_token="tok_transient_1000")  # stays in its charge retries
     async with running_worker(temporal, settings):
-        handle = await submit_order(temporal, order, settings.task_queue)
+        handle = await place_order(temporal, order, settings.task_queue, wait=False)
         target = ("--workflow-id", handle.id)
         query = ("workflow", "query", *target, "--name", "status")
         update = ("workflow", "update", "execute", *target, "--name", "cancel")
@@ -179,8 +180,8 @@ async def test_status_and_cancel_of_a_refused_run_say_what_happened(
         bad = as_json(items=[line(quantity=-1)])
         await start_with(settings, tmp_path, bad, workflow_id=workflow_id_for(order_id))
         await refused_at_once(temporal, workflow_id_for(order_id))
-        assert await commands.status(settings, order_id) == exits.OK
-        assert await commands.cancel(settings, order_id) == exits.ORDER_NOT_COMPLETED
+        assert await order_commands.status(settings, order_id) == exits.OK
+        assert await order_commands.cancel(settings, order_id) == exits.ORDER_NOT_COMPLETED
     printed = capsys.readouterr()
     assert f"order {order_id}: FAILED (InvalidInput: invalid input: items.0.quantity" in printed.out
     assert f"order {order_id} cannot be cancelled" in printed.out

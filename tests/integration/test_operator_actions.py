@@ -12,17 +12,15 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from contracts.events import OrderCompletedV1, OrderFailedV1, event_id_for
 from contracts.order import OrderRequest, OrderState
-from services.inventory import InventoryService
-from services.orders import OrderService
-from services.payment import PaymentService
+from podium.cli import exits
+from podium.cli import orders as order_commands
+from podium.client import order_handle, order_status, wait_for_state
 from tests.conftest import venv_binary
 from tests.factories import an_order, order_data
 from tests.integration.test_critical_path import drain
-from workers import commands, exits
-from workers.ordering import order_handle, order_status, wait_for_state
+from workers.bootstrap import open_services, running_worker
 from workers.reconcile import reconcile
 from workers.runtime.settings import Settings
-from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -61,14 +59,6 @@ async def until_status(
     return found
 
 
-def services(settings: Settings) -> tuple[OrderService, InventoryService, PaymentService]:
-    return (
-        OrderService(settings.orders_db),
-        InventoryService(settings.inventory_db),
-        PaymentService(settings.payments_db),
-    )
-
-
 def events_of(messages: list, order_id: str) -> list[OrderCompletedV1 | OrderFailedV1]:
     found: list[OrderCompletedV1 | OrderFailedV1] = []
     for message in messages:
@@ -92,7 +82,7 @@ async def test_temporal_workflow_cancel_undoes_the_order_in_the_services_own_dat
         await until_status(temporal, order.order_id, WorkflowExecutionStatus.CANCELED)
         status = await order_status(temporal, order.order_id)
 
-    orders, inventory, payments = services(settings)
+    orders, inventory, payments = open_services(settings)
     key = order.workflow_id
     charge = payments.charge_made(f"{key}/charge-payment")
     assert charge is not None and charge.status in ("REFUNDED", "VOIDED")
@@ -107,7 +97,7 @@ async def test_temporal_workflow_cancel_undoes_the_order_in_the_services_own_dat
     assert event.event_id == event_id_for(key, OrderFailedV1.ROUTING_KEY)
     # Without a worker, `podium status` says how the run ended, in one line, no traceback.
     idle = settings.model_copy(update={"task_queue": "nobody-polls-this-queue"})
-    assert await commands.status(idle, order.order_id) == exits.OK
+    assert await order_commands.status(idle, order.order_id) == exits.OK
     assert f"order {order.order_id}: its workflow run ended CANCELED" in capsys.readouterr().out
 
 
@@ -121,7 +111,7 @@ async def test_reconcile_after_a_terminate_undoes_the_order_once(
     async with running_worker(temporal, slow):
         start_with_cli(slow, order)
         await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
-        orders, inventory, payments = services(slow)
+        orders, inventory, payments = open_services(slow)
         async with asyncio.timeout(30):
             while payments.charge_made(f"{order.workflow_id}/charge-payment") is None:
                 await asyncio.sleep(0.05)
@@ -156,7 +146,7 @@ async def test_reconcile_after_a_terminate_undoes_the_order_once(
     assert event.event_id == event_id_for(key, OrderFailedV1.ROUTING_KEY)
     assert event.failure.code == "workflow_terminated"
     idle = settings.model_copy(update={"task_queue": "nobody-polls-this-queue"})
-    assert await commands.status(idle, order.order_id) == exits.OK
+    assert await order_commands.status(idle, order.order_id) == exits.OK
     told = capsys.readouterr().out
     assert "ended TERMINATED" in told and "podium reconcile" in told
 
@@ -191,7 +181,7 @@ async def test_reconcile_leaves_running_orders_and_completes_a_confirmed_one(
     line = f"order {confirmed.order_id}: confirmed (past the pivot), workflow TERMINATED"
     assert out.count(line) == 1
     assert still.state == OrderState.RESERVED
-    orders, _, payments = services(settings)
+    orders, _, payments = open_services(settings)
     assert orders.get(confirmed.order_id).status == "CONFIRMED"  # type: ignore[union-attr]
     charge = payments.charge_made(f"{confirmed.workflow_id}/charge-payment")
     assert charge is not None and charge.status == "CAPTURED"

@@ -17,13 +17,13 @@ from adapters.rabbitmq import BrokerMismatch
 from contracts.broker import unrouted_name
 from contracts.order import OrderState
 from infra.stack import StackInfo
+from podium.cli import dead_letters, exits
+from podium.cli.consumers import consume
+from podium.client import place_order, wait_for_state
 from tests.factories import an_order
 from tests.integration.management import Management
-from workers import dead_letters, exits, side_effects
-from workers.consumers_main import declare_consumer_topology
-from workers.ordering import submit_order, wait_for_state
+from workers.bootstrap import declare_consumer_topology, running_worker
 from workers.runtime.settings import Settings
-from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +52,7 @@ async def test_with_no_consumer_deployed_orders_complete_and_their_events_wait_u
         declared = await management.until(
             lambda e: e is not None, lambda: management.exchange(own.exchange), 10, "exchange"
         )
-        handle = await submit_order(temporal, an_order(), own.task_queue)
+        handle = await place_order(temporal, an_order(), own.task_queue, wait=False)
         result = await handle.result()
     assert result.state == OrderState.COMPLETED
     assert declared["arguments"] == {"alternate-exchange": unrouted}
@@ -94,7 +94,7 @@ async def test_an_event_exchange_declared_without_its_alternate_is_one_clear_lin
         channel = await connection.channel()
         await channel.declare_exchange(own.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
 
-    assert await side_effects.consume(own, []) == exits.UNAVAILABLE
+    assert await consume(own, []) == exits.UNAVAILABLE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"exchange '{own.exchange}'" in err and "podium broker migrate" in err
@@ -124,7 +124,7 @@ async def test_a_worker_starts_while_the_broker_is_down(own: Settings, temporal:
     nobody = own.model_copy(update={"amqp_url": f"amqp://podium:x@127.0.0.1:{port}/podium"})
     order = an_order()
     async with asyncio.timeout(30), running_worker(temporal, nobody):
-        handle = await submit_order(temporal, order, nobody.task_queue)
+        handle = await place_order(temporal, order, nobody.task_queue, wait=False)
         # It serves orders up to the pivot; the publish waits for the broker.
         await wait_for_state(temporal, order.order_id, OrderState.CONFIRMED)
     await handle.terminate("test over")

@@ -13,10 +13,10 @@ from temporalio.client import Client
 
 from contracts.money import Currency
 from contracts.order import OrderState
+from podium.client import place_order, wait_for_state
 from tests.factories import ORDER_TOTAL, an_order
-from workers.ordering import submit_order, wait_for_state
+from workers.bootstrap import open_services, running_worker
 from workers.runtime.settings import Settings
-from workers.worker import open_services, running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ async def test_sigterm_lets_the_charge_in_flight_finish_then_a_new_worker_comple
     order = an_order()
     worker = start_worker(settings, PODIUM_PAYMENT_LATENCY_MS="1500")
     try:
-        handle = await submit_order(temporal, order, settings.task_queue)
+        handle = await place_order(temporal, order, settings.task_queue, wait=False)
         async with asyncio.timeout(30):
             await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
         await asyncio.sleep(0.5)  # the charge is now in flight, sleeping in the gateway

@@ -84,3 +84,14 @@ def test_url_credentials_are_redacted_in_linear_time(unit: str) -> None:
         timings.append(time.perf_counter() - start)
     assert timings[1] < 10 * timings[0] + 0.05, timings
     assert redact_urls("amqp://podium:s3cr@t@host/v") == "amqp://podium:******@host/v"
+
+
+@pytest.mark.parametrize(
+    "url", ["amqp://podium:s3cret@127.0.0.1:5679/podium", "amqp://podium:s3cr@t@localhost/v"]
+)
+def test_a_password_in_a_logged_url_is_masked(url: str) -> None:
+    out = redact_personal_data(
+        None, "info", {"event": f"cannot connect to {url}", "error": ConnectionError(url)}
+    )
+    assert "s3cr" not in str(out)
+    assert "amqp://podium:******@" in out["event"] and "amqp://podium:******@" in out["error"]

@@ -17,9 +17,9 @@ from temporalio.worker import Worker
 from activities.payments import PaymentActivities
 from contracts.order import OrderState
 from contracts.steps import Charge, ChargePayment, Published, PublishEvent
+from podium.client import place_order
 from tests.factories import an_order
 from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture)
-from workers.ordering import place_order
 from workers.runtime.logging import (
     REDACTED,
     add_trace_context,

@@ -18,15 +18,14 @@ from consumers.runtime.metrics import metrics_endpoint
 from consumers.runtime.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from contracts.order import OrderState
+from podium.client import place_order
 from tests.consumers.helpers import completed, effects_consumer
 from tests.factories import an_order
 from tests.integration.conftest import event_tap  # noqa: F401  (the fixture)
-from workers.consumers_main import running_consumers
-from workers.ordering import place_order
+from workers.bootstrap import running_consumers, running_worker
 from workers.runtime.metrics import temporal_runtime
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
-from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration
 

@@ -8,12 +8,12 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionDescription
 
 from contracts.order import OrderRequest, OrderState
+from podium.client import order_handle, place_order
 from tests.factories import an_order
 from tests.integration.conftest import event_tap  # noqa: F401  (the fixture)
 from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture)
-from workers.ordering import order_handle, place_order
+from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
-from workers.worker import running_worker
 from workflows.visibility import CUSTOMER_ID, ORDER_STATUS, ORDER_TOTAL
 
 PERSONAL = ["ada@example.com", "Ada Lovelace", "St James", "SW1Y", "tok_"]

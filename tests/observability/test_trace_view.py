@@ -10,10 +10,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode, format_trace_id
 
 from contracts.order import workflow_id_for
+from podium.cli.trace import show_trace
 from workers.runtime.settings import Settings
 from workers.runtime.span_file import JsonLinesSpanExporter, read_records
 from workers.runtime.tracing import build_provider, span_exporter
-from workers.trace_view import show_trace
 
 FIELDS = {
     "trace_id",

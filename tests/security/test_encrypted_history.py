@@ -13,15 +13,15 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from contracts.order import OrderRequest, OrderState
+from podium.client import order_handle, place_order, workflow_id_for
 from tests.conftest import venv_binary
 from tests.factories import an_order
 from tests.security.keys import KEY_1
+from workers.bootstrap import running_worker
 from workers.codec_server import codec_server
-from workers.ordering import order_handle, place_order, workflow_id_for
 from workers.runtime.codec import ENCODING
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
-from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration
 

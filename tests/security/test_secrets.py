@@ -4,7 +4,7 @@ import pytest
 from pydantic import SecretStr
 
 from tests.security.keys import KEY_1
-from workers.runtime.redaction import redact_url, redact_urls
+from workers.runtime.redaction import redact_urls
 from workers.runtime.settings import Settings
 
 PASSWORD = "Zq9-generated-pw"
@@ -43,8 +43,8 @@ def test_secret_settings_are_masked_in_validation_errors(monkeypatch: pytest.Mon
         ("localhost:7233", "localhost:7233"),
     ],
 )
-def test_redact_url_masks_only_the_password(url: str, shown: str) -> None:
-    assert redact_url(url) == shown
+def test_a_url_keeps_all_but_its_password(url: str, shown: str) -> None:
+    assert redact_urls(url) == shown
 
 
 def test_redact_urls_masks_passwords_inside_text() -> None:

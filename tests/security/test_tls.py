@@ -13,7 +13,6 @@ from workers.runtime.settings import Settings
 from workers.runtime.tls import (
     TLSSettingsError,
     amqp_ssl_context,
-    amqp_ssl_options,
     temporal_api_key,
     temporal_tls,
 )
@@ -43,7 +42,7 @@ def one_line_error(**values: object) -> str:
 
 def test_no_tls_settings_leave_aio_pika_defaults() -> None:
     assert amqp_ssl_context(settings()) is None
-    assert amqp_ssl_options(settings(amqp_url=AMQPS)) == {}
+    assert amqp_ssl_context(settings(amqp_url=AMQPS)) is None
 
 
 def test_ca_file_gives_a_verifying_context(certs: Certs) -> None:
@@ -56,7 +55,7 @@ def test_ca_file_gives_a_verifying_context(certs: Certs) -> None:
 
 
 def test_client_certificate_is_loaded_for_mutual_tls(certs: Certs) -> None:
-    options = amqp_ssl_options(
+    context = amqp_ssl_context(
         settings(
             amqp_url=AMQPS,
             amqp_ca_file=certs.ca,
@@ -64,7 +63,7 @@ def test_client_certificate_is_loaded_for_mutual_tls(certs: Certs) -> None:
             amqp_key_file=certs.client_key,
         )
     )
-    assert isinstance(options["ssl_context"], ssl.SSLContext)
+    assert isinstance(context, ssl.SSLContext)
 
 
 async def test_the_context_completes_a_handshake_with_a_server_of_that_ca(certs: Certs) -> None:

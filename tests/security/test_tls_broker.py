@@ -18,7 +18,7 @@ from infra.stack import LocalStack, StackConfig
 from infra.stack.ports import free_ports
 from tests.consumers.helpers import completed, count, effects_consumer, store_of, wait_until
 from tests.security.certs import Certs, make_certs
-from workers.consumers_main import running_consumers
+from workers.bootstrap import running_consumers
 from workers.runtime.settings import Settings
 from workers.runtime.tls import amqp_ssl_context
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from podium.cli import main
+from podium.cli.order_input import MAX_ORDER_BYTES
 from tests.factories import order_data
-from workers.cli import main
-from workers.order_input import MAX_ORDER_BYTES
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +70,7 @@ def test_missing_file_and_non_object_json(
 
 
 def test_json_prices_stay_exact(tmp_path: Path) -> None:
-    from workers.order_input import order_from_file
+    from podium.cli.order_input import order_from_file
 
     path = tmp_path / "order.json"
     data = order_data(items=[{"sku": "MUG-BLUE", "quantity": 3, "unit_price": 0.1}])

@@ -8,8 +8,8 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from workers import exits
-from workers.failures import explain
+from podium.cli import exits
+from podium.cli.failures import explain
 from workers.runtime.codec import EncryptionError
 from workers.runtime.payloads import invalid_input
 from workers.runtime.settings import Settings
@@ -45,6 +45,8 @@ def settings_error() -> ValidationError:
         (OSError(errno.EADDRINUSE, "Address already in use"), 3, "port"),
         (PermissionError(errno.EACCES, "Permission denied", "/data/x.db"), 4, "/data/x.db"),
         (RuntimeError("boom\nsecond line"), 4, "unexpected error: RuntimeError: boom"),
+        (ValueError(f"bad port in {URL}"), 4, "amqp://podium:******@broker.example"),
+        (OSError(f"lost {URL.replace('5679', 'x')}"), 4, "amqp://podium:******@"),
     ],
 )
 def test_every_error_is_one_line_with_its_exit_code(

@@ -1,6 +1,5 @@
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +14,8 @@ from contracts.events import OrderEvent
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
-from workers.runtime.log_context import ActivityLogContext
-from workers.worker import ORDER_WORKFLOWS, order_activities
+from workers.bootstrap import Services, running_worker
+from workers.runtime.settings import Settings
 
 CATALOGUE = {"MUG-BLUE": 100, "SOCKS-3PK": 100, "VINYL-LTD": 1}
 
@@ -45,27 +44,29 @@ class Shop:
     orders: OrderService
     inventory: InventoryService
     payments: PaymentService
+    data_dir: Path
     publisher: RecordingPublisher = field(default_factory=RecordingPublisher)
     task_queue: str = field(default_factory=lambda: f"orders-{uuid.uuid4()}")
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(task_queue=self.task_queue, data_dir=self.data_dir)
+
+    @property
+    def services(self) -> Services:
+        return Services(self.orders, self.inventory, self.payments)
 
     @asynccontextmanager
     async def worker(self, *replacements: Callable[..., Any]) -> AsyncIterator[Worker]:
         """Run a worker; `replacements` stand in for the activities of the same name."""
-        activities = {
-            _name(fn): fn
-            for fn in order_activities(self.orders, self.inventory, self.payments, self.publisher)
-        }
-        activities.update({_name(fn): fn for fn in replacements})
-        with ThreadPoolExecutor(8) as threads:
-            async with Worker(
-                self.client,
-                task_queue=self.task_queue,
-                workflows=ORDER_WORKFLOWS,
-                activities=list(activities.values()),
-                activity_executor=threads,
-                interceptors=[ActivityLogContext()],  # as the production worker has
-            ) as worker:
-                yield worker
+        async with running_worker(
+            self.client,
+            self.settings,
+            services=self.services,
+            publisher=self.publisher,
+            replacements=replacements,
+        ) as worker:
+            yield worker
 
 
 def _name(fn: Callable[..., Any]) -> str:
@@ -79,4 +80,5 @@ def shop(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Sho
         orders=OrderService(tmp_path / "orders.db"),
         inventory=InventoryService(tmp_path / "inventory.db", CATALOGUE),
         payments=PaymentService(tmp_path / "payments.db"),
+        data_dir=tmp_path,
     )

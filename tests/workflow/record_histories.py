@@ -18,13 +18,13 @@ from temporalio.testing import WorkflowEnvironment
 from activities.inventory import InventoryActivities
 from contracts.order import OrderRequest, OrderState, workflow_id_for
 from contracts.steps import ReleaseStock, Reservation
+from podium.client import cancel_order, order_status, place_order, wait_for_state
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
 from tests.conftest import register_search_attributes
 from tests.factories import an_order
 from tests.workflow.conftest import CATALOGUE, Shop
-from workers.ordering import cancel_order, order_status, submit_order, wait_for_state
 from workers.runtime.payloads import PLAIN_CONVERTER
 from workflows.policies import ROUNDS_PER_RUN
 
@@ -67,7 +67,7 @@ class StuckRelease(InventoryActivities):
 
 async def play(env: WorkflowEnvironment, shop: Shop, name: str, order: OrderRequest) -> list[str]:
     """Run one scenario; return its runs' histories (more than one if it continued as new)."""
-    handle = await submit_order(env.client, order, shop.task_queue)
+    handle = await place_order(env.client, order, shop.task_queue, wait=False)
     if name == "cancelled":
         await wait_for_state(env.client, order.order_id, OrderState.RESERVED)
         await cancel_order(env.client, order.order_id)
@@ -106,6 +106,7 @@ async def record(version: str) -> None:
             orders=OrderService(Path(tmp) / "orders.db"),
             inventory=InventoryService(Path(tmp) / "inventory.db", CATALOGUE),
             payments=PaymentService(Path(tmp) / "payments.db"),
+            data_dir=Path(tmp),
         )
         stuck = StuckRelease(shop.inventory)
         async with shop.worker(stuck.release_stock):

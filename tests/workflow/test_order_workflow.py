@@ -13,10 +13,10 @@ from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.money import Currency
 from contracts.order import OrderState
 from contracts.steps import ReleaseStock, Reservation
+from podium.client import cancel_order, order_status, place_order, wait_for_state
 from services.inventory import InventoryService
 from tests.factories import ORDER_TOTAL, an_order
 from tests.workflow.conftest import Shop
-from workers.ordering import cancel_order, order_status, place_order, submit_order, wait_for_state
 
 
 def outcomes(steps: list, outcome: str) -> list[str]:
@@ -151,7 +151,7 @@ async def test_cancel_during_the_charge_interrupts_it_and_compensates_everything
 ) -> None:
     order = an_order(payment_token="tok_transient_1000")  # the charge keeps failing
     async with shop.worker():
-        handle = await submit_order(shop.client, order, shop.task_queue)
+        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
         await wait_for_state(shop.client, order.order_id, OrderState.RESERVED)
         # RESERVED is set before the fraud screen: wait for the charge itself to be in flight.
         async with asyncio.timeout(30):
@@ -184,7 +184,7 @@ async def test_cancel_past_the_pivot_is_refused_while_the_event_waits_for_the_br
     shop.publisher.broker_down = True
     order = an_order()
     async with shop.worker():
-        handle = await submit_order(shop.client, order, shop.task_queue)
+        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
         while not (await order_status(shop.client, order.order_id)).pivot_passed:
             await asyncio.sleep(0.05)
         refused = await cancel_order(shop.client, order.order_id)
@@ -214,11 +214,11 @@ async def test_duplicate_submit_returns_the_same_run_and_charges_once(shop: Shop
     order = an_order()
     async with shop.worker():
         first, second = await asyncio.gather(
-            submit_order(shop.client, order, shop.task_queue),
-            submit_order(shop.client, order, shop.task_queue),
+            place_order(shop.client, order, shop.task_queue, wait=False),
+            place_order(shop.client, order, shop.task_queue, wait=False),
         )
         await first.result()
-        third = await submit_order(shop.client, order, shop.task_queue)
+        third = await place_order(shop.client, order, shop.task_queue, wait=False)
         result = await third.result()
 
     assert first.id == second.id == third.id

@@ -15,14 +15,14 @@ from temporalio.testing import WorkflowEnvironment
 from activities.inventory import InventoryActivities
 from contracts.order import OrderState
 from contracts.steps import ReleaseStock, Reservation
+from podium.cli.orders import describe_status
+from podium.client import order_handle, order_status, place_order
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
 from tests.conftest import register_search_attributes, venv_binary
 from tests.factories import an_order
 from tests.workflow.conftest import CATALOGUE, Shop
-from workers.commands import describe_status
-from workers.ordering import order_handle, order_status, submit_order
 from workers.runtime.payloads import PLAIN_CONVERTER
 from workflows.policies import MAX_STEP_RECORDS, NEEDS_OPERATOR_AFTER_ROUNDS, ROUNDS_PER_RUN
 from workflows.visibility import NEEDS_OPERATOR, ORDER_STATUS
@@ -50,7 +50,7 @@ async def test_a_stuck_compensation_needs_an_operator_continues_as_new_then_fini
     broken = BrokenRelease(shop.inventory)
     order = an_order(payment_token="tok_declined")
     async with shop.worker(broken.release_stock):
-        first = await submit_order(shop.client, order, shop.task_queue)
+        first = await place_order(shop.client, order, shop.task_queue, wait=False)
         first_run = first.result_run_id
         outcome = asyncio.create_task(first.result())  # lets the test server skip time
         async with asyncio.timeout(60):
@@ -119,11 +119,12 @@ async def test_a_stuck_compensation_is_counted_on_the_workers_prometheus_endpoin
             orders=OrderService(tmp_path / "orders.db"),
             inventory=InventoryService(tmp_path / "inventory.db", CATALOGUE),
             payments=PaymentService(tmp_path / "payments.db"),
+            data_dir=tmp_path,
         )
         broken = BrokenRelease(shop.inventory)
         order = an_order(payment_token="tok_declined")
         async with shop.worker(broken.release_stock):
-            handle = await submit_order(shop.client, order, shop.task_queue)
+            handle = await place_order(shop.client, order, shop.task_queue, wait=False)
             outcome = asyncio.create_task(handle.result())
             async with asyncio.timeout(60):
                 while (await order_status(shop.client, order.order_id)).needs_operator is None:

@@ -3,7 +3,6 @@
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from temporalio import activity
@@ -17,12 +16,12 @@ from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.money import Currency
 from contracts.order import OrderState
 from contracts.steps import Charge, ChargePayment
+from podium.client import order_status, place_order, wait_for_state
 from services.payment import PaymentService
 from tests.factories import ORDER_TOTAL, an_order
-from tests.workflow.conftest import Shop, _name
+from tests.workflow.conftest import Shop
 from tests.workflow.test_stuck_compensation import BrokenRelease
-from workers.ordering import order_status, submit_order, wait_for_state
-from workers.worker import ORDER_WORKFLOWS, order_activities
+from workers.bootstrap import ORDER_WORKFLOWS, running_worker, temporal_worker
 
 
 def outcomes(steps: list, outcome: str) -> list[str]:
@@ -34,7 +33,7 @@ async def test_temporal_cancel_mid_charge_refunds_releases_cancels_and_ends_canc
 ) -> None:
     order = an_order(payment_token="tok_transient_1000")  # the charge keeps being retried
     async with shop.worker():
-        handle = await submit_order(shop.client, order, shop.task_queue)
+        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
         await wait_for_state(shop.client, order.order_id, OrderState.RESERVED)
         await handle.cancel()
         with pytest.raises(WorkflowFailureError) as raised:
@@ -84,29 +83,26 @@ async def test_temporal_cancel_arriving_with_the_charges_result_still_refunds_it
     """The charge's completion and the cancel reach the workflow in one activation (the
     workflow worker is away while both happen): the captured charge is refunded."""
     gated = GatedCharge(shop.payments)
-    activities = {
-        _name(fn): fn
-        for fn in order_activities(shop.orders, shop.inventory, shop.payments, shop.publisher)
-    }
-    activities["charge_payment"] = gated.charge_payment
     order = an_order()
-    with ThreadPoolExecutor(4) as threads:
-        async with Worker(
-            shop.client,
-            task_queue=shop.task_queue,
-            activities=list(activities.values()),
-            activity_executor=threads,
-        ):
-            async with _workflow_worker(shop):
-                handle = await submit_order(shop.client, order, shop.task_queue)
-                await asyncio.to_thread(gated.started.wait, 30)
-            gated.gate.set()
-            await _until_in_history(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 3)
-            await handle.cancel()
-            async with _workflow_worker(shop):
-                with pytest.raises(WorkflowFailureError):
-                    await handle.result()
-                status = await order_status(shop.client, order.order_id)
+    activities_only = running_worker(
+        shop.client,
+        shop.settings,
+        services=shop.services,
+        publisher=shop.publisher,
+        replacements=[gated.charge_payment],
+        workflows=[],
+    )
+    async with activities_only:
+        async with _workflow_worker(shop):
+            handle = await place_order(shop.client, order, shop.task_queue, wait=False)
+            await asyncio.to_thread(gated.started.wait, 30)
+        gated.gate.set()
+        await _until_in_history(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 3)
+        await handle.cancel()
+        async with _workflow_worker(shop):
+            with pytest.raises(WorkflowFailureError):
+                await handle.result()
+            status = await order_status(shop.client, order.order_id)
 
     assert status.state == OrderState.CANCELLED
     assert outcomes(status.steps, "compensated") == [
@@ -123,11 +119,8 @@ async def test_temporal_cancel_arriving_with_the_charges_result_still_refunds_it
 
 def _workflow_worker(shop: Shop) -> Worker:
     # No sticky cache: the next workflow task goes to whichever worker polls the queue.
-    return Worker(
-        shop.client,
-        task_queue=shop.task_queue,
-        workflows=ORDER_WORKFLOWS,
-        max_cached_workflows=0,
+    return temporal_worker(
+        shop.client, shop.settings, shop.task_queue, ORDER_WORKFLOWS, [], max_cached_workflows=0
     )
 
 
@@ -146,7 +139,7 @@ async def test_temporal_cancel_past_the_pivot_is_recorded_too_late_and_the_order
     shop.publisher.broker_down = True
     order = an_order()
     async with shop.worker():
-        handle = await submit_order(shop.client, order, shop.task_queue)
+        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
         while not (await order_status(shop.client, order.order_id)).pivot_passed:
             await asyncio.sleep(0.05)
         await handle.cancel()
@@ -175,7 +168,7 @@ async def test_temporal_cancel_while_undoing_lets_the_undo_and_its_publish_finis
     shop.publisher.broker_down = True
     order = an_order(payment_token="tok_declined")
     async with shop.worker(broken.release_stock):
-        handle = await submit_order(shop.client, order, shop.task_queue)
+        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
         async with asyncio.timeout(30):
             while broken.calls < 2:
                 await asyncio.sleep(0.05)

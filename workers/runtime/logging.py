@@ -18,6 +18,7 @@ from structlog.types import EventDict, Processor
 from contracts.order import order_id_from_workflow_id
 from contracts.scrub import MAX_FIELD, REDACTED, bound, clean
 from workers.runtime.private_files import private_dir
+from workers.runtime.redaction import redact_urls
 
 PERSONAL_KEYS = frozenset(
     {
@@ -127,7 +128,8 @@ def add_temporal_ids(logger: object, name: str, event_dict: EventDict) -> EventD
 
 def redact_personal_data(logger: object, name: str, event_dict: EventDict) -> EventDict:
     """Bound every field, then mask personal data: values of personal keys, and email
-    addresses or payment tokens inside any text (the message and exception text included).
+    addresses, payment tokens and passwords in URLs inside any text (the message and exception
+    text included).
     Both steps are linear in the size of the (already bounded) text."""
     return {
         key: _redact(key, value, MAX_EXCEPTION if key == "exception" else MAX_FIELD)
@@ -139,7 +141,7 @@ def _redact(key: str, value: Any, limit: int = MAX_FIELD) -> Any:
     if key in PERSONAL_KEYS and value is not None:
         return REDACTED
     if isinstance(value, str):
-        return clean(value, limit)
+        return _text(value, limit)
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, BaseModel):
@@ -157,4 +159,11 @@ def _redact(key: str, value: Any, limit: int = MAX_FIELD) -> Any:
             kept_list.append(f"... {len(values) - MAX_ITEMS} more")
         return kept_list
     # Anything else is rendered through str() or repr() anyway: scrub that text.
-    return clean(str(value), limit)
+    return _text(str(value), limit)
+
+
+def _text(text: str, limit: int) -> str:
+    """Bounded and scrubbed, passwords in URLs masked (over the part that can still be shown:
+    a masked password is never cut in half)."""
+    cut = limit + 1024  # past the longest `user:password@` the URL pattern matches
+    return clean(redact_urls(text[:cut]) + text[cut:], limit)

@@ -1,7 +1,6 @@
-"""Credentials out of URLs before they are logged, printed or put in an exception."""
+"""Passwords out of URLs before they are logged or printed."""
 
 import re
-from urllib.parse import urlsplit, urlunsplit
 
 REDACTED = "******"  # what aio-pika prints for a password too
 # scheme://user:password@ anywhere in a text; the password ends at the last "@" before the host.
@@ -10,16 +9,6 @@ REDACTED = "******"  # what aio-pika prints for a password too
 _USERINFO = re.compile(
     r"(?P<head>\b[a-z][a-z0-9+.-]{0,31}://[^:/@\s]{0,256}:)[^\s/]{0,512}(?P<tail>@)", re.I
 )
-
-
-def redact_url(url: str) -> str:
-    """`amqp://podium:secret@host/vhost` -> `amqp://podium:******@host/vhost`."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}:{REDACTED}@{host}"))
 
 
 def redact_urls(text: str) -> str:

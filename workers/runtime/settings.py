@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STACK_ENV_FILE = Path(".podium/stack.env")
+DEFAULT_TASK_QUEUE = "podium-orders"  # the workers' and the clients' default
 
 
 class Settings(BaseSettings):
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_ui_url: str = "http://localhost:8233"
-    task_queue: str = "podium-orders"
+    task_queue: str = DEFAULT_TASK_QUEUE
 
     # RabbitMQ: the local stack writes the real URL with its generated password.
     amqp_url: str = Field(default="amqp://podium@localhost:5679/podium", repr=False)

@@ -6,7 +6,6 @@ naming the setting, never silently falling back to plain text.
 
 import ssl
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from temporalio.service import TLSConfig
@@ -43,12 +42,6 @@ def amqp_ssl_context(settings: Settings) -> ssl.SSLContext | None:
                 f"not a matching PEM certificate and key ({err.reason or err})"
             ) from None
     return context
-
-
-def amqp_ssl_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for `aio_pika.connect[_robust]`: `ssl_context` when one is configured."""
-    context = amqp_ssl_context(settings)
-    return {} if context is None else {"ssl_context": context}
 
 
 def temporal_tls(settings: Settings) -> TLSConfig | bool:

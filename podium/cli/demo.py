@@ -1,26 +1,35 @@
-"""`podium demo`: a handful of sample orders through the saga, on the running local stack."""
+"""`podium demo`: a handful of sample orders through the saga, on the running local stack,
+with the worker and the consumers in this process (from workers/bootstrap.py)."""
 
+import argparse
 import asyncio
 import time
 import uuid
 from dataclasses import dataclass, replace
-from typing import Any
-
-from temporalio.client import Client
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from contracts.order import OrderRequest, OrderResult, OrderState
-from workers.commands import ui_link
-from workers.consumers_main import (
-    SideEffects,
-    declare_consumer_topology,
-    running_consumers,
-    side_effects,
-)
-from workers.order_input import SAMPLE_ADDRESS
-from workers.ordering import cancel_order, submit_order, wait_for_state
+from podium.cli.order_input import SAMPLE_ADDRESS
+from podium.cli.orders import ui_link
+from podium.cli.parsing import Commands
 from workers.runtime.settings import Settings
-from workers.runtime.temporal import connect_temporal
-from workers.worker import running_worker
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from consumers.analytics import AnalyticsReport
+    from consumers.notifications import OutboxEmail
+
+
+def register(commands: Commands) -> None:
+    cmd = commands.add_parser("demo", help="start the stack, run a worker, place sample orders")
+    # The demo's worker and consumers log to a file: the terminal shows the orders' story.
+    cmd.set_defaults(command=_demo, traced="podium-demo", log_file=Path(".podium/logs/demo.log"))
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(run_demo(settings))
 
 
 @dataclass(frozen=True)
@@ -70,10 +79,12 @@ def scenarios(tag: str) -> list[Scenario]:
 
 
 async def run_scenario(
-    client: Client, settings: Settings, scenario: Scenario
+    client: "Client", settings: Settings, scenario: Scenario
 ) -> tuple[OrderResult, float]:
+    from podium.client import cancel_order, place_order, wait_for_state
+
     started = time.perf_counter()
-    handle = await submit_order(client, scenario.request, settings.task_queue)
+    handle = await place_order(client, scenario.request, settings.task_queue, wait=False)
     if scenario.cancel:
         await wait_for_state(client, scenario.request.order_id, OrderState.RESERVED)
         await cancel_order(client, scenario.request.order_id)
@@ -94,17 +105,59 @@ def outcome_table(rows: list[tuple[Scenario, OrderResult, float]]) -> str:
     return "\n".join(lines)
 
 
-async def settled_side_effects(settings: Settings, orders: int) -> SideEffects:
+@dataclass(frozen=True)
+class ConsumerEffects:
+    """What the consumers have done so far, read from their own databases."""
+
+    emails: list["OutboxEmail"]
+    loyalty_orders: int
+    loyalty_points: int
+    analytics: "AnalyticsReport"
+
+    def describe(self) -> str:
+        sent = [e for e in self.emails if e.sent_at]
+        lines = [f"notifications: {len(sent)} sent, {len(self.emails) - len(sent)} pending"]
+        lines += [f"  -> {e.recipient}: {e.subject}" for e in self.emails]
+        lines.append(
+            f"loyalty: {self.loyalty_points} points credited over {self.loyalty_orders} orders"
+        )
+        outcomes = ", ".join(f"{k} {v}" for k, v in self.analytics.outcomes.items()) or "none"
+        lines.append(f"analytics: orders by outcome: {outcomes}")
+        lines += [
+            f"  {r.hour} {r.sku}: {r.units} units, {r.revenue} {r.currency}"
+            for r in self.analytics.sku_hours
+        ]
+        return "\n".join(lines)
+
+
+async def consumer_effects(settings: Settings) -> ConsumerEffects:
+    from consumers import analytics, loyalty, notifications
+    from workers.bootstrap import consumer_stores
+
+    stores = await consumer_stores(settings)
+    orders, points = await asyncio.to_thread(loyalty.credits_total, stores[loyalty.NAME])
+    return ConsumerEffects(
+        emails=await asyncio.to_thread(notifications.outbox, stores[notifications.NAME]),
+        loyalty_orders=orders,
+        loyalty_points=points,
+        analytics=await asyncio.to_thread(analytics.report, stores[analytics.NAME]),
+    )
+
+
+async def settled_effects(settings: Settings, orders: int) -> ConsumerEffects:
     """Wait (briefly) until the notifications consumer has mailed every order's outcome."""
     async with asyncio.timeout(30):
         while True:
-            effects = await side_effects(settings)
+            effects = await consumer_effects(settings)
             if sum(1 for e in effects.emails if e.sent_at) >= orders:
                 return effects
             await asyncio.sleep(0.2)
 
 
 async def run_demo(settings: Settings) -> int:
+    from workers.bootstrap import declare_consumer_topology, running_consumers, running_worker
+    from workers.runtime.temporal import connect_temporal
+
     client = await connect_temporal(settings)
     await declare_consumer_topology(settings)
     tag = uuid.uuid4().hex[:6]
@@ -112,7 +165,7 @@ async def run_demo(settings: Settings) -> int:
     print(f"placing {len(plan)} sample orders (worker and consumers run in this process)\n")
     async with running_worker(client, settings), running_consumers(settings):
         outcomes = await asyncio.gather(*(run_scenario(client, settings, s) for s in plan))
-        effects = await settled_side_effects(settings, len(plan))
+        effects = await settled_effects(settings, len(plan))
     print(outcome_table([(s, r, t) for s, (r, t) in zip(plan, outcomes, strict=True)]))
     print("\nside effects (each consumer's own database; totals cover every order so far):")
     ours = {r.event_id for r, _ in outcomes}

@@ -6,12 +6,14 @@ workflow emits are instants by design (Temporal cannot keep a span open across r
 they show 0.0 ms.
 """
 
+import argparse
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from contracts.order import workflow_id_for
-from workers import exits
+from podium.cli import exits
+from podium.cli.parsing import Commands, identifier
 from workers.runtime.settings import Settings
 from workers.runtime.span_file import read_records
 
@@ -26,6 +28,18 @@ SHOWN = (
     "podium.dead_letter_reason",
     "podium.error",
 )
+
+
+def register(commands: Commands) -> None:
+    cmd = commands.add_parser(
+        "trace", help="print an order's trace (client to side effects) as a tree"
+    )
+    cmd.add_argument("order_id", type=identifier)
+    cmd.set_defaults(command=_trace)
+
+
+def _trace(args: argparse.Namespace, settings: Settings) -> int:
+    return show_trace(settings, args.order_id)
 
 
 def show_trace(settings: Settings, order_id: str) -> int:

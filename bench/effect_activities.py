@@ -13,12 +13,12 @@ from temporalio import activity
 from contracts.events import OrderEvent
 from contracts.steps import PublishEvent
 
-SideEffect = Callable[[OrderEvent], Awaitable[bool]]
+Effect = Callable[[OrderEvent], Awaitable[bool]]
 """Applies an effect once per event id; True when applied now, False for a duplicate."""
 
 
-class SideEffectActivities:
-    def __init__(self, notify: SideEffect, analytics: SideEffect, loyalty: SideEffect) -> None:
+class EffectActivities:
+    def __init__(self, notify: Effect, analytics: Effect, loyalty: Effect) -> None:
         self._notify = notify
         self._analytics = analytics
         self._loyalty = loyalty

@@ -3,16 +3,16 @@
 import asyncio
 from functools import partial
 
-from bench.side_effect_activities import SideEffect, SideEffectActivities
+from bench.effect_activities import Effect, EffectActivities
 from consumers import analytics, loyalty, notifications
 from consumers.runtime.definition import Consumer
 from consumers.runtime.store import Store
 from contracts.events import OrderEvent
-from workers.consumers_main import registered, runtime_options
+from workers.bootstrap import consumer_stores, registered
 from workers.runtime.settings import Settings
 
 
-def in_store(consumer: Consumer, store: Store) -> SideEffect:
+def applied_in_store(consumer: Consumer, store: Store) -> Effect:
     """What the consumer runtime does with a delivered event, minus the broker: the handler
     and the processed marker in one transaction, then the after-commit step (the email)."""
 
@@ -29,14 +29,13 @@ def in_store(consumer: Consumer, store: Store) -> SideEffect:
     return apply
 
 
-def side_effect_activities(settings: Settings) -> SideEffectActivities:
-    options = runtime_options(settings)
-    by_name = {c.name: c for c in registered(settings)}
+async def effect_activities(settings: Settings) -> EffectActivities:
+    consumers = {c.name: c for c in registered(settings)}
+    stores = await consumer_stores(settings)
 
-    def effect(name: str) -> SideEffect:
-        consumer = by_name[name]
-        return in_store(consumer, Store(options.store_path(name), consumer.schema))
+    def effect(name: str) -> Effect:
+        return applied_in_store(consumers[name], stores[name])
 
-    return SideEffectActivities(
+    return EffectActivities(
         effect(notifications.NAME), effect(analytics.NAME), effect(loyalty.NAME)
     )

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from contracts.order import OrderRequest
 from contracts.problems import describe
-from workers.bounded_read import ReadRefused, read_bounded
+from podium.cli.bounded_read import ReadRefused, read_bounded
 
 MAX_ORDER_BYTES = 64 * 1024
 # A FIFO, pipe or device named by --file gets this long to deliver the order.

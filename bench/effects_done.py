@@ -13,7 +13,7 @@ from datetime import datetime
 
 from consumers import analytics, loyalty, notifications
 from consumers.runtime.store import Store
-from workers.consumers_main import registered, runtime_options
+from workers.bootstrap import consumer_stores
 from workers.runtime.settings import Settings
 
 _PROCESSED = "SELECT event_id, processed_at AS at FROM processed_events"
@@ -36,15 +36,12 @@ def _count(query: str) -> Callable[[sqlite3.Connection], int]:
 
 
 @dataclass(frozen=True)
-class EffectStores:
+class EffectsDone:
     stores: dict[str, Store]
 
     @classmethod
-    def of(cls, settings: Settings) -> "EffectStores":
-        options = runtime_options(settings)
-        return cls(
-            {c.name: Store(options.store_path(c.name), c.schema) for c in registered(settings)}
-        )
+    async def of(cls, settings: Settings) -> "EffectsDone":
+        return cls(await consumer_stores(settings))
 
     def done(self) -> dict[str, dict[str, datetime]]:
         """Per consumer: event id -> when its effect was done."""

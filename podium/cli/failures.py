@@ -25,9 +25,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from contracts.problems import describe, one_line
-from workers import exits
+from podium.cli import exits
 from workers.runtime.codec import EncryptionError
 from workers.runtime.payloads import INVALID_INPUT
+from workers.runtime.redaction import redact_urls
 from workers.runtime.temporal import Unavailable
 from workers.runtime.tls import TLSSettingsError
 
@@ -35,7 +36,13 @@ log = structlog.get_logger(__name__)
 
 
 def explain(err: BaseException, amqp_url: str | None) -> tuple[str, int]:
-    """The line to print and the exit code for an error that ended a command."""
+    """The line to print and the exit code for an error that ended a command; a password in
+    a URL the error quotes is masked."""
+    line, code = _explain(err, amqp_url)
+    return redact_urls(line), code
+
+
+def _explain(err: BaseException, amqp_url: str | None) -> tuple[str, int]:
     broker = _where(amqp_url)
     if isinstance(err, (EncryptionError, TLSSettingsError)):
         return one_line(err), exits.BAD_INPUT

@@ -1,0 +1,65 @@
+"""Podium for your own scripts: `import podium`, then place and follow orders.
+
+    client = await podium.connect()
+    result = await podium.place_order(client, podium.OrderRequest.model_validate(data))
+    print(result.state)
+
+The names below are loaded on first use, so the `podium` command starts without the Temporal
+SDK until a command needs it.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from contracts.order import (
+        CancelResult,
+        OrderRequest,
+        OrderResult,
+        OrderState,
+        OrderStatus,
+    )
+    from podium.client import (
+        OrderIdTaken,
+        cancel_order,
+        connect,
+        order_status,
+        place_order,
+        wait_for_outcome,
+    )
+    from workers.runtime.settings import Settings
+
+_HOMES = {
+    "connect": "podium.client",
+    "place_order": "podium.client",
+    "order_status": "podium.client",
+    "cancel_order": "podium.client",
+    "wait_for_outcome": "podium.client",
+    "OrderIdTaken": "podium.client",
+    "OrderRequest": "contracts.order",
+    "OrderResult": "contracts.order",
+    "OrderState": "contracts.order",
+    "OrderStatus": "contracts.order",
+    "CancelResult": "contracts.order",
+    "Settings": "workers.runtime.settings",
+}
+__all__ = [
+    "CancelResult",
+    "OrderIdTaken",
+    "OrderRequest",
+    "OrderResult",
+    "OrderState",
+    "OrderStatus",
+    "Settings",
+    "cancel_order",
+    "connect",
+    "order_status",
+    "place_order",
+    "wait_for_outcome",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'podium' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)

@@ -1,0 +1,36 @@
+"""`podium dev up | down | status`: the local stack (infra/stack)."""
+
+import argparse
+import asyncio
+
+from podium.cli import exits
+from podium.cli.exits import fail
+from podium.cli.parsing import Commands
+from workers.runtime.settings import Settings
+
+
+def register(commands: Commands) -> None:
+    cmd = commands.add_parser("dev", help="the local stack: Temporal dev server and RabbitMQ")
+    cmd.add_argument("action", choices=["up", "down", "status"])
+    cmd.set_defaults(command=_dev)
+
+
+def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.rabbitmq import BrokerMismatch
+    from contracts.problems import one_line
+    from infra.stack import LocalStack, StackConfig, StackError
+    from workers.bootstrap import declare_consumer_topology
+
+    stack = LocalStack(StackConfig())
+    try:
+        if args.action == "up":
+            stack.up()
+            # Declared now, events are routable (and wait in the consumers' queues) even while
+            # no consumer runs. Settings are read again: `up` has just written stack.env.
+            asyncio.run(declare_consumer_topology(Settings()))
+        elif args.action == "down":
+            stack.down()
+    except (StackError, BrokerMismatch) as err:
+        return fail(one_line(err), exits.UNAVAILABLE)
+    print(stack.status().describe())
+    return exits.OK

@@ -1,0 +1,231 @@
+"""`podium place | status | cancel`: one order, printed for a person at a terminal."""
+
+import argparse
+import asyncio
+import uuid
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from podium.cli import exits
+from podium.cli.exits import fail, warn
+from podium.cli.parsing import Commands, identifier
+from workers.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowFailureError
+
+    from contracts.order import OrderRequest, OrderResult, OrderStatus
+
+
+def register(commands: Commands) -> None:
+    cmd = commands.add_parser("place", help="place one order and print its outcome")
+    cmd.add_argument("--file", help="order as JSON ('-' reads standard input)")
+    cmd.add_argument("--order-id", help="default: a new unique id")
+    cmd.add_argument("--customer-id", default="cust-demo")
+    cmd.add_argument("--email", default="ada@example.com")
+    cmd.add_argument("--item", action="append", default=[], metavar="SKU:QTY:PRICE")
+    cmd.add_argument("--currency", default="EUR")
+    cmd.add_argument("--token", default="tok_visa", help="payment token, e.g. tok_declined")
+    cmd.add_argument("--no-wait", action="store_true", help="submit and return at once")
+    cmd.set_defaults(command=_place, traced="podium-cli")
+
+    cmd = commands.add_parser("status", help="show an order's state and step history")
+    cmd.add_argument("order_id", type=identifier)
+    cmd.set_defaults(command=lambda args, settings: asyncio.run(status(settings, args.order_id)))
+
+    cmd = commands.add_parser("cancel", help="cancel an order that has not been confirmed yet")
+    cmd.add_argument("order_id", type=identifier)
+    cmd.set_defaults(
+        command=lambda args, settings: asyncio.run(cancel(settings, args.order_id)),
+        traced="podium-cli",
+    )
+
+
+def _place(args: argparse.Namespace, settings: Settings) -> int:
+    from podium.cli.order_input import BadOrder, order_from_dict, order_from_file, order_from_stdin
+
+    try:
+        if args.file == "-":
+            request = order_from_stdin()
+        elif args.file:
+            request = order_from_file(args.file)
+        else:
+            request = order_from_dict(_order_from_flags(args))
+    except BadOrder as err:
+        return fail(str(err), exits.BAD_INPUT)
+    return asyncio.run(place(settings, request, wait=not args.no_wait))
+
+
+def _order_from_flags(args: argparse.Namespace) -> dict[str, Any]:
+    from podium.cli.order_input import SAMPLE_ADDRESS, BadOrder, parse_item
+
+    if not args.item:
+        raise BadOrder("give at least one --item SKU:QTY:PRICE, or --file")
+    return {
+        "order_id": args.order_id or f"ord-{uuid.uuid4().hex[:12]}",
+        "customer_id": args.customer_id,
+        "email": args.email,
+        "shipping_address": SAMPLE_ADDRESS,
+        "items": [parse_item(text) for text in args.item],
+        "currency": args.currency,
+        "payment_token": args.token,
+    }
+
+
+def ui_link(settings: Settings, order_id: str) -> str:
+    return (
+        f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}"
+        f"/workflows/order-{order_id}"
+    )
+
+
+def describe_result(result: "OrderResult") -> str:
+    line = f"order {result.order_id}: {result.state} {result.total} {result.currency}"
+    if result.failure:
+        line += f" ({result.failure.code}: {result.failure.message})"
+    return line
+
+
+def describe_status(current: "OrderStatus") -> str:
+    lines = [f"order {current.order_id}: {current.state} {current.total} {current.currency}"]
+    if current.failure:
+        lines.append(f"  reason: {current.failure.code}: {current.failure.message}")
+    if stuck := current.needs_operator:
+        lines.append(
+            f"  NEEDS AN OPERATOR: {stuck.compensation} failed {stuck.rounds} rounds, still "
+            f"retrying (last error: {stuck.last_error})"
+        )
+    for step in current.steps:
+        detail = f" ({step.detail})" if step.detail else ""
+        lines.append(f"  {step.at:%H:%M:%S.%f} {step.step:<16} {step.outcome}{detail}")
+    return "\n".join(lines)
+
+
+async def place(settings: Settings, request: "OrderRequest", *, wait: bool) -> int:
+    from contracts.order import OrderState
+    from podium.client import OrderIdTaken, has_worker, place_order
+    from workers.runtime.temporal import connect_temporal
+
+    client = await connect_temporal(settings)
+    try:
+        handle = await place_order(client, request, settings.task_queue, wait=False)
+    except OrderIdTaken as err:
+        return fail(str(err), exits.BAD_INPUT)
+    except asyncio.CancelledError:  # Ctrl-C mid-submit: the server may or may not have it
+        warn(
+            f"interrupted while submitting order {request.order_id}; "
+            f"`podium status {request.order_id}` tells whether it was placed, and placing it "
+            f"again with --order-id {request.order_id} never places it twice"
+        )
+        raise
+    if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
+        warn(
+            f"no worker is polling task queue {settings.task_queue}; the order waits "
+            "until one starts (`podium worker`)"
+        )
+    if not wait:
+        print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
+        return exits.OK
+    try:
+        result = await handle.result()
+    except asyncio.CancelledError:  # Ctrl-C: only the waiting stops, never the order
+        warn(
+            f"stopped waiting; order {request.order_id} carries on in Temporal. Follow "
+            f"it with `podium status {request.order_id}` or {ui_link(settings, request.order_id)}"
+        )
+        raise
+    print(describe_result(result))
+    print(f"  {ui_link(settings, request.order_id)}")
+    return exits.OK if result.state == OrderState.COMPLETED else exits.ORDER_NOT_COMPLETED
+
+
+async def status(settings: Settings, order_id: str) -> int:
+    from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from podium.client import RunEndedWithoutResult, has_worker, last_known_result
+    from workers.runtime.temporal import connect_temporal
+
+    client = await connect_temporal(settings)
+    try:
+        if await has_worker(client, settings.temporal_namespace, settings.task_queue):
+            with suppress(_NoWorkerAnswered):
+                print(describe_status(await _queried(client, order_id)))
+                return exits.OK
+        result = await last_known_result(client, order_id)
+    except WorkflowFailureError as err:  # ended without an order result: refused input, say
+        print(f"order {order_id}: FAILED ({_failure(err)})")
+        return exits.OK
+    except RunEndedWithoutResult as ended:
+        print(f"order {order_id}: its workflow run ended {ended.status.name}")
+        if ended.status != WorkflowExecutionStatus.CANCELED:
+            print("  nothing undid it from inside: `podium reconcile` gives back what it holds")
+        print("  (the step history needs a running worker: `podium worker`)")
+        return exits.OK
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return fail(f"no order {order_id}", exits.BAD_INPUT)
+        raise
+    # A query needs a worker to replay the workflow; the server alone knows the outcome.
+    if result is None:
+        print(f"order {order_id}: running; no worker is answering, start `podium worker`")
+    else:
+        print(describe_result(result))
+        print("  (the step history needs a running worker: `podium worker`)")
+    return exits.OK
+
+
+class _NoWorkerAnswered(Exception):
+    pass
+
+
+def _failure(err: "WorkflowFailureError") -> str:
+    from temporalio.exceptions import ApplicationError
+
+    from contracts.problems import one_line
+
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return one_line(f"{cause.type}: {cause.message}", 300)
+    return one_line(f"{type(cause).__name__}: {cause}", 300)
+
+
+async def _queried(client: "Client", order_id: str) -> "OrderStatus":
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from podium.client import order_status
+
+    try:
+        return await order_status(client, order_id)
+    except WorkflowQueryFailedError as err:  # e.g. a run refused at its start has no state
+        raise _NoWorkerAnswered from err
+    except RPCError as err:
+        if err.status == RPCStatusCode.FAILED_PRECONDITION:  # the worker went away meanwhile
+            raise _NoWorkerAnswered from err
+        raise
+
+
+async def cancel(settings: Settings, order_id: str) -> int:
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from podium.client import cancel_order, has_worker
+    from workers.runtime.temporal import connect_temporal
+
+    client = await connect_temporal(settings)
+    if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
+        return fail(
+            "no worker is running to accept the cancel; start `podium worker` first",
+            exits.UNAVAILABLE,
+        )
+    try:
+        answer = await cancel_order(client, order_id)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return fail(f"no order {order_id}", exits.BAD_INPUT)
+        raise
+    if not answer.accepted:
+        print(f"order {order_id} cannot be cancelled: {answer.reason} (state {answer.state})")
+        return exits.ORDER_NOT_COMPLETED
+    print(f"order {order_id}: cancellation accepted; compensating")
+    return exits.OK

@@ -1,0 +1,230 @@
+"""Podium's client API: place an order, follow it, cancel it, from any Python script.
+
+    client = await podium.connect()
+    result = await podium.place_order(client, podium.OrderRequest.model_validate(data))
+    print(result.state, result.total, result.currency)
+
+Every function takes a Temporal client (from `connect`) and the contracts' types. An order is
+one workflow, `order-<order_id>`: placing the same order again returns the same run.
+"""
+
+import asyncio
+import hashlib
+from typing import Literal, overload
+
+from opentelemetry import trace
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from contracts.order import (
+    CancelResult,
+    OrderRequest,
+    OrderResult,
+    OrderState,
+    OrderStatus,
+    workflow_id_for,
+)
+from workers.runtime.settings import DEFAULT_TASK_QUEUE, Settings
+from workers.runtime.temporal import connect_temporal
+from workflows.order import OrderWorkflow
+
+OrderHandle = WorkflowHandle[OrderWorkflow, OrderResult]
+tracer = trace.get_tracer(__name__)
+
+
+class OrderIdTaken(Exception):
+    """An order with this id exists and was placed with different contents."""
+
+
+async def connect(settings: Settings | None = None) -> Client:
+    """A Temporal client for Podium (settings: `PODIUM_*` variables and `.env` by default).
+
+    client = await podium.connect()
+    status = await podium.order_status(client, "ord-42")
+    print(status.state)
+    """
+    return await connect_temporal(settings or Settings())
+
+
+@overload
+async def place_order(
+    client: Client,
+    request: OrderRequest,
+    task_queue: str = ...,
+    *,
+    wait: Literal[True] = ...,
+) -> OrderResult: ...
+
+
+@overload
+async def place_order(
+    client: Client, request: OrderRequest, task_queue: str = ..., *, wait: Literal[False]
+) -> OrderHandle: ...
+
+
+async def place_order(
+    client: Client,
+    request: OrderRequest,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    *,
+    wait: bool = True,
+) -> OrderResult | OrderHandle:
+    """Start the order's workflow and wait for its outcome (`wait=False`: return its handle).
+
+        request = podium.OrderRequest.model_validate_json(Path("order.json").read_text())
+        result = await podium.place_order(client, request)
+        print(result.state)  # COMPLETED, FAILED or CANCELLED
+
+    Temporal refuses a second workflow with the order's id, running or finished, so placing it
+    again returns the existing run and never charges twice; the same id with other contents
+    raises OrderIdTaken. `task_queue` is the one the workers poll (`PODIUM_TASK_QUEUE`).
+    """
+    # The order's trace starts here; it carries ids only, never email, address or token.
+    with tracer.start_as_current_span(
+        "order.place",
+        attributes={"podium.order_id": request.order_id, "podium.customer_id": request.customer_id},
+    ):
+        handle = await _start(client, request, task_queue)
+    return await handle.result() if wait else handle
+
+
+async def _start(client: Client, request: OrderRequest, task_queue: str) -> OrderHandle:
+    try:
+        return await client.start_workflow(
+            OrderWorkflow.run,
+            request,
+            id=request.workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"fingerprint": fingerprint(request), "summary": summary(request)},
+        )
+    except WorkflowAlreadyStartedError:
+        existing = await order_handle(client, request.order_id).describe()
+        if (await existing.memo()).get("fingerprint") != fingerprint(request):
+            raise OrderIdTaken(
+                f"order {request.order_id} was already placed with different contents"
+            ) from None
+        return client.get_workflow_handle_for(
+            OrderWorkflow.run, existing.id, run_id=existing.run_id
+        )
+
+
+def fingerprint(request: OrderRequest) -> str:
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+
+
+def summary(request: OrderRequest) -> dict[str, str | int]:
+    """The memo the Temporal UI shows: no email, address or payment token."""
+    return {
+        "customer_id": request.customer_id,
+        "items": sum(item.quantity for item in request.items),
+        "lines": len(request.items),
+        "total": str(request.total),
+        "currency": str(request.currency),
+    }
+
+
+def order_handle(client: Client, order_id: str) -> OrderHandle:
+    return client.get_workflow_handle_for(OrderWorkflow.run, workflow_id_for(order_id))
+
+
+async def order_status(client: Client, order_id: str) -> OrderStatus:
+    """The order's state and step history (a query: needs a running worker).
+
+    status = await podium.order_status(client, "ord-42")
+    for step in status.steps:
+        print(step.step, step.outcome)
+    """
+    return await order_handle(client, order_id).query(OrderWorkflow.status)
+
+
+async def wait_for_outcome(
+    client: Client,
+    order_id: str,
+    timeout: float | None = None,  # noqa: ASYNC109  (a script's one-liner; asyncio.timeout works too)
+) -> OrderResult:
+    """The order's result once it has one (TimeoutError after `timeout` seconds).
+
+    await podium.place_order(client, request, wait=False)
+    result = await podium.wait_for_outcome(client, request.order_id, timeout=60)
+    print(result.failure)  # None when completed
+    """
+    async with asyncio.timeout(timeout):
+        return await order_handle(client, order_id).result()
+
+
+async def cancel_order(client: Client, order_id: str) -> CancelResult:
+    """Cancel an order that is not confirmed yet; the answer says why not when it is too late.
+
+    answer = await podium.cancel_order(client, "ord-42")
+    if not answer.accepted:
+        print(answer.reason)
+    """
+    handle = order_handle(client, order_id)
+    try:
+        return await handle.execute_update(OrderWorkflow.cancel)
+    except WorkflowUpdateFailedError as err:  # refused by the workflow's validator
+        reason = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
+    except RPCError as err:
+        description = await handle.describe()  # raises NOT_FOUND for an unknown order
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            raise
+        reason = f"the order is already finished ({err.message})"
+    try:
+        state = (await handle.query(OrderWorkflow.status)).state
+    except WorkflowQueryFailedError:  # a run refused at its start (invalid input) has no state
+        state = OrderState.FAILED
+    return CancelResult(accepted=False, state=state, reason=reason)
+
+
+async def wait_for_state(client: Client, order_id: str, state: OrderState) -> OrderStatus:
+    """Poll the status query until the order reaches `state` (bound it with asyncio.timeout)."""
+    while (status := await order_status(client, order_id)).state != state:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    return status
+
+
+class RunEndedWithoutResult(Exception):
+    """The order's run ended without returning a result (cancelled, terminated, timed out,
+    failed): the server knows how it ended, not the order's state."""
+
+    def __init__(self, status: WorkflowExecutionStatus) -> None:
+        super().__init__(status.name)
+        self.status = status
+
+
+async def last_known_result(client: Client, order_id: str) -> OrderResult | None:
+    """A finished order's result, which the server answers without any worker (None while
+    the order runs). A status query, by contrast, needs a worker to replay the workflow."""
+    handle = order_handle(client, order_id)
+    status = (await handle.describe()).status
+    if status is None or status == WorkflowExecutionStatus.RUNNING:
+        return None
+    # A failed run's error (e.g. refused input) is read from its result; other endings are not.
+    if status not in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.FAILED):
+        raise RunEndedWithoutResult(status)
+    return await handle.result()
+
+
+async def has_worker(client: Client, namespace: str, task_queue: str) -> bool:
+    """Whether any worker polled the task queue recently."""
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return len(response.pollers) > 0

@@ -1,0 +1,257 @@
+"""The one place that assembles Podium: services, activities, the Temporal worker, the consumer
+runner and the consumers' stores. The command line, the demo, the benchmark and the tests take
+them from here; a test or the bench hands in what it replaces instead of assembling again.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
+from typing import Any, NamedTuple
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.events import EventActivities, Publisher
+from activities.inventory import InventoryActivities
+from activities.orders import OrderActivities
+from activities.payments import PaymentActivities
+from activities.publisher import EventPublisher
+from activities.risk import RiskActivities
+from adapters.rabbitmq import BrokerMismatch
+from consumers.mailer import MailOptions
+from consumers.registry import all_consumers, select
+from consumers.runtime.breaker import BreakerOptions
+from consumers.runtime.definition import Consumer
+from consumers.runtime.options import RuntimeOptions, TopologyOptions
+from consumers.runtime.runner import ConsumerRunner, declare, running
+from consumers.runtime.store import Store
+from services.inventory import DEFAULT_CATALOGUE, InventoryService
+from services.orders import OrderService
+from services.payment import PaymentFaults, PaymentService
+from services.risk import RiskService
+from workers.runtime.arguments import ArgumentCountingRunner
+from workers.runtime.log_context import ActivityLogContext
+from workers.runtime.private_files import private_dir, tighten_files
+from workers.runtime.settings import Settings
+from workers.runtime.tls import amqp_ssl_context
+from workflows.order_undo import ORDER_WORKFLOWS
+
+log = structlog.get_logger(__name__)
+Activity = Callable[..., Any]
+
+
+# Services and activities --------------------------------------------------------------------
+
+
+class Services(NamedTuple):
+    orders: OrderService
+    inventory: InventoryService
+    payments: PaymentService
+
+
+def open_services(settings: Settings) -> Services:
+    """The services on their SQLite files (blocking: call it in a thread from a loop)."""
+    faults = PaymentFaults(
+        failure_rate=settings.payment_failure_rate,
+        latency_ms=settings.payment_latency_ms,
+        response_latency_ms=settings.payment_response_latency_ms,
+    )
+    tighten_files(private_dir(settings.data_dir))  # customer data: this user's only
+    return Services(
+        OrderService(settings.orders_db),
+        InventoryService(settings.inventory_db, DEFAULT_CATALOGUE),  # adds missing SKUs only
+        PaymentService(settings.payments_db, faults),
+    )
+
+
+def order_activities(services: Services, publisher: Publisher) -> list[Activity]:
+    order = OrderActivities(services.orders)
+    stock = InventoryActivities(services.inventory)
+    payment = PaymentActivities(services.payments)
+    return [
+        order.create_order,
+        order.confirm_order,
+        order.cancel_order,
+        stock.reserve_stock,
+        stock.release_stock,
+        payment.charge_payment,
+        payment.refund_payment,
+        RiskActivities(RiskService()).assess_risk,
+        EventActivities(publisher).publish_event,
+    ]
+
+
+def event_publisher(settings: Settings) -> EventPublisher:
+    return EventPublisher(
+        settings.amqp_url,
+        settings.exchange,
+        settings.publish_timeout_seconds,
+        ssl_context=amqp_ssl_context(settings),
+    )
+
+
+# The Temporal worker ------------------------------------------------------------------------
+
+
+def temporal_worker(
+    client: Client,
+    settings: Settings,
+    task_queue: str,
+    workflows: Sequence[type],
+    activities: Sequence[Activity],
+    threads: ThreadPoolExecutor | None = None,
+    **options: Any,
+) -> Worker:
+    """A worker sized, intercepted and sandboxed as production's; `options` are further
+    `Worker` arguments (a test's worker without a workflow cache)."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=workflows,
+        activities=activities,
+        activity_executor=threads,
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+        interceptors=[ActivityLogContext()],
+        workflow_runner=ArgumentCountingRunner(),
+        **options,
+    )
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    publisher: Publisher | None = None,
+    replacements: Sequence[Activity] = (),
+    workflows: Sequence[type] = ORDER_WORKFLOWS,
+    extra_activities: Sequence[Activity] = (),
+    task_queue: str | None = None,
+) -> AsyncIterator[Worker]:
+    """The order worker polling until the block exits (then shut down cleanly).
+
+    Defaults are production's. `services` and `publisher` replace the real ones (a publisher
+    handed in is neither declared nor closed here); `replacements` stand in for the activities
+    of the same name; `workflows` and `extra_activities` serve another workflow (the bench's).
+    """
+    own = None
+    if publisher is None:
+        own = publisher = event_publisher(settings)
+    if services is None:
+        services = await asyncio.to_thread(open_services, settings)
+    activities = {_name(fn): fn for fn in order_activities(services, publisher)}
+    activities.update({_name(fn): fn for fn in [*replacements, *extra_activities]})
+    with ThreadPoolExecutor(settings.activity_threads, "podium-activity") as threads:
+        worker = temporal_worker(
+            client,
+            settings,
+            task_queue or settings.task_queue,
+            workflows,
+            list(activities.values()),
+            threads,
+        )
+        declaring = asyncio.create_task(declare_at_start(own)) if own else None
+        try:
+            async with worker:
+                yield worker
+        finally:
+            if declaring:
+                declaring.cancel()
+                with suppress(asyncio.CancelledError):
+                    await declaring
+            if own:
+                await own.close()
+
+
+async def declare_at_start(publisher: EventPublisher) -> None:
+    """Declare the event exchange (and where unrouted events go) as soon as the worker starts.
+
+    The worker still starts while the broker is down: the first publish declares it then.
+    """
+    try:
+        await publisher.connect()
+    except BrokerMismatch as err:
+        log.error("event exchange refused", error=str(err))
+    except Exception as err:
+        log.warning("broker not reachable at start; publishing connects later", error=str(err))
+
+
+def _name(fn: Activity) -> str:
+    return str(fn.__temporal_activity_definition.name)  # type: ignore[attr-defined]
+
+
+# Consumers ----------------------------------------------------------------------------------
+
+
+def runtime_options(settings: Settings) -> RuntimeOptions:
+    tighten_files(private_dir(settings.data_dir))  # customer data: this user's only
+    return RuntimeOptions(
+        amqp_url=settings.amqp_url,
+        data_dir=settings.data_dir,
+        topology=TopologyOptions(
+            exchange=settings.exchange,
+            queue_prefix=settings.consumer_queue_prefix,
+            retry_delays_ms=tuple(settings.consumer_retry_delays_ms),
+            delivery_limit=settings.consumer_delivery_limit,
+        ),
+        prefetch=settings.consumer_prefetch,
+        concurrency=settings.consumer_concurrency,
+        publish_timeout=settings.publish_timeout_seconds,
+        shutdown_timeout=settings.consumer_shutdown_timeout_seconds,
+        reconnect_interval=settings.consumer_reconnect_interval_seconds,
+        ssl_context=amqp_ssl_context(settings),
+        max_body_bytes=settings.consumer_max_body_bytes,
+        handler_timeout=settings.consumer_handler_timeout_seconds,
+        breaker=BreakerOptions(
+            threshold=settings.consumer_breaker_threshold,
+            pause=settings.consumer_breaker_pause_seconds,
+            max_pause=max(
+                settings.consumer_breaker_max_pause_seconds, settings.consumer_breaker_pause_seconds
+            ),
+        ),
+    )
+
+
+def registered(settings: Settings, names: list[str] | None = None) -> list[Consumer]:
+    """The registered consumers (those named, when names are given; ValueError for others)."""
+    mail = MailOptions(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.mail_from,
+        timeout=settings.smtp_timeout_seconds,
+    )
+    return select(all_consumers(mail), names)
+
+
+@asynccontextmanager
+async def running_consumers(
+    settings: Settings,
+    names: list[str] | None = None,
+    consumers: list[Consumer] | None = None,
+) -> AsyncIterator[ConsumerRunner]:
+    """Consumers running in this event loop (the registered ones, or `consumers`)."""
+    chosen = consumers if consumers is not None else registered(settings, names)
+    async with running(chosen, runtime_options(settings)) as runner:
+        yield runner
+
+
+async def declare_consumer_topology(settings: Settings) -> None:
+    """Make events routable to every consumer's queue, even before any consumer runs."""
+    await declare(runtime_options(settings), registered(settings))
+
+
+def consumer_store(settings: Settings, consumer: Consumer) -> Store:
+    """A consumer's own database (blocking: `consumer_stores` opens them from a loop)."""
+    return Store(runtime_options(settings).store_path(consumer.name), consumer.schema)
+
+
+async def consumer_stores(settings: Settings, names: list[str] | None = None) -> dict[str, Store]:
+    """The registered consumers' databases by name, opened off the event loop."""
+    chosen = registered(settings, names)
+    return await asyncio.to_thread(lambda: {c.name: consumer_store(settings, c) for c in chosen})

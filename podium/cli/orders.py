@@ -73,9 +73,11 @@ def _order_from_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def ui_link(settings: Settings, order_id: str) -> str:
+    from contracts.order import workflow_id_for
+
     return (
         f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}"
-        f"/workflows/order-{order_id}"
+        f"/workflows/{workflow_id_for(order_id)}"
     )
 
 

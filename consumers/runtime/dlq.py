@@ -16,7 +16,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from aio_pika.exceptions import ChannelNotFoundEntity
 
-from adapters.rabbitmq import connect, publish
+from adapters.rabbitmq import publish
 from consumers.runtime import headers as h
 from consumers.runtime.options import RuntimeOptions
 from contracts.broker import unrouted_name
@@ -214,12 +214,7 @@ async def _queue(
     options: RuntimeOptions, consumer: str, confirms: bool = False
 ) -> AsyncIterator[tuple[AbstractChannel, AbstractQueue, int]]:
     """The queue (passively: it must exist) and the number of messages it holds now."""
-    connection = await connect(
-        options.amqp_url,
-        name="podium-dlq",
-        connect_timeout=options.publish_timeout,
-        ssl_context=options.ssl_context,
-    )
+    connection = await options.connect("podium-dlq")
     async with connection:
         channel = await connection.channel(publisher_confirms=confirms, on_return_raises=confirms)
         name = queue_name(options, consumer)

@@ -17,7 +17,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aio_pika.exceptions import ChannelNotFoundEntity, ChannelPreconditionFailed
 
-from adapters.rabbitmq import connect, publish
+from adapters.rabbitmq import publish
 from consumers.runtime import headers as h
 from consumers.runtime.definition import Consumer
 from consumers.runtime.options import RuntimeOptions
@@ -35,12 +35,7 @@ async def migrate(options: RuntimeOptions, consumers: Iterable[Consumer]) -> Mig
     chosen = list(consumers)
     topology = topology_for(chosen, options.topology)
     done = Migration()
-    connection = await connect(
-        options.amqp_url,
-        name="podium-migrate",
-        connect_timeout=options.publish_timeout,
-        ssl_context=options.ssl_context,
-    )
+    connection = await options.connect("podium-migrate")
     async with connection:
         if not await _matches_exchange(connection, options.topology.exchange):
             channel = await connection.channel()

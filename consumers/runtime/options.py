@@ -4,6 +4,9 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aio_pika.abc import AbstractRobustConnection
+
+from adapters.rabbitmq import connect
 from consumers.runtime.breaker import BreakerOptions
 from contracts.events import EXCHANGE
 
@@ -48,3 +51,13 @@ class RuntimeOptions:
 
     def store_path(self, consumer: str) -> Path:
         return self.data_dir / f"consumer-{consumer}.db"
+
+    async def connect(self, name: str) -> AbstractRobustConnection:
+        """A connection to the broker, named `name` in its management UI."""
+        return await connect(
+            self.amqp_url,
+            name=name,
+            connect_timeout=self.publish_timeout,
+            ssl_context=self.ssl_context,
+            reconnect_interval=self.reconnect_interval,
+        )

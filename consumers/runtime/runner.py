@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 import structlog
 from aio_pika.abc import AbstractRobustConnection
 
-from adapters.rabbitmq import connect
 from consumers.runtime.definition import Consumer
 from consumers.runtime.loop import ConsumerLoop
 from consumers.runtime.options import RuntimeOptions
@@ -22,12 +21,7 @@ log = structlog.get_logger(__name__)
 
 async def declare(options: RuntimeOptions, consumers: Iterable[Consumer]) -> None:
     """Declare the topology of `consumers` once, on a connection of its own."""
-    connection = await connect(
-        options.amqp_url,
-        name="podium-topology",
-        connect_timeout=options.publish_timeout,
-        ssl_context=options.ssl_context,
-    )
+    connection = await options.connect("podium-topology")
     async with connection:
         channel = await connection.channel()
         await declare_topology(channel, consumers, options.topology)
@@ -41,13 +35,7 @@ class ConsumerRunner:
 
     async def start(self) -> None:
         await declare(self.options, [loop.consumer for loop in self.loops.values()])
-        self.connection = await connect(
-            self.options.amqp_url,
-            name="podium-consumers",
-            connect_timeout=self.options.publish_timeout,
-            ssl_context=self.options.ssl_context,
-            reconnect_interval=self.options.reconnect_interval,
-        )
+        self.connection = await self.options.connect("podium-consumers")
         for loop in self.loops.values():
             await loop.start(self.connection)
 

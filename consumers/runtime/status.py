@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import aio_pika
 from aio_pika.abc import AbstractConnection
 
-from adapters.rabbitmq import connect
 from consumers.runtime import state_file
 from consumers.runtime.options import RuntimeOptions
 
@@ -33,12 +32,7 @@ class ConsumerStatus:
 async def consumer_statuses(options: RuntimeOptions, names: Iterable[str]) -> list[ConsumerStatus]:
     topo = options.topology
     reports = state_file.read_all(options.data_dir)
-    connection = await connect(
-        options.amqp_url,
-        name="podium-status",
-        connect_timeout=options.publish_timeout,
-        ssl_context=options.ssl_context,
-    )
+    connection = await options.connect("podium-status")
     statuses = []
     async with connection:
         for name in names:

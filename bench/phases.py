@@ -28,18 +28,48 @@ class Numbering:
         return range(start, self._next)
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What every phase of one run uses: workflow numbers, the effects' progress, the display."""
+
+    numbers: Numbering
+    effects: EffectsDone
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """`rounds` rounds of blocks of `per_round` workflows at `concurrency`; a block also ends
+    after `budget` seconds."""
+
+    concurrency: int
+    per_round: int
+    rounds: int
+    budget: float
+
+    async def block(self, call: Call, shared: Shared) -> Block:
+        block = await closed_loop(
+            call,
+            shared.numbers.take(self.per_round),
+            self.concurrency,
+            self.budget,
+            shared.progress,
+        )
+        shared.progress.advance(self.per_round - len(block.latencies))  # ended by its budget
+        return block
+
+
 async def one_at_a_time(
     calls: dict[str, Call],
     count: int,
     warmup: int,
     budget: float,
-    numbers: Numbering,
-    effects: EffectsDone,
-    progress: Progress,
+    shared: Shared,
 ) -> Phase:
     """Alternate one workflow of each variant, so drift on the machine hits all alike; stop
     after `count` rounds or `budget` seconds (at least 3 rounds)."""
     phase = Phase(concurrency=1)
+    numbers, effects, progress = shared.numbers, shared.effects, shared.progress
     progress.phase("concurrency 1, variants alternated", (warmup + count) * len(VARIANTS))
     deadline = time.perf_counter() + budget
     for i, n in enumerate(numbers.take(warmup + count)):
@@ -58,37 +88,26 @@ async def one_at_a_time(
 
 
 async def in_flight(
-    calls: dict[str, Call],
-    concurrency: int,
-    per_round: int,
-    rounds: int,
-    block_budget: float,
-    numbers: Numbering,
-    effects: EffectsDone,
-    placed_before: int,
-    progress: Progress,
+    calls: dict[str, Call], rounds: Rounds, shared: Shared, placed_before: int
 ) -> Phase:
-    """Rounds of one block per variant at `concurrency`, the order rotated each round; a block
-    ends after `per_round` workflows or `block_budget` seconds.
+    """Rounds of one block per variant, the order rotated each round.
 
     After each podium block the consumers are let finish its events before the next block,
     so a backlog never steals the machine from another variant; that wait is what the hybrid
     end-to-end throughput adds.
     """
-    phase = Phase(concurrency=concurrency, podium_placed=placed_before)
-    progress.phase(
-        f"concurrency {concurrency}, {rounds} rounds of blocks", per_round * rounds * len(VARIANTS)
+    phase = Phase(concurrency=rounds.concurrency, podium_placed=placed_before)
+    shared.progress.phase(
+        f"concurrency {rounds.concurrency}, {rounds.rounds} rounds of blocks",
+        rounds.per_round * rounds.rounds * len(VARIANTS),
     )
-    for r in range(rounds):
+    for r in range(rounds.rounds):
         for variant in rotated(r):
-            block = await closed_loop(
-                calls[variant], numbers.take(per_round), concurrency, block_budget, progress
-            )
+            block = await rounds.block(calls[variant], shared)
             phase.blocks[variant].add(block)
-            progress.advance(per_round - len(block.latencies))  # ended by its time budget
             if variant == PODIUM:
                 phase.podium_placed += len(block.latencies)
                 started = time.perf_counter()
-                await effects.settled(phase.podium_placed)
+                await shared.effects.settled(phase.podium_placed)
                 phase.podium_until_effects += block.wall + (time.perf_counter() - started)
     return phase

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from bench.effects_done import EffectsDone, lags
 from bench.environment import bench_environment
 from bench.load import PODIUM, calls
-from bench.phases import Numbering, Phase, in_flight, one_at_a_time
+from bench.phases import Numbering, Phase, Rounds, Shared, in_flight, one_at_a_time
 from bench.plot import write_plot
 from bench.progress import Progress
 from bench.report import build_report, format_table, write_report
@@ -122,41 +122,17 @@ async def _measure(
         effects = await EffectsDone.of(env.hybrid)
         async with running_everything(client, env, times) as queues:
             variant_calls = calls(client, queues, env.tag)
-            numbers = Numbering()
+            shared = Shared(Numbering(), effects, progress)
             sequential = await one_at_a_time(
-                variant_calls,
-                plan.sequential,
-                plan.warmup,
-                plan.sequential_budget,
-                numbers,
-                effects,
-                progress,
+                variant_calls, plan.sequential, plan.warmup, plan.sequential_budget, shared
             )
-            saturated = await in_flight(
-                variant_calls,
-                plan.concurrency,
-                plan.per_round,
-                plan.rounds,
-                plan.block_budget,
-                numbers,
-                effects,
-                sequential.podium_placed,
-                progress,
-            )
+            rounds = Rounds(plan.concurrency, plan.per_round, plan.rounds, plan.block_budget)
+            saturated = await in_flight(variant_calls, rounds, shared, sequential.podium_placed)
             sampler = install_switchable_tracing(folder / "spans.jsonl")
             cost = None
             if sampler is not None:
                 cost = await tracing_cost(
-                    variant_calls[PODIUM],
-                    sampler,
-                    plan.concurrency,
-                    plan.per_round,
-                    plan.rounds,
-                    plan.block_budget,
-                    numbers,
-                    effects,
-                    saturated.podium_placed,
-                    progress,
+                    variant_calls[PODIUM], sampler, rounds, shared, saturated.podium_placed
                 )
         phases = [sequential, saturated]
         done = await asyncio.to_thread(effects.done)

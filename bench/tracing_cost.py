@@ -19,10 +19,8 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import Attributes
 
-from bench.effects_done import EffectsDone
-from bench.load import Block, Call, closed_loop
-from bench.phases import Numbering
-from bench.progress import Progress
+from bench.load import Block, Call
+from bench.phases import Rounds, Shared
 from workers.runtime.span_file import JsonLinesSpanExporter
 
 
@@ -69,32 +67,22 @@ class TracingCost:
 
 
 async def tracing_cost(
-    call: Call,
-    sampler: SwitchSampler,
-    concurrency: int,
-    per_round: int,
-    rounds: int,
-    block_budget: float,
-    numbers: Numbering,
-    effects: EffectsDone,
-    placed_before: int,
-    progress: Progress,
+    call: Call, sampler: SwitchSampler, rounds: Rounds, shared: Shared, placed_before: int
 ) -> TracingCost:
     """Rounds of one block untraced and one traced (order swapped each round); the consumers
     drain each block's events before the next block starts."""
-    cost = TracingCost(concurrency)
+    cost = TracingCost(rounds.concurrency)
     placed = placed_before
-    progress.phase(f"tracing off/on, concurrency {concurrency}", per_round * rounds * 2)
-    for r in range(rounds):
+    shared.progress.phase(
+        f"tracing off/on, concurrency {rounds.concurrency}", rounds.per_round * rounds.rounds * 2
+    )
+    for r in range(rounds.rounds):
         for on in (False, True) if r % 2 == 0 else (True, False):
             sampler.on = on
-            block = await closed_loop(
-                call, numbers.take(per_round), concurrency, block_budget, progress
-            )
-            progress.advance(per_round - len(block.latencies))
+            block = await rounds.block(call, shared)
             (cost.on if on else cost.off).add(block)
             placed += len(block.latencies)
-            await effects.settled(placed)
+            await shared.effects.settled(placed)
     sampler.on = False
     trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
     return cost

@@ -26,41 +26,39 @@ class StepPolicy:
     schedule_to_close: timedelta | None = None
 
 
+def _backoff(
+    maximum_interval: timedelta, *, attempts: int = 0, give_up_on: list[str] | None = None
+) -> RetryPolicy:
+    """From 200 ms, doubling up to `maximum_interval`; `attempts` 0 is no limit."""
+    return RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        backoff_coefficient=2.0,
+        maximum_interval=maximum_interval,
+        maximum_attempts=attempts,
+        non_retryable_error_types=give_up_on,
+    )
+
+
 # Before the pivot: transient faults are retried with backoff for a while, then the order
 # is given up and compensated.
 FORWARD = StepPolicy(
     start_to_close=timedelta(seconds=10),
     schedule_to_close=timedelta(minutes=5),
-    retry=RetryPolicy(
-        initial_interval=timedelta(milliseconds=200),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        non_retryable_error_types=BUSINESS_ERRORS,
-    ),
+    retry=_backoff(timedelta(seconds=30), give_up_on=BUSINESS_ERRORS),
 )
 
 # Past the pivot there is no way back: confirm and publish are retried until they succeed,
 # so a broker outage delays the event instead of losing it.
 ONWARD = StepPolicy(
     start_to_close=timedelta(seconds=30),
-    retry=RetryPolicy(
-        initial_interval=timedelta(milliseconds=200),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        non_retryable_error_types=BUSINESS_ERRORS,
-    ),
+    retry=_backoff(timedelta(seconds=30), give_up_on=BUSINESS_ERRORS),
 )
 
 # One round of a compensation; the saga runs rounds until one succeeds, recording each
 # failed round in the order's status so a stuck compensation is visible, never silent.
 COMPENSATION = StepPolicy(
     start_to_close=timedelta(seconds=10),
-    retry=RetryPolicy(
-        initial_interval=timedelta(milliseconds=200),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=10),
-        maximum_attempts=5,
-    ),
+    retry=_backoff(timedelta(seconds=10), attempts=5),
 )
 
 

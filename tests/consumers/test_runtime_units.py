@@ -19,7 +19,7 @@ from consumers.loyalty import CONSUMER as LOYALTY
 from consumers.outcomes import DeadLetter, HandlerTimedOut, Kind, RetryLater, classify
 from consumers.store import Abandon, Store
 from contracts.events import OrderCompletedV1
-from tests.consumers.helpers import completed
+from tests.support.consumers import completed
 
 
 def _message(headers: dict[str, Any], routing_key: str = "order.completed.v1") -> Any:

@@ -12,9 +12,10 @@ from activities.inventory import InventoryActivities
 from contracts.order import OrderState, OrderStatus
 from contracts.steps import ReleaseStock, Reservation
 from services.orders import CANCELLED
-from tests.factories import an_order
-from tests.faults.helpers import drain, fault_worker, tap
-from tests.invariants import assert_invariants
+from tests.support.factories import an_order
+from tests.support.invariants import assert_invariants
+from tests.support.running import fault_worker
+from tests.support.waits import drain, tap
 from workers.ordering import order_status, submit_order
 from workers.runtime.settings import Settings
 from workers.worker import open_services

@@ -17,22 +17,18 @@ from temporalio.client import Client
 from consumers.dlq import list_dead_letters
 from contracts.order import OrderRequest, OrderResult, OrderState
 from services.payment import CAPTURED
-from tests.factories import an_order
-from tests.faults.conftest import SUMMARY, Mail
-from tests.faults.helpers import (
-    Process,
-    consumers_process,
-    elapsed,
-    wait_settled,
-    worker_process,
-)
-from tests.invariants import (
+from tests.faults.conftest import SUMMARY
+from tests.support.factories import an_order
+from tests.support.invariants import (
     ConsumerStores,
     assert_consumer_invariants,
     assert_invariants,
     reserved_units,
     tally_effects,
 )
+from tests.support.running import Process, consumers_process, wait_settled, worker_process
+from tests.support.servers import Mail
+from tests.support.waits import elapsed
 from workers.consumers_main import declare_consumer_topology, registered, runtime_options
 from workers.ordering import submit_order
 from workers.runtime.settings import Settings

@@ -10,14 +10,14 @@ from temporalio.client import Client
 
 from contracts.order import OrderState
 from infra.stack import LocalStack
-from tests.factories import an_order
-from tests.faults.helpers import drain, tap
-from tests.invariants import assert_invariants
+from tests.support.factories import an_order
+from tests.support.invariants import assert_invariants
+from tests.support.waits import drain, tap
 from workers.ordering import order_handle, submit_order, wait_for_state
 from workers.runtime.settings import Settings
 from workers.worker import open_services, running_worker
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.restartable]
 
 IN_FLIGHT = 5
 

@@ -11,8 +11,8 @@ from activities.publisher import EventPublisher
 from consumers.topology import topology_for
 from contracts.broker import NO_DELIVERY_LIMIT, BrokerMismatch, unrouted_name
 from infra.stack import StackInfo
-from tests.consumers.helpers import completed
-from tests.integration.management import Management
+from tests.support.consumers import completed
+from tests.support.management import Management
 from workers import dead_letters, exits
 from workers.consumers_main import declare_consumer_topology, dlq_list, registered, runtime_options
 from workers.runtime.settings import Settings

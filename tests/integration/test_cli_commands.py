@@ -3,7 +3,7 @@
 import pytest
 from temporalio.client import Client
 
-from tests.factories import an_order
+from tests.support.factories import an_order
 from workers import commands, exits
 from workers.runtime.settings import Settings
 from workers.worker import running_worker

@@ -20,8 +20,8 @@ import pytest
 from pydantic import SecretStr
 
 from infra.stack import StackInfo
-from tests.factories import an_order
 from tests.security.keys import KEY_1, KEY_2
+from tests.support.factories import an_order
 from workers.ordering import place_order
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
@@ -44,6 +44,7 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
         PODIUM_AMQP_URL=settings.amqp_url,
         PODIUM_DATA_DIR=str(settings.data_dir),
         PODIUM_TASK_QUEUE=settings.task_queue,
+        PODIUM_EXCHANGE=settings.exchange,
         PODIUM_METRICS_PORT="0",
         PODIUM_CONSUMER_METRICS_PORT="0",
     )

@@ -17,7 +17,7 @@ import pytest
 from consumers import headers as h
 from contracts.broker import NO_DELIVERY_LIMIT
 from infra.stack import StackInfo
-from tests.integration.management import Management
+from tests.support.management import Management
 from workers import dead_letters, exits
 from workers.cli import main
 from workers.consumers_main import declare_consumer_topology

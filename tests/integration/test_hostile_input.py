@@ -17,8 +17,8 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ApplicationError
 
 from contracts.order import OrderState
-from tests.conftest import venv_binary
-from tests.factories import an_order, order_data
+from tests.support.factories import an_order, order_data
+from tests.support.servers import venv_binary
 from workers import commands, exits
 from workers.ordering import submit_order
 from workers.runtime.payloads import INVALID_INPUT

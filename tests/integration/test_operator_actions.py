@@ -15,9 +15,9 @@ from contracts.order import OrderRequest, OrderState
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
-from tests.conftest import venv_binary
-from tests.factories import an_order, order_data
-from tests.integration.test_critical_path import drain
+from tests.support.factories import an_order, order_data
+from tests.support.servers import venv_binary
+from tests.support.waits import drain, eventually
 from workers import commands, exits
 from workers.ordering import order_handle, order_status, wait_for_state
 from workers.reconcile import reconcile
@@ -55,9 +55,11 @@ def start_with_cli(settings: Settings, order: OrderRequest) -> None:
 async def until_status(
     client: Client, order_id: str, status: WorkflowExecutionStatus
 ) -> WorkflowExecutionStatus:
-    async with asyncio.timeout(60):
-        while (found := (await order_handle(client, order_id).describe()).status) != status:
-            await asyncio.sleep(0.1)
+    async def fetch() -> WorkflowExecutionStatus | None:
+        return (await order_handle(client, order_id).describe()).status
+
+    found = await eventually(fetch, lambda s: s == status, 60, interval=0.1, what=str(status))
+    assert found is not None
     return found
 
 

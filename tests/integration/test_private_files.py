@@ -38,12 +38,14 @@ def loose(top: Path) -> list[str]:
     return found
 
 
+@pytest.mark.restartable
 def test_the_stack_writes_only_private_files(stack: LocalStack) -> None:
     stack.up()
     assert stack.temporal_db.exists()
     assert loose(stack.config.home) == []
 
 
+@pytest.mark.restartable
 def test_up_tightens_what_an_older_version_left_open(stack: LocalStack) -> None:
     stack.up()
     stack.config.home.chmod(0o755)
@@ -65,6 +67,7 @@ def test_a_worker_process_keeps_its_databases_private(settings: Settings, tmp_pa
         PODIUM_AMQP_URL=settings.amqp_url,
         PODIUM_DATA_DIR=str(data),
         PODIUM_TASK_QUEUE=settings.task_queue,
+        PODIUM_EXCHANGE=settings.exchange,
         PODIUM_METRICS_PORT="0",
     )
     # Started with a lax umask: the worker must not depend on its caller's.

@@ -16,8 +16,9 @@ from activities.publisher import EventPublisher
 from contracts.broker import BrokerMismatch, unrouted_name
 from contracts.order import OrderState
 from infra.stack import StackInfo
-from tests.factories import an_order
-from tests.integration.management import Management
+from tests.support.factories import an_order
+from tests.support.management import Management
+from tests.support.waits import eventually
 from workers import dead_letters, exits, side_effects
 from workers.consumers_main import declare_consumer_topology
 from workers.ordering import submit_order, wait_for_state
@@ -48,8 +49,12 @@ async def test_with_no_consumer_deployed_orders_complete_and_their_events_wait_u
     unrouted = unrouted_name(own.exchange)
     async with running_worker(temporal, own):
         # Declared by the worker as it starts, before any order or consumer.
-        declared = await management.until(
-            lambda e: e is not None, lambda: management.exchange(own.exchange), 10, "exchange"
+        declared = await eventually(
+            lambda: management.exchange(own.exchange),
+            lambda e: e is not None,
+            10,
+            interval=0.5,
+            what="exchange",
         )
         handle = await submit_order(temporal, an_order(), own.task_queue)
         result = await handle.result()

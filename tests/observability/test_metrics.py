@@ -18,9 +18,8 @@ from consumers.metrics import metrics_endpoint
 from consumers.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from contracts.order import OrderState
-from tests.consumers.helpers import completed, effects_consumer
-from tests.factories import an_order
-from tests.integration.conftest import event_tap  # noqa: F401  (the fixture)
+from tests.support.consumers import completed, effects_consumer
+from tests.support.factories import an_order
 from workers.consumers_main import running_consumers
 from workers.ordering import place_order
 from workers.runtime.metrics import temporal_runtime
@@ -114,7 +113,7 @@ async def test_consumer_outcomes_and_latency_are_counted_per_consumer(settings: 
 
 async def test_the_worker_serves_temporal_sdk_metrics(
     settings: Settings,
-    event_tap: object,  # noqa: F811  (makes the published events routable)
+    event_tap: object,
 ) -> None:
     settings = settings.model_copy(update={"metrics_port": _free_port()})
     runtime = temporal_runtime(settings)

@@ -16,8 +16,8 @@ from consumers.definition import Consumer
 from consumers.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from contracts.order import OrderRequest, OrderState, workflow_id_for
-from tests.consumers.helpers import completed
-from tests.factories import an_order
+from tests.support.consumers import completed
+from tests.support.factories import an_order
 from workers.consumers_main import declare_consumer_topology, running_consumers
 from workers.ordering import place_order
 from workers.runtime.settings import Settings

@@ -13,9 +13,9 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from contracts.order import OrderRequest, OrderState
-from tests.conftest import venv_binary
-from tests.factories import an_order
 from tests.security.keys import KEY_1
+from tests.support.factories import an_order
+from tests.support.servers import venv_binary
 from workers.codec_server import codec_server
 from workers.ordering import order_handle, place_order, workflow_id_for
 from workers.runtime.codec import ENCODING

@@ -13,7 +13,7 @@ from consumers.decoding import decode
 from consumers.loyalty import CONSUMER as LOYALTY
 from consumers.outcomes import DeadLetter
 from contracts.order import OrderRequest
-from tests.factories import order_data
+from tests.support.factories import order_data
 from workers.order_input import BadOrder, order_from_dict, order_from_json
 
 json_values = st.recursive(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import order_data
+from tests.support.factories import order_data
 from workers.cli import main
 from workers.order_input import MAX_ORDER_BYTES
 

@@ -21,9 +21,9 @@ from contracts.steps import ReleaseStock, Reservation
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
-from tests.conftest import register_search_attributes
-from tests.factories import an_order
-from tests.workflow.conftest import CATALOGUE, Shop
+from tests.support.factories import an_order
+from tests.support.servers import register_search_attributes
+from tests.support.shop import CATALOGUE, Shop
 from workers.ordering import cancel_order, order_status, submit_order, wait_for_state
 from workers.runtime.payloads import PLAIN_CONVERTER
 from workflows.policies import ROUNDS_PER_RUN

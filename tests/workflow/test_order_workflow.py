@@ -14,8 +14,8 @@ from contracts.money import Currency
 from contracts.order import OrderState
 from contracts.steps import ReleaseStock, Reservation
 from services.inventory import InventoryService
-from tests.factories import ORDER_TOTAL, an_order
-from tests.workflow.conftest import Shop
+from tests.support.factories import ORDER_TOTAL, an_order
+from tests.support.shop import Shop
 from workers.ordering import cancel_order, order_status, place_order, submit_order, wait_for_state
 
 

@@ -18,9 +18,9 @@ from contracts.steps import ReleaseStock, Reservation
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
-from tests.conftest import register_search_attributes, venv_binary
-from tests.factories import an_order
-from tests.workflow.conftest import CATALOGUE, Shop
+from tests.support.factories import an_order
+from tests.support.servers import register_search_attributes, venv_binary
+from tests.support.shop import CATALOGUE, Shop
 from workers.commands import describe_status
 from workers.ordering import order_handle, order_status, submit_order
 from workers.runtime.payloads import PLAIN_CONVERTER

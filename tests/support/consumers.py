@@ -1,13 +1,11 @@
-"""Events and small waits for the consumer tests."""
+"""Events, raw publishing and queue counts for the consumer tests."""
 
 import asyncio
 import base64
 import json
 import sqlite3
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,7 +19,8 @@ from contracts.broker import declare_event_exchange
 from contracts.events import OrderCompletedV1, OrderFailedV1, OrderSnapshot, event_id_for
 from contracts.order import Failure, workflow_id_for
 from infra.stack import LocalStack
-from tests.factories import order_data
+from tests.support.factories import order_data
+from tests.support.waits import eventually
 from workers.consumers_main import runtime_options
 from workers.runtime.settings import Settings
 
@@ -52,14 +51,6 @@ def failed(code: str = "charge_payment_failed", **overrides: Any) -> OrderFailed
         failure=Failure(code=code, message="the card was declined"),
         compensated=["release_stock", "cancel_order"],
     )
-
-
-async def wait_until(check: Callable[[], bool], within: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what or check}")
-        await asyncio.sleep(0.05)
 
 
 def store_of(settings: Settings, consumer: Consumer) -> Store:
@@ -137,22 +128,19 @@ async def dead_letters(
     settings: Settings, name: str, expected: int, within: float = 5.0
 ) -> list[DeadLetterInfo]:
     """The dead letters of consumer `name` once there are `expected` of them (or fail)."""
-    found: list[DeadLetterInfo] = []
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = await list_dead_letters(runtime_options(settings), name)
-        if len(found) >= expected:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{name}: {len(found)} dead letters, expected {expected}")
+    return await eventually(
+        lambda: list_dead_letters(runtime_options(settings), name),
+        lambda found: len(found) >= expected,
+        within,
+        what=f"{expected} dead letters of {name}",
+    )
 
 
 async def wait_drained(settings: Settings, queues: list[str]) -> None:
-    for _ in range(100):
-        if sum([await ready_count(settings, q) for q in queues]) == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"queues {queues} still hold messages")
+    async def held() -> int:
+        return sum([await ready_count(settings, q) for q in queues])
+
+    await eventually(held, lambda n: n == 0, 5.0, what=f"queues {queues} to be empty")
 
 
 async def consumer_count(settings: Settings, queue: str) -> int:

@@ -23,6 +23,7 @@ from infra.stack import LocalStack, StackInfo
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
+from tests.support.management import Management
 from tests.support.servers import (
     Mail,
     register_search_attributes,
@@ -116,6 +117,12 @@ async def event_tap(
     await queue.bind(exchange, routing_key="order.#")
     yield queue
     await queue.delete(if_unused=False, if_empty=False)
+
+
+@pytest.fixture
+def management(stack_info: StackInfo) -> Management:
+    """RabbitMQ's management HTTP API on the test's stack, as an outside client."""
+    return Management(stack_info)
 
 
 @pytest.fixture

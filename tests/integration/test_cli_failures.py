@@ -8,7 +8,6 @@ no traceback ever reaches the terminal.
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pydantic import SecretStr
 from infra.stack import StackInfo
 from tests.security.keys import KEY_1, KEY_2
 from tests.support.factories import an_order
+from tests.support.servers import free_port
 from workers.ordering import place_order
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
@@ -29,12 +29,6 @@ from workers.worker import running_worker
 
 pytestmark = pytest.mark.integration
 PODIUM = str(Path(sys.executable).parent / "podium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def environment(settings: Settings, **extra: str) -> dict[str, str]:

@@ -5,7 +5,6 @@ import concurrent.futures
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 
 from infra.stack import LocalStack
 from infra.stack.rabbitmq_install import services_held_back, stop_unused_epmd
+from tests.support.servers import free_port
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -158,9 +158,7 @@ def lone_epmd() -> Iterator[int]:
     epmd = shutil.which("epmd")
     if epmd is None:
         pytest.skip("epmd is not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "ERL_EPMD_PORT": str(port), "ERL_EPMD_ADDRESS": "127.0.0.1"}
     subprocess.run([epmd, "-daemon"], env=env, check=True)
     try:

@@ -5,7 +5,6 @@ The broker is checked from outside too, through RabbitMQ's management HTTP API."
 
 import asyncio
 import json
-import socket
 import uuid
 
 import aio_pika
@@ -18,6 +17,7 @@ from contracts.order import OrderState
 from infra.stack import StackInfo
 from tests.support.factories import an_order
 from tests.support.management import Management
+from tests.support.servers import free_port
 from tests.support.waits import eventually
 from workers import dead_letters, exits, side_effects
 from workers.consumers_main import declare_consumer_topology
@@ -33,11 +33,6 @@ def own(settings: Settings) -> Settings:
     """The test's own event exchange and consumer queues: nothing else is bound or unrouted."""
     uid = uuid.uuid4().hex[:8]
     return settings.model_copy(update={"exchange": f"ev-{uid}", "consumer_queue_prefix": f"p{uid}"})
-
-
-@pytest.fixture
-def management(stack_info: StackInfo) -> Management:
-    return Management(stack_info)
 
 
 async def test_with_no_consumer_deployed_orders_complete_and_their_events_wait_unrouted(
@@ -122,9 +117,7 @@ async def _first_message(settings: Settings, queue: str) -> aio_pika.abc.Abstrac
 
 
 async def test_a_worker_starts_while_the_broker_is_down(own: Settings, temporal: Client) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     nobody = own.model_copy(update={"amqp_url": f"amqp://podium:x@127.0.0.1:{port}/podium"})
     order = an_order()
     async with asyncio.timeout(30), running_worker(temporal, nobody):

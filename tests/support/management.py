@@ -44,16 +44,18 @@ class Management:
         return await self.call("GET", f"/queues/{self.vhost}/{quote(name, safe='')}")
 
     async def publish(
-        self, exchange: str, routing_key: str, body: str, properties: dict[str, Any]
+        self, exchange: str, routing_key: str, body: str | bytes, properties: dict[str, Any]
     ) -> bool:
-        """Publish a raw body as an outside client would; True when some queue took it."""
+        """Publish a raw body as an outside client would; True when some queue took it. Bytes
+        go base64-encoded, so any body can be sent, valid UTF-8 or not."""
+        raw = isinstance(body, bytes)
         answer = await self.call(
             "POST",
             f"/exchanges/{self.vhost}/{quote(exchange, safe='')}/publish",
             {
                 "routing_key": routing_key,
-                "payload": body,
-                "payload_encoding": "string",
+                "payload": base64.b64encode(body).decode() if raw else body,
+                "payload_encoding": "base64" if raw else "string",
                 "properties": properties,
             },
         )

@@ -2,8 +2,6 @@
 time-skipping server. No timing is asserted here: figures live in `podium bench`."""
 
 import json
-import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,8 +18,9 @@ from bench.throughput import RAW, RUNTIME, Rates
 from consumers import analytics, loyalty, notifications
 from contracts.order import OrderState, workflow_id_for
 from infra import mailserver
-from tests.factories import an_order
-from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture, used by name)
+from tests.support.factories import an_order
+from tests.support.servers import Mail
+from tests.support.shop import Shop
 from workers.bootstrap import consumer_stores, running_worker
 
 
@@ -80,24 +79,12 @@ def test_plot_is_written_when_matplotlib_is_installed(tmp_path: Path) -> None:
     assert png is not None and png.read_bytes().startswith(b"\x89PNG")
 
 
-@pytest.fixture
-def mail_folder(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = mailserver.start(tmp_path / "mail", port)
-    try:
-        yield port, tmp_path / "mail"
-    finally:
-        controller.stop()
-
-
 async def test_all_orchestrated_order_applies_each_side_effect_once_even_when_run_twice(
-    shop: Shop,  # noqa: F811
-    mail_folder: tuple[int, Path],
+    shop: Shop,
+    mail: Mail,
     tmp_path: Path,
 ) -> None:
-    port, folder = mail_folder
+    port, folder = mail.port, mail.folder
     settings = shop.settings.model_copy(
         update={"smtp_host": "127.0.0.1", "smtp_port": port, "data_dir": tmp_path}
     )

@@ -9,15 +9,16 @@ import pytest
 from activities.publisher import EventPublisher
 from consumers import notifications
 from infra.mailserver import stored_emails
-from tests.consumers.conftest import MailServer
-from tests.consumers.helpers import completed, count, dead_letters, store_of, wait_until
+from tests.support.consumers import completed, count, dead_letters, store_of
+from tests.support.servers import Mail
+from tests.support.waits import until
 from workers.bootstrap import registered, running_consumers
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
-def _received(mail: MailServer, event_id: str) -> list[str]:
+def _received(mail: Mail, event_id: str) -> list[str]:
     """The To: headers of the emails the mail server stored for `event_id`."""
     found = []
     for path in stored_emails(mail.folder):
@@ -37,13 +38,13 @@ def _received(mail: MailServer, event_id: str) -> list[str]:
     ],
 )
 async def test_an_unusual_but_legal_address_gets_its_email(
-    settings: Settings, publisher: EventPublisher, mail_server: MailServer, address: str, to: str
+    settings: Settings, publisher: EventPublisher, mail: Mail, address: str, to: str
 ) -> None:
     event = completed(email=address)
     async with running_consumers(settings, names=[notifications.NAME]):
         await publisher.publish(event)
-        await wait_until(lambda: bool(_received(mail_server, event.event_id)), what="email")
-    assert _received(mail_server, event.event_id) == [to]
+        await until(lambda: bool(_received(mail, event.event_id)), what="email")
+    assert _received(mail, event.event_id) == [to]
 
 
 async def test_an_undeliverable_address_is_dead_lettered_at_once_with_the_reason(
@@ -55,7 +56,7 @@ async def test_an_undeliverable_address_is_dead_lettered_at_once_with_the_reason
         await publisher.publish(bad)
         await publisher.publish(good)
         dead = await dead_letters(settings, notifications.NAME, 1)
-        await wait_until(lambda: count(store, "SELECT count(*) FROM outbox") == 1, what="good")
+        await until(lambda: count(store, "SELECT count(*) FROM outbox") == 1, what="good")
     assert [d.message_id for d in dead] == [bad.event_id]
     assert dead[0].attempts == 0
     assert dead[0].reason.startswith("undeliverable recipient address: ")

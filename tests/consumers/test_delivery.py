@@ -12,10 +12,10 @@ from consumers.emails import message_id_for
 from consumers.runtime.definition import Consumer
 from consumers.runtime.options import TopologyOptions
 from infra.mailserver import file_name
+from infra.stack import LocalStack
 from podium.cli.consumers import analytics_report, loyalty_points
 from podium.cli.demo import consumer_effects
-from tests.consumers.conftest import Broker, MailServer
-from tests.consumers.helpers import (
+from tests.support.consumers import (
     completed,
     count,
     effects_consumer,
@@ -23,8 +23,9 @@ from tests.consumers.helpers import (
     ready_count,
     store_of,
     wait_drained,
-    wait_until,
 )
+from tests.support.servers import Mail
+from tests.support.waits import until
 from workers.bootstrap import declare_consumer_topology, registered, running_consumers
 from workers.runtime.settings import Settings
 
@@ -35,13 +36,13 @@ def _stores(settings: Settings) -> dict[str, Any]:
     return {c.name: store_of(settings, c) for c in registered(settings)}
 
 
-def _email_file(mail: MailServer, event_id: str) -> bool:
+def _email_file(mail: Mail, event_id: str) -> bool:
     name = file_name(f"Message-ID: {message_id_for(event_id)}\r\n\r\n".encode())
     return (mail.folder / name).exists()
 
 
 async def test_an_event_reaches_all_three_consumers_each_effect_once(
-    settings: Settings, publisher: EventPublisher, mail_server: MailServer
+    settings: Settings, publisher: EventPublisher, mail: Mail
 ) -> None:
     ok = completed(customer_id="cust-all")
     cancelled = failed(code="cancelled", customer_id="cust-all")
@@ -49,14 +50,14 @@ async def test_an_event_reaches_all_three_consumers_each_effect_once(
     async with running_consumers(settings):
         await publisher.publish(ok)
         await publisher.publish(cancelled)
-        await wait_until(
+        await until(
             lambda: (
                 all(s.processed_count() >= 2 for n, s in stores.items() if n != "loyalty")
                 and stores["loyalty"].processed_count() >= 1
             ),
             what="all consumers",
         )
-        await wait_until(lambda: _email_file(mail_server, cancelled.event_id), what="email")
+        await until(lambda: _email_file(mail, cancelled.event_id), what="email")
 
     effects = await consumer_effects(settings)
     assert sorted(e.subject for e in effects.emails) == sorted(
@@ -66,7 +67,7 @@ async def test_an_event_reaches_all_three_consumers_each_effect_once(
         ]
     )
     assert all(e.sent_at for e in effects.emails)
-    assert _email_file(mail_server, ok.event_id)
+    assert _email_file(mail, ok.event_id)
     assert await loyalty_points(settings, "cust-all") == 34  # floor(34.99)
     report = await analytics_report(settings)
     assert report.outcomes == {"cancelled": 1, "completed": 1}
@@ -85,7 +86,7 @@ async def test_the_same_event_published_twice_has_one_effect_per_consumer(
         await publisher.publish(event)
         await publisher.publish(event)
         await publisher.publish(event)
-        await wait_until(
+        await until(
             lambda: all(s.processed_count() == 1 for s in stores.values()), what="processed"
         )
         prefix = settings.consumer_queue_prefix
@@ -99,7 +100,7 @@ async def test_the_same_event_published_twice_has_one_effect_per_consumer(
 
 
 async def test_consumer_killed_after_commit_before_ack_gets_it_again_without_second_effect(
-    settings: Settings, publisher: EventPublisher, broker: Broker
+    settings: Settings, publisher: EventPublisher, stack: LocalStack
 ) -> None:
     base = effects_consumer("crashy")
     calls: list[str] = []
@@ -109,7 +110,7 @@ async def test_consumer_killed_after_commit_before_ack_gets_it_again_without_sec
         if len(calls) == 1:
             # The broker drops every connection: the commit is done, the ack never arrives.
             await asyncio.to_thread(
-                broker.stack.rabbitmqctl, "close_all_connections", "-p", "podium", "test crash"
+                stack.rabbitmqctl, "close_all_connections", "-p", "podium", "test crash"
             )
 
     consumer = Consumer(base.name, base.events, base.handle, base.schema, crash_before_ack)
@@ -117,7 +118,7 @@ async def test_consumer_killed_after_commit_before_ack_gets_it_again_without_sec
     event = completed()
     async with running_consumers(settings, consumers=[consumer]):
         await publisher.publish(event)
-        await wait_until(lambda: len(calls) >= 2, within=20, what="redelivery")
+        await until(lambda: len(calls) >= 2, within=20, what="redelivery")
 
     assert calls == [event.event_id, event.event_id]
     assert count(store, "SELECT count(*) FROM effects") == 1
@@ -135,13 +136,13 @@ async def test_events_wait_for_a_consumer_that_is_not_running_and_it_catches_up(
 
     async with running_consumers(settings, names=["analytics"]):
         analytics_store = store_of(settings, analytics.CONSUMER)
-        await wait_until(lambda: analytics_store.processed_count() == 3, what="analytics")
+        await until(lambda: analytics_store.processed_count() == 3, what="analytics")
     assert await ready_count(settings, queue) == 3
     assert await loyalty_points(settings, "cust-late") == 0
 
     async with running_consumers(settings, names=["loyalty"]):
         loyalty_store = store_of(settings, loyalty.CONSUMER)
-        await wait_until(lambda: loyalty_store.processed_count() == 3, what="loyalty")
+        await until(lambda: loyalty_store.processed_count() == 3, what="loyalty")
     assert await loyalty_points(settings, "cust-late") == 3 * 34
     assert count(store_of(settings, registered(settings)[0]), "SELECT count(*) FROM outbox") == 0
     assert registered(settings)[0].name == notifications.NAME
@@ -166,7 +167,7 @@ async def test_a_fourth_consumer_defined_here_receives_events_without_other_chan
     async with running_consumers(settings, consumers=[audit_consumer]):
         await publisher.publish(ok)
         await publisher.publish(ko)
-        await wait_until(lambda: len(seen) == 2, what="audit")
+        await until(lambda: len(seen) == 2, what="audit")
 
     assert sorted(seen) == sorted(
         [(ok.order.order_id, "order.completed"), (ko.order.order_id, "order.failed")]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from activities.publisher import EventPublisher
-from tests.consumers.helpers import completed, count, store_of, wait_until
+from tests.support.consumers import completed, count, store_of
+from tests.support.waits import until
 from workers.bootstrap import running_consumers
 from workers.runtime.settings import Settings
 
@@ -36,7 +37,7 @@ async def test_the_guides_example_consumer_flags_only_large_orders(
     async with running_consumers(settings, consumers=[consumer]):
         await publisher.publish(big)
         await publisher.publish(small)
-        await wait_until(lambda: store.processed_count() == 2, what="both events")
+        await until(lambda: store.processed_count() == 2, what="both events")
 
     rows = store.read(lambda c: c.execute("SELECT order_id, total FROM reviews").fetchall())
     assert [tuple(r) for r in rows] == [(big.order.order_id, str(Decimal("1798.00")))]

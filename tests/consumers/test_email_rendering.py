@@ -5,7 +5,7 @@ from email import message_from_string, policy
 import pytest
 
 from consumers.emails import deliverable_address, needs_smtputf8, render
-from tests.consumers.helpers import completed
+from tests.support.consumers import completed
 
 
 @pytest.mark.parametrize(

@@ -16,16 +16,16 @@ from consumers.runtime.dlq import list_dead_letters, replay
 from consumers.runtime.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from podium.cli.consumers import loyalty_points
-from tests.consumers.conftest import RETRY_DELAYS_MS
-from tests.consumers.helpers import (
+from tests.support.consumers import (
     completed,
     count,
     dead_letters,
     effects_consumer,
     publish_raw,
     store_of,
-    wait_until,
 )
+from tests.support.servers import RETRY_DELAYS_MS
+from tests.support.waits import until
 from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
 
@@ -60,7 +60,7 @@ async def test_poison_messages_are_dead_lettered_with_a_reason_and_do_not_block_
             settings, json.dumps(unknown_version).encode(), OrderCompletedV1.ROUTING_KEY, "v2"
         )
         await publisher.publish(good)
-        await wait_until(lambda: _points(settings) == 34, what="good event after poison")
+        await until(lambda: _points(settings) == 34, what="good event after poison")
         dead = await dead_letters(settings, "loyalty", 3)
         again = await list_dead_letters(runtime_options(settings), "loyalty")
 
@@ -101,17 +101,17 @@ async def test_a_rejected_message_is_replayed_from_the_dead_letters_once_the_han
     event, other = completed(), completed()
     async with running_consumers(settings, consumers=[consumer]):
         await publisher.publish(event)
-        await wait_until(lambda: len(calls) == 1, what="first delivery")
+        await until(lambda: len(calls) == 1, what="first delivery")
         dead = await dead_letters(settings, "picky", 1)
         assert [d.message_id for d in dead] == [event.event_id]
         assert dead[0].reason == "the shipping API rejects this address"
         assert len(calls) == 1  # a rejection is not retried
         await publisher.publish(other)
-        await wait_until(lambda: len(calls) == 2, what="second event")
+        await until(lambda: len(calls) == 2, what="second event")
 
         broken.clear()
         assert await dlq.replay(options, "picky", [event.event_id]) == 1
-        await wait_until(lambda: count(store, "SELECT count(*) FROM effects") == 1)
+        await until(lambda: count(store, "SELECT count(*) FROM effects") == 1)
         remaining = await dlq.list_dead_letters(options, "picky")
 
     assert [d.message_id for d in remaining] == [other.event_id]
@@ -131,7 +131,7 @@ async def test_a_handler_failing_twice_transiently_is_retried_with_growing_delay
     store = store_of(settings, consumer)
     async with running_consumers(settings, consumers=[consumer]):
         await publisher.publish(completed())
-        await wait_until(lambda: count(store, "SELECT count(*) FROM effects") == 1)
+        await until(lambda: count(store, "SELECT count(*) FROM effects") == 1)
 
     assert len(calls) == 3
     gaps = [b - a for a, b in itertools.pairwise(calls)]
@@ -150,7 +150,7 @@ async def test_an_unexpected_error_is_retried_then_dead_lettered_when_retries_ru
     event = completed()
     async with running_consumers(settings, consumers=[consumer]):
         await publisher.publish(event)
-        await wait_until(lambda: len(calls) == 1 + len(RETRY_DELAYS_MS), what="retries")
+        await until(lambda: len(calls) == 1 + len(RETRY_DELAYS_MS), what="retries")
         dead = await dead_letters(settings, "buggy", 1)
 
     assert len(calls) == 1 + len(RETRY_DELAYS_MS)

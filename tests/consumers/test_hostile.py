@@ -20,8 +20,8 @@ from consumers.runtime import headers as h
 from consumers.runtime.definition import Consumer
 from consumers.runtime.options import TopologyOptions
 from contracts.events import OrderCompletedV1
-from tests.consumers.conftest import RETRY_DELAYS_MS, Broker
-from tests.consumers.helpers import (
+from infra.stack import LocalStack
+from tests.support.consumers import (
     completed,
     consumer_count,
     count,
@@ -29,8 +29,9 @@ from tests.consumers.helpers import (
     effects_consumer,
     publish_via_management,
     store_of,
-    wait_until,
 )
+from tests.support.servers import RETRY_DELAYS_MS
+from tests.support.waits import eventually, until
 from workers.bootstrap import running_consumers
 from workers.runtime.settings import Settings
 
@@ -64,7 +65,7 @@ def _body(event: OrderCompletedV1) -> bytes:
 
 
 async def test_an_oversized_body_is_dead_lettered_unread_with_the_reason(
-    settings: Settings, broker: Broker
+    settings: Settings, stack: LocalStack
 ) -> None:
     settings = settings.model_copy(update={"consumer_max_body_bytes": 50_000})
     consumer = effects_consumer("sized")
@@ -73,21 +74,21 @@ async def test_an_oversized_body_is_dead_lettered_unread_with_the_reason(
     good = completed()
     async with running_consumers(settings, consumers=[consumer]):
         await publish_via_management(
-            broker.stack,
+            stack,
             settings,
             json.dumps(huge).encode(),
             OrderCompletedV1.ROUTING_KEY,
             {"message_id": huge["event_id"]},
         )
         await publish_via_management(
-            broker.stack,
+            stack,
             settings,
             _body(good),
             OrderCompletedV1.ROUTING_KEY,
             {"message_id": good.event_id},
         )
         dead = await dead_letters(settings, "sized", 1)
-        await wait_until(lambda: count(store, "SELECT count(*) FROM effects") == 1, what="good")
+        await until(lambda: count(store, "SELECT count(*) FROM effects") == 1, what="good")
     assert dead[0].reason.startswith("body of 200")
     assert dead[0].reason.endswith("bytes is over the limit of 50000 bytes")
     assert dead[0].attempts == 0
@@ -106,7 +107,7 @@ async def test_an_oversized_body_is_dead_lettered_unread_with_the_reason(
     ],
 )
 async def test_a_hostile_attempt_header_is_clamped(
-    settings: Settings, broker: Broker, attempt: Any, expected: int
+    settings: Settings, stack: LocalStack, attempt: Any, expected: int
 ) -> None:
     calls: list[int] = []
     base = effects_consumer("clamp")
@@ -119,7 +120,7 @@ async def test_a_hostile_attempt_header_is_clamped(
     event = completed()
     async with running_consumers(settings, consumers=[consumer]):
         await publish_via_management(
-            broker.stack,
+            stack,
             settings,
             _body(event),
             OrderCompletedV1.ROUTING_KEY,
@@ -135,7 +136,7 @@ async def test_a_hostile_attempt_header_is_clamped(
 
 
 async def test_a_handler_over_its_time_limit_is_retried_and_others_are_not_delayed(
-    settings: Settings, broker: Broker
+    settings: Settings, stack: LocalStack
 ) -> None:
     settings = settings.model_copy(
         update={"consumer_handler_timeout_seconds": 0.5, "consumer_concurrency": 2}
@@ -160,13 +161,13 @@ async def test_a_handler_over_its_time_limit_is_retried_and_others_are_not_delay
         sent = time.monotonic()
         for event in [slow, *others]:
             await publish_via_management(
-                broker.stack,
+                stack,
                 settings,
                 _body(event),
                 OrderCompletedV1.ROUTING_KEY,
                 {"message_id": event.event_id},
             )
-        await wait_until(lambda: len(done_at) == 6, within=15, what="all effects")
+        await until(lambda: len(done_at) == 6, within=15, what="all effects")
         await asyncio.sleep(2)  # the hung thread finishes meanwhile
     effects = store.read(lambda c: [r[0] for r in c.execute("SELECT event_id FROM effects")])
     assert sorted(effects) == sorted(e.event_id for e in [slow, *others])  # each once
@@ -218,10 +219,10 @@ async def test_a_stuck_handler_does_not_hold_up_other_messages_or_sigterm(
         stuck, other = completed(customer_id="cust-stuck"), completed()
         await publisher.publish(stuck)
         await publisher.publish(other)
-        await wait_until(lambda: (tmp_path / stuck.order.order_id).exists(), what="stuck")
+        await until(lambda: (tmp_path / stuck.order.order_id).exists(), what="stuck")
         store = store_of(settings, effects_consumer("stuck"))
         # One slot only: the other event passes once the stuck one's time limit frees it.
-        await wait_until(
+        await until(
             lambda: count(store, "SELECT count(*) FROM effects") == 1, within=5, what="other"
         )
         started = time.monotonic()
@@ -235,12 +236,12 @@ async def test_a_stuck_handler_does_not_hold_up_other_messages_or_sigterm(
 
 
 async def wait_until_consuming(settings: Settings, queue: str) -> None:
-    for _ in range(300):
+    async def consumers() -> int:
         with contextlib.suppress(Exception):
-            if await consumer_count(settings, queue) == 1:
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the consumer process did not start consuming")
+            return await consumer_count(settings, queue)
+        return 0
+
+    await eventually(consumers, lambda n: n == 1, 15, what="the consumer process to consume")
 
 
 async def test_a_message_that_always_hangs_its_handler_is_dead_lettered_not_an_outage(

@@ -18,9 +18,9 @@ from consumers.runtime import headers as h
 from consumers.runtime.definition import Consumer
 from consumers.runtime.dlq import list_dead_letters
 from contracts.events import OrderCompletedV1
-from tests.consumers.conftest import Broker
-from tests.consumers.helpers import completed, effects_consumer, publish_via_management
+from infra.stack import LocalStack
 from tests.consumers.test_hostile import LoopLag
+from tests.support.consumers import completed, effects_consumer, publish_via_management
 from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
 
@@ -109,7 +109,7 @@ def _consumer() -> Consumer:
     return Consumer("prop", base.events, handle, base.schema)
 
 
-async def _publish(settings: Settings, broker: Broker, messages: list[Hostile]) -> None:
+async def _publish(settings: Settings, stack: LocalStack, messages: list[Hostile]) -> None:
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -118,7 +118,7 @@ async def _publish(settings: Settings, broker: Broker, messages: list[Hostile]) 
             if m.via_management:
                 properties = {"message_id": m.message_id, "headers": m.headers}
                 await publish_via_management(
-                    broker.stack, settings, m.body, OrderCompletedV1.ROUTING_KEY, properties
+                    stack, settings, m.body, OrderCompletedV1.ROUTING_KEY, properties
                 )
             else:
                 message = aio_pika.Message(m.body, message_id=m.message_id, headers=m.headers)
@@ -137,7 +137,7 @@ async def _publish(settings: Settings, broker: Broker, messages: list[Hostile]) 
 )
 @given(batch=st.lists(hostile(), min_size=4, max_size=10))
 async def test_every_hostile_message_ends_acked_or_dead_lettered_and_good_ones_flow(
-    settings: Settings, broker: Broker, batch: list[Hostile]
+    settings: Settings, stack: LocalStack, batch: list[Hostile]
 ) -> None:
     uid = uuid.uuid4().hex[:8]
     settings = settings.model_copy(
@@ -155,9 +155,9 @@ async def test_every_hostile_message_ends_acked_or_dead_lettered_and_good_ones_f
     ]
     async with running_consumers(settings, consumers=[consumer]) as runner, LoopLag() as lag:
         store = runner.loops["prop"].store
-        await _publish(settings, broker, batch)
+        await _publish(settings, stack, batch)
         sent = time.monotonic()
-        await _publish(settings, broker, good_messages)
+        await _publish(settings, stack, good_messages)
 
         def processed() -> set[str]:
             return set(

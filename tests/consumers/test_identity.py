@@ -12,14 +12,14 @@ from consumers.mailer import MailOptions
 from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1
 from podium.cli.consumers import analytics_report
-from tests.consumers.helpers import (
+from tests.support.consumers import (
     completed,
     dead_letters,
     failed,
     publish_raw,
     store_of,
-    wait_until,
 )
+from tests.support.waits import until
 from workers.bootstrap import running_consumers
 from workers.runtime.settings import Settings
 
@@ -57,7 +57,7 @@ async def test_a_message_whose_ids_disagree_is_dead_lettered_as_forged(
         )
         await publisher.publish(genuine)
         dead = await dead_letters(settings, analytics.NAME, 2)
-        await wait_until(lambda: store.processed_count() == 1, what="the genuine event")
+        await until(lambda: store.processed_count() == 1, what="the genuine event")
     assert sorted(d.message_id or "" for d in dead) == sorted([genuine.event_id, "forged-2"])
     assert all(d.reason.startswith("forged: message_id ") for d in dead)
     assert (await analytics_report(settings)).outcomes == {"completed": 1}

@@ -3,9 +3,7 @@ events wait in the queue, and once the mail server is back every email goes out 
 A recipient the server refuses for good is dead-lettered at once and does not open the breaker."""
 
 import asyncio
-import socket
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +17,11 @@ from consumers import notifications
 from consumers.runtime import state_file
 from consumers.runtime.dlq import list_dead_letters
 from infra.mailserver import StoreToFolder, file_name
+from infra.stack import LocalStack
 from podium.cli.consumers import show_status
-from tests.consumers.conftest import Broker
-from tests.consumers.helpers import completed, consumer_count, dead_letters, wait_until
+from tests.support.consumers import completed, consumer_count, dead_letters
+from tests.support.servers import free_port
+from tests.support.waits import until
 from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
 
@@ -49,11 +49,8 @@ class CountingMailServer(StoreToFolder):
 
 
 @pytest.fixture
-def mail_port() -> Iterator[int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    yield port  # nothing listens there until a test starts a server
+def mail_port() -> int:
+    return free_port()  # nothing listens there until a test starts a server
 
 
 def _breaker() -> float | None:
@@ -88,7 +85,7 @@ async def test_a_mail_server_outage_pauses_the_consumer_and_loses_nothing(
     async with running_consumers(settings, names=[notifications.NAME]):
         for event in events[:6]:
             await publisher.publish(event)
-        await wait_until(lambda: _breaker() == 2, within=10, what="breaker open")
+        await until(lambda: _breaker() == 2, within=10, what="breaker open")
         for event in events[6:]:
             await publisher.publish(event)
         await asyncio.sleep(4)  # several probes fail meanwhile
@@ -100,10 +97,8 @@ async def test_a_mail_server_outage_pauses_the_consumer_and_loses_nothing(
 
         controller.start()
         try:
-            await wait_until(
-                lambda: len(handler.received) == len(events), within=20, what="every email"
-            )
-            await wait_until(lambda: _breaker() == 0, what="breaker closed")
+            await until(lambda: len(handler.received) == len(events), within=20, what="every email")
+            await until(lambda: _breaker() == 0, what="breaker closed")
             await asyncio.sleep(1)  # a duplicate would arrive meanwhile
             assert await show_status(settings, [notifications.NAME]) == 0
             after = capsys.readouterr().out
@@ -135,7 +130,7 @@ async def test_a_recipient_refused_for_good_is_dead_lettered_at_once_and_the_bre
             for event in [*ghosts, good]:
                 await publisher.publish(event)
             dead = await dead_letters(settings, notifications.NAME, len(ghosts))
-            await wait_until(lambda: len(handler.received) == 1, what="the good email")
+            await until(lambda: len(handler.received) == 1, what="the good email")
             assert _breaker() == 0
     finally:
         controller.stop()
@@ -157,19 +152,20 @@ async def test_a_lone_event_during_an_outage_is_kept_not_dead_lettered(
     event = completed()
     async with running_consumers(settings, names=[notifications.NAME]):
         await publisher.publish(event)
-        await wait_until(lambda: _breaker() == 2, within=10, what="breaker open")
+        await until(lambda: _breaker() == 2, within=10, what="breaker open")
         await asyncio.sleep(1.5)
         assert await list_dead_letters(runtime_options(settings), notifications.NAME) == []
         controller.start()
         try:
-            await wait_until(lambda: len(handler.received) == 1, within=10, what="the email")
+            await until(lambda: len(handler.received) == 1, within=10, what="the email")
         finally:
             controller.stop()
     assert await list_dead_letters(runtime_options(settings), notifications.NAME) == []
 
 
+@pytest.mark.restartable
 async def test_a_paused_consumer_survives_a_broker_restart_and_resumes(
-    settings: Settings, publisher: EventPublisher, mail_port: int, tmp_path: Path, broker: Broker
+    settings: Settings, publisher: EventPublisher, mail_port: int, tmp_path: Path, stack: LocalStack
 ) -> None:
     settings = _outage_settings(settings, mail_port)
     handler = CountingMailServer(tmp_path / "mail")
@@ -179,13 +175,13 @@ async def test_a_paused_consumer_survives_a_broker_restart_and_resumes(
         for event in events:
             await publisher.publish(event)
         await publisher.close()
-        await wait_until(lambda: _breaker() == 2, within=10, what="breaker open")
-        await asyncio.to_thread(broker.stack.stop_rabbitmq)
+        await until(lambda: _breaker() == 2, within=10, what="breaker open")
+        await asyncio.to_thread(stack.stop_rabbitmq)
         await asyncio.sleep(1)  # probes fail: the channel is gone
-        await asyncio.to_thread(broker.stack.start_rabbitmq)
+        await asyncio.to_thread(stack.start_rabbitmq)
         controller.start()
         try:
-            await wait_until(lambda: len(handler.received) == 5, within=40, what="every email")
+            await until(lambda: len(handler.received) == 5, within=40, what="every email")
         finally:
             controller.stop()
     assert set(handler.received.values()) == {1}

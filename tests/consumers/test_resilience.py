@@ -15,16 +15,16 @@ from activities.publisher import EventPublisher
 from consumers.runtime.definition import Consumer
 from consumers.runtime.options import TopologyOptions
 from consumers.runtime.runner import declare
-from tests.consumers.conftest import Broker
-from tests.consumers.helpers import (
+from infra.stack import LocalStack
+from tests.support.consumers import (
     completed,
     consumer_count,
     count,
     effects_consumer,
     ready_count,
     store_of,
-    wait_until,
 )
+from tests.support.waits import until
 from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
 
@@ -43,8 +43,9 @@ def _slow(name: str, seconds: float, started: threading.Event | None = None) -> 
     return Consumer(name, base.events, handle, base.schema)
 
 
+@pytest.mark.restartable
 async def test_a_backlog_survives_a_broker_restart_and_consumers_reconnect(
-    settings: Settings, publisher: EventPublisher, broker: Broker
+    settings: Settings, publisher: EventPublisher, stack: LocalStack
 ) -> None:
     # Slow enough that a backlog is still queued while the broker takes seconds to stop.
     consumer = _slow("steady", 0.2)
@@ -60,12 +61,12 @@ async def test_a_backlog_survives_a_broker_restart_and_consumers_reconnect(
         return count(store, "SELECT count(*) FROM effects")
 
     async with running_consumers(settings, consumers=[consumer]):
-        await wait_until(lambda: effects() >= 3, what="first effects")
-        await asyncio.to_thread(broker.stack.stop_rabbitmq)
+        await until(lambda: effects() >= 3, what="first effects")
+        await asyncio.to_thread(stack.stop_rabbitmq)
         during = effects()
         assert during < len(events), "the backlog was drained before the restart"
-        await asyncio.to_thread(broker.stack.start_rabbitmq)
-        await wait_until(lambda: effects() >= len(events), within=30, what="backlog")
+        await asyncio.to_thread(stack.start_rabbitmq)
+        await until(lambda: effects() >= len(events), within=30, what="backlog")
         await asyncio.sleep(0.5)  # a duplicate would show as an extra row
 
     ids = store.read(lambda c: [r[0] for r in c.execute("SELECT event_id FROM effects")])
@@ -80,7 +81,7 @@ async def test_stopping_finishes_the_message_in_flight_and_acks_it(
     store = store_of(settings, consumer)
     async with running_consumers(settings, consumers=[consumer]):
         await publisher.publish(completed())
-        await wait_until(started.is_set, what="handler started")
+        await until(started.is_set, what="handler started")
     # The context exits only once the in-flight handler committed and its message was acked.
     assert count(store, "SELECT count(*) FROM effects") == 1
     queue = TopologyOptions(queue_prefix=settings.consumer_queue_prefix).queue("graceful")

@@ -20,7 +20,7 @@ from consumers.runtime.decoding import check_identity, decode
 from consumers.runtime.outcomes import DeadLetter, HandlerTimedOut, Kind, RetryLater, classify
 from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1
-from tests.consumers.helpers import completed
+from tests.support.consumers import completed
 
 
 def _message(headers: dict[str, Any], routing_key: str = "order.completed.v1") -> Any:

@@ -19,7 +19,7 @@ from consumers.runtime.topology import topology_for
 from contracts.broker import KEPT_QUEUE_ARGUMENTS, NO_DELIVERY_LIMIT, exchange_arguments
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from infra.mailserver import file_name
-from tests.consumers.helpers import completed, failed
+from tests.support.consumers import completed, failed
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,23 +13,18 @@ from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.order import OrderState
 from infra.stack import LocalStack
 from podium.client import order_status, place_order, wait_for_state
-from tests.factories import an_order
-from tests.faults.conftest import Mail
-from tests.faults.helpers import (
-    consumers,
-    drain,
-    fault_worker,
-    tap,
-    wait_for_pending,
-    wait_settled,
-)
-from tests.invariants import ConsumerStores, assert_consumer_invariants, assert_invariants
+from tests.support.factories import an_order
+from tests.support.invariants import ConsumerStores, assert_consumer_invariants, assert_invariants
+from tests.support.running import consumers, fault_worker, wait_for_pending, wait_settled
+from tests.support.servers import Mail
+from tests.support.waits import drain, tap
 from workers.bootstrap import open_services, running_worker
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.restartable
 async def test_broker_down_at_publish_the_order_completes_once_it_is_back_effects_once(
     stack: LocalStack, fault_settings: Settings, temporal: Client, mail: Mail
 ) -> None:

@@ -13,9 +13,10 @@ from contracts.order import OrderState, OrderStatus
 from contracts.steps import ReleaseStock, Reservation
 from podium.client import order_status, place_order
 from services.orders import CANCELLED
-from tests.factories import an_order
-from tests.faults.helpers import drain, fault_worker, tap
-from tests.invariants import assert_invariants
+from tests.support.factories import an_order
+from tests.support.invariants import assert_invariants
+from tests.support.running import fault_worker
+from tests.support.waits import drain, tap
 from workers.bootstrap import open_services
 from workers.runtime.settings import Settings
 

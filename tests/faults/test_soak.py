@@ -18,22 +18,18 @@ from consumers.runtime.dlq import list_dead_letters
 from contracts.order import OrderRequest, OrderResult, OrderState
 from podium.client import place_order
 from services.payment import CAPTURED
-from tests.factories import an_order
-from tests.faults.conftest import SUMMARY, Mail
-from tests.faults.helpers import (
-    Process,
-    consumers_process,
-    elapsed,
-    wait_settled,
-    worker_process,
-)
-from tests.invariants import (
+from tests.faults.conftest import SUMMARY
+from tests.support.factories import an_order
+from tests.support.invariants import (
     ConsumerStores,
     assert_consumer_invariants,
     assert_invariants,
     reserved_units,
     tally_effects,
 )
+from tests.support.running import Process, consumers_process, wait_settled, worker_process
+from tests.support.servers import Mail
+from tests.support.waits import elapsed
 from workers.bootstrap import declare_consumer_topology, open_services, registered, runtime_options
 from workers.runtime.settings import Settings
 

@@ -11,13 +11,13 @@ from temporalio.client import Client
 from contracts.order import OrderState
 from infra.stack import LocalStack
 from podium.client import order_handle, place_order, wait_for_state
-from tests.factories import an_order
-from tests.faults.helpers import drain, tap
-from tests.invariants import assert_invariants
+from tests.support.factories import an_order
+from tests.support.invariants import assert_invariants
+from tests.support.waits import drain, tap
 from workers.bootstrap import open_services, running_worker
 from workers.runtime.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.restartable]
 
 IN_FLIGHT = 5
 

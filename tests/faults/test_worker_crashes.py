@@ -16,18 +16,16 @@ from contracts.order import OrderState, workflow_id_for
 from contracts.steps import Charge, ChargePayment
 from podium.client import place_order, wait_for_state
 from services.payment import CAPTURED, payment_id_for
-from tests.factories import an_order
-from tests.faults.helpers import (
+from tests.support.factories import an_order
+from tests.support.invariants import assert_invariants
+from tests.support.running import (
     activity_runs,
-    drain,
     fault_worker,
     started,
-    tap,
-    until,
     wait_for_pending,
     worker_process,
 )
-from tests.invariants import assert_invariants
+from tests.support.waits import drain, tap, until
 from workers.bootstrap import open_services, running_worker
 from workers.runtime.settings import Settings
 

@@ -14,8 +14,8 @@ from consumers.runtime.topology import topology_for
 from contracts.broker import NO_DELIVERY_LIMIT, unrouted_name
 from infra.stack import StackInfo
 from podium.cli import dead_letters, exits
-from tests.consumers.helpers import completed
-from tests.integration.management import Management
+from tests.support.consumers import completed
+from tests.support.management import Management
 from workers.bootstrap import declare_consumer_topology, registered, runtime_options
 from workers.runtime.settings import Settings
 

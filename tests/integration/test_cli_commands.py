@@ -5,7 +5,7 @@ from temporalio.client import Client
 
 from podium.cli import exits
 from podium.cli import orders as commands
-from tests.factories import an_order
+from tests.support.factories import an_order
 from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
 

@@ -8,7 +8,6 @@ no traceback ever reaches the terminal.
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,20 +20,15 @@ from pydantic import SecretStr
 
 from infra.stack import StackInfo
 from podium.client import place_order
-from tests.factories import an_order
 from tests.security.keys import KEY_1, KEY_2
+from tests.support.factories import an_order
+from tests.support.servers import free_port
 from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 
 pytestmark = pytest.mark.integration
 PODIUM = str(Path(sys.executable).parent / "podium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def environment(settings: Settings, **extra: str) -> dict[str, str]:
@@ -44,6 +38,7 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
         PODIUM_AMQP_URL=settings.amqp_url,
         PODIUM_DATA_DIR=str(settings.data_dir),
         PODIUM_TASK_QUEUE=settings.task_queue,
+        PODIUM_EXCHANGE=settings.exchange,
         PODIUM_METRICS_PORT="0",
         PODIUM_CONSUMER_METRICS_PORT="0",
     )

@@ -7,7 +7,7 @@ from collections import Counter
 
 import aio_pika
 import pytest
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from aio_pika.abc import AbstractQueue
 from temporalio.client import Client
 
 from contracts.events import OrderCompletedV1
@@ -15,23 +15,13 @@ from contracts.money import Currency
 from contracts.order import OrderRequest, OrderResult, OrderState
 from infra.stack import LocalStack
 from podium.client import cancel_order, order_status, place_order, wait_for_state
-from tests.factories import ORDER_TOTAL, an_order
-from tests.invariants import assert_invariants, reserved_units
+from tests.support.factories import ORDER_TOTAL, an_order
+from tests.support.invariants import assert_invariants, reserved_units
+from tests.support.waits import drain
 from workers.bootstrap import open_services, running_worker
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-
-async def drain(queue: AbstractQueue, settle: float = 0.5) -> list[AbstractIncomingMessage]:
-    """Every message now in the queue (acked), waiting `settle` s for stragglers."""
-    messages = []
-    while True:
-        message = await queue.get(fail=False, timeout=settle)
-        if message is None:
-            return messages
-        await message.ack()
-        messages.append(message)
 
 
 async def test_completed_order_publishes_one_persistent_event_with_its_ids(
@@ -74,6 +64,7 @@ async def test_duplicate_submits_start_one_workflow_and_charge_once(
     assert len(await drain(event_tap)) == 1
 
 
+@pytest.mark.restartable
 async def test_broker_down_at_publish_delays_the_event_until_it_is_back(
     stack: LocalStack, settings: Settings, temporal: Client, event_tap: AbstractQueue
 ) -> None:

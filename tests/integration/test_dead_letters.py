@@ -5,7 +5,6 @@ Dead letters are put in place and counted from outside, through the management H
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -16,9 +15,9 @@ import pytest
 
 from consumers.runtime import headers as h
 from contracts.broker import NO_DELIVERY_LIMIT
-from infra.stack import StackInfo
 from podium.cli import dead_letters, exits, main
-from tests.integration.management import Management
+from tests.support.management import Management
+from tests.support.servers import free_port
 from workers.bootstrap import declare_consumer_topology
 from workers.runtime.settings import Settings
 
@@ -33,11 +32,6 @@ async def own(settings: Settings) -> Settings:
     own = settings.model_copy(update={"exchange": f"ev-{uid}", "consumer_queue_prefix": f"d{uid}"})
     await declare_consumer_topology(own)
     return own
-
-
-@pytest.fixture
-def management(stack_info: StackInfo) -> Management:
-    return Management(stack_info)
 
 
 def dlq(settings: Settings) -> str:
@@ -150,9 +144,7 @@ async def test_replay_moves_one_message_at_a_time_and_resets_attempts(own: Setti
 def test_without_a_broker_the_commands_say_so_in_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     monkeypatch.chdir(tmp_path)  # no .env or stack.env of the developer's
     monkeypatch.setenv("PODIUM_AMQP_URL", f"amqp://podium:x@127.0.0.1:{port}/podium")
     assert main(["dlq", "list", "unrouted"]) == exits.UNAVAILABLE

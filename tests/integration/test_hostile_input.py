@@ -20,8 +20,8 @@ from contracts.order import OrderState, workflow_id_for
 from podium.cli import exits
 from podium.cli import orders as order_commands
 from podium.client import place_order
-from tests.conftest import venv_binary
-from tests.factories import an_order, order_data
+from tests.support.factories import an_order, order_data
+from tests.support.servers import venv_binary
 from workers.bootstrap import running_worker
 from workers.runtime.payloads import INVALID_INPUT
 from workers.runtime.settings import Settings

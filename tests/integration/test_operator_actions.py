@@ -15,9 +15,9 @@ from contracts.order import OrderRequest, OrderState
 from podium.cli import exits
 from podium.cli import orders as order_commands
 from podium.client import order_handle, order_status, wait_for_state
-from tests.conftest import venv_binary
-from tests.factories import an_order, order_data
-from tests.integration.test_critical_path import drain
+from tests.support.factories import an_order, order_data
+from tests.support.servers import venv_binary
+from tests.support.waits import drain, eventually
 from workers.bootstrap import open_services, running_worker
 from workers.reconcile import reconcile
 from workers.runtime.settings import Settings
@@ -53,9 +53,11 @@ def start_with_cli(settings: Settings, order: OrderRequest) -> None:
 async def until_status(
     client: Client, order_id: str, status: WorkflowExecutionStatus
 ) -> WorkflowExecutionStatus:
-    async with asyncio.timeout(60):
-        while (found := (await order_handle(client, order_id).describe()).status) != status:
-            await asyncio.sleep(0.1)
+    async def fetch() -> WorkflowExecutionStatus | None:
+        return (await order_handle(client, order_id).describe()).status
+
+    found = await eventually(fetch, lambda s: s == status, 60, interval=0.1, what=str(status))
+    assert found is not None
     return found
 
 

@@ -5,7 +5,6 @@ import concurrent.futures
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 
 from infra.stack import LocalStack
 from infra.stack.rabbitmq_install import services_held_back, stop_unused_epmd
+from tests.support.servers import free_port
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -38,12 +38,14 @@ def loose(top: Path) -> list[str]:
     return found
 
 
+@pytest.mark.restartable
 def test_the_stack_writes_only_private_files(stack: LocalStack) -> None:
     stack.up()
     assert stack.temporal_db.exists()
     assert loose(stack.config.home) == []
 
 
+@pytest.mark.restartable
 def test_up_tightens_what_an_older_version_left_open(stack: LocalStack) -> None:
     stack.up()
     stack.config.home.chmod(0o755)
@@ -65,6 +67,7 @@ def test_a_worker_process_keeps_its_databases_private(settings: Settings, tmp_pa
         PODIUM_AMQP_URL=settings.amqp_url,
         PODIUM_DATA_DIR=str(data),
         PODIUM_TASK_QUEUE=settings.task_queue,
+        PODIUM_EXCHANGE=settings.exchange,
         PODIUM_METRICS_PORT="0",
     )
     # Started with a lax umask: the worker must not depend on its caller's.
@@ -155,9 +158,7 @@ def lone_epmd() -> Iterator[int]:
     epmd = shutil.which("epmd")
     if epmd is None:
         pytest.skip("epmd is not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "ERL_EPMD_PORT": str(port), "ERL_EPMD_ADDRESS": "127.0.0.1"}
     subprocess.run([epmd, "-daemon"], env=env, check=True)
     try:

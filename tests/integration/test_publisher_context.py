@@ -13,8 +13,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from activities.publisher import EventPublisher
 from contracts.order import workflow_id_for
 from infra.stack import StackInfo
-from tests.consumers.helpers import completed
-from tests.integration.management import Management
+from tests.support.consumers import completed
+from tests.support.management import Management
+from tests.support.waits import eventually
 from workers.runtime.logging import formatter
 from workers.runtime.settings import Settings
 
@@ -66,19 +67,21 @@ async def test_reconnect_lines_carry_no_order_context_of_the_publish_that_connec
             tracer.start_as_current_span("publish_event"),
         ):
             await publisher.publish(completed())  # opens the connection here, lazily
-        [before] = await management.until(
-            lambda found: len(found) == 1,
+        [before] = await eventually(
             lambda: management.connections_named(name),
+            lambda found: len(found) == 1,
             within=15,
+            interval=0.5,
             what="the publisher's connection",
         )
         client_lines.lines.clear()
 
         await management.close_connection(before["name"])  # as an operator would
-        await management.until(
-            lambda found: len(found) == 1 and found[0]["name"] != before["name"],
+        await eventually(
             lambda: management.connections_named(name),
+            lambda found: len(found) == 1 and found[0]["name"] != before["name"],
             within=30,
+            interval=0.5,
             what="the publisher reconnected",
         )
         await publisher.publish(completed())  # and it works on the new connection

@@ -5,7 +5,6 @@ The broker is checked from outside too, through RabbitMQ's management HTTP API."
 
 import asyncio
 import json
-import socket
 import uuid
 
 import aio_pika
@@ -20,8 +19,10 @@ from infra.stack import StackInfo
 from podium.cli import dead_letters, exits
 from podium.cli.consumers import consume
 from podium.client import place_order, wait_for_state
-from tests.factories import an_order
-from tests.integration.management import Management
+from tests.support.factories import an_order
+from tests.support.management import Management
+from tests.support.servers import free_port
+from tests.support.waits import eventually
 from workers.bootstrap import declare_consumer_topology, running_worker
 from workers.runtime.settings import Settings
 
@@ -35,11 +36,6 @@ def own(settings: Settings) -> Settings:
     return settings.model_copy(update={"exchange": f"ev-{uid}", "consumer_queue_prefix": f"p{uid}"})
 
 
-@pytest.fixture
-def management(stack_info: StackInfo) -> Management:
-    return Management(stack_info)
-
-
 async def test_with_no_consumer_deployed_orders_complete_and_their_events_wait_unrouted(
     own: Settings,
     temporal: Client,
@@ -49,8 +45,12 @@ async def test_with_no_consumer_deployed_orders_complete_and_their_events_wait_u
     unrouted = unrouted_name(own.exchange)
     async with running_worker(temporal, own):
         # Declared by the worker as it starts, before any order or consumer.
-        declared = await management.until(
-            lambda e: e is not None, lambda: management.exchange(own.exchange), 10, "exchange"
+        declared = await eventually(
+            lambda: management.exchange(own.exchange),
+            lambda e: e is not None,
+            10,
+            interval=0.5,
+            what="exchange",
         )
         handle = await place_order(temporal, an_order(), own.task_queue, wait=False)
         result = await handle.result()
@@ -118,9 +118,7 @@ async def _first_message(settings: Settings, queue: str) -> aio_pika.abc.Abstrac
 
 
 async def test_a_worker_starts_while_the_broker_is_down(own: Settings, temporal: Client) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     nobody = own.model_copy(update={"amqp_url": f"amqp://podium:x@127.0.0.1:{port}/podium"})
     order = an_order()
     async with asyncio.timeout(30), running_worker(temporal, nobody):

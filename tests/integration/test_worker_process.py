@@ -14,7 +14,7 @@ from temporalio.client import Client
 from contracts.money import Currency
 from contracts.order import OrderState
 from podium.client import place_order, wait_for_state
-from tests.factories import ORDER_TOTAL, an_order
+from tests.support.factories import ORDER_TOTAL, an_order
 from workers.bootstrap import open_services, running_worker
 from workers.runtime.settings import Settings
 
@@ -28,6 +28,7 @@ def start_worker(settings: Settings, **extra: str) -> subprocess.Popen[bytes]:
         "PODIUM_AMQP_URL": settings.amqp_url,
         "PODIUM_DATA_DIR": str(settings.data_dir),
         "PODIUM_TASK_QUEUE": settings.task_queue,
+        "PODIUM_EXCHANGE": settings.exchange,
         "PODIUM_LOG_FORMAT": "json",
         **extra,
     }

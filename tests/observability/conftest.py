@@ -1,4 +1,4 @@
-"""The integration session's stack, plus an in-memory span exporter and a mail server.
+"""An in-memory span exporter for the tests that look at spans.
 
 The global tracer provider can be set once per process, and other tests in the same session
 (e.g. the exact-headers check in tests/integration) expect tracing to be off. So the session
@@ -7,10 +7,7 @@ like a process without the SDK. If an entry point configured the SDK earlier in 
 the in-memory exporter is added to that provider instead.
 """
 
-import socket
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from infra import mailserver
-from tests.integration.conftest import amqp_channel, settings, stack, stack_info, temporal  # noqa: F401
+from tests.support.servers import Mail, quick_consumers
 from workers.runtime.settings import Settings
 
 
@@ -83,29 +79,7 @@ def spans(
             switch.on = False
 
 
-@pytest.fixture(scope="session")
-def mail_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    controller = mailserver.start(tmp_path_factory.mktemp("mail"), port)
-    try:
-        yield port
-    finally:
-        controller.stop()
-
-
 @pytest.fixture
-def traced_settings(settings: Settings, mail_port: int, tmp_path: Path) -> Settings:  # noqa: F811
-    """The test's own exchange and queues on the shared broker, fast retries, the mail server."""
-    uid = uuid.uuid4().hex[:8]
-    return settings.model_copy(
-        update={
-            "exchange": f"orders-{uid}",
-            "consumer_queue_prefix": f"o{uid}",
-            "consumer_retry_delays_ms": [200],
-            "consumer_shutdown_timeout_seconds": 10,
-            "smtp_port": mail_port,
-            "mail_dir": tmp_path / "mail",
-        }
-    )
+def traced_settings(settings: Settings, mail: Mail) -> Settings:
+    """The test's own exchange and queues on the shared broker, fast retries, a mail server."""
+    return quick_consumers(settings, mail).model_copy(update={"consumer_retry_delays_ms": [200]})

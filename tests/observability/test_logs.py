@@ -18,8 +18,8 @@ from activities.payments import PaymentActivities
 from contracts.order import OrderState
 from contracts.steps import Charge, ChargePayment, Published, PublishEvent
 from podium.client import place_order
-from tests.factories import an_order
-from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture)
+from tests.support.factories import an_order
+from tests.support.shop import Shop
 from workers.runtime.logging import (
     REDACTED,
     add_trace_context,
@@ -82,7 +82,7 @@ def test_stdlib_exception_text_is_redacted(
 
 
 async def test_an_orders_log_lines_carry_its_id_and_no_personal_data(
-    shop: Shop,  # noqa: F811
+    shop: Shop,
     stdlib_lines: Callable[[], list[dict[str, Any]]],
 ) -> None:
     completed, declined = an_order(), an_order(payment_token="tok_declined")
@@ -120,7 +120,7 @@ async def test_an_orders_log_lines_carry_its_id_and_no_personal_data(
 
 
 @asynccontextmanager
-async def _worker(shop: Shop) -> AsyncIterator[Worker]:  # noqa: F811
+async def _worker(shop: Shop) -> AsyncIterator[Worker]:
     """The shop's worker, two of its activities logging personal data."""
     payments = PaymentActivities(shop.payments)
 

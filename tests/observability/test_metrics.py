@@ -1,7 +1,6 @@
 """Workers and consumers expose Prometheus metrics; scraped here after real traffic."""
 
 import asyncio
-import socket
 import sqlite3
 import time
 import urllib.request
@@ -19,21 +18,15 @@ from consumers.runtime.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from contracts.order import OrderState
 from podium.client import place_order
-from tests.consumers.helpers import completed, effects_consumer
-from tests.factories import an_order
-from tests.integration.conftest import event_tap  # noqa: F401  (the fixture)
+from tests.support.consumers import completed, effects_consumer
+from tests.support.factories import an_order
+from tests.support.servers import free_port
 from workers.bootstrap import running_consumers, running_worker
 from workers.runtime.metrics import temporal_runtime
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _scrape(port: int) -> str:
@@ -84,7 +77,7 @@ async def test_consumer_outcomes_and_latency_are_counted_per_consumer(settings: 
     ok, flaky, poison = f"ok{uid}", f"flaky{uid}", f"poison{uid}"
     consumers = [effects_consumer(ok), _flaky(flaky), _poison(poison)]
     first, second = completed(), completed()
-    port = _free_port()
+    port = free_port()
     publisher = EventPublisher(settings.amqp_url, settings.exchange, timeout=5)
     with metrics_endpoint("127.0.0.1", port):
         async with running_consumers(settings, consumers=consumers):
@@ -113,9 +106,9 @@ async def test_consumer_outcomes_and_latency_are_counted_per_consumer(settings: 
 
 async def test_the_worker_serves_temporal_sdk_metrics(
     settings: Settings,
-    event_tap: object,  # noqa: F811  (makes the published events routable)
+    event_tap: object,
 ) -> None:
-    settings = settings.model_copy(update={"metrics_port": _free_port()})
+    settings = settings.model_copy(update={"metrics_port": free_port()})
     runtime = temporal_runtime(settings)
     assert runtime is not None
     client: Client = await connect_temporal(settings, runtime=runtime)

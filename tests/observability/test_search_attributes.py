@@ -9,9 +9,8 @@ from temporalio.client import Client, WorkflowExecutionDescription
 
 from contracts.order import OrderRequest, OrderState
 from podium.client import order_handle, place_order
-from tests.factories import an_order
-from tests.integration.conftest import event_tap  # noqa: F401  (the fixture)
-from tests.workflow.conftest import Shop, shop  # noqa: F401  (the fixture)
+from tests.support.factories import an_order
+from tests.support.shop import Shop
 from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
 from workflows.visibility import CUSTOMER_ID, ORDER_STATUS, ORDER_TOTAL
@@ -37,7 +36,7 @@ async def _indexed(client: Client, order: OrderRequest) -> WorkflowExecutionDesc
 
 
 async def test_a_finished_order_is_indexed_by_customer_total_and_final_status(
-    shop: Shop,  # noqa: F811
+    shop: Shop,
 ) -> None:
     completed, declined = an_order(), an_order(payment_token="tok_declined")
     async with shop.worker():
@@ -53,7 +52,7 @@ async def test_a_finished_order_is_indexed_by_customer_total_and_final_status(
 async def test_a_customers_failed_orders_are_found_by_a_visibility_query(
     temporal: Client,
     settings: Settings,
-    event_tap: object,  # noqa: F811  (makes the published events routable)
+    event_tap: object,
 ) -> None:
     customer = f"cust-{uuid.uuid4().hex[:8]}"
     completed = an_order(customer_id=customer)

@@ -17,8 +17,8 @@ from consumers.runtime.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from contracts.order import OrderRequest, OrderState, workflow_id_for
 from podium.client import place_order
-from tests.consumers.helpers import completed
-from tests.factories import an_order
+from tests.support.consumers import completed
+from tests.support.factories import an_order
 from workers.bootstrap import declare_consumer_topology, running_consumers, running_worker
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal

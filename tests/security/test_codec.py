@@ -6,8 +6,8 @@ import pytest
 from temporalio.api.common.v1 import Payload
 
 from contracts.order import OrderRequest
-from tests.factories import an_order
 from tests.security.keys import KEY_1, KEY_2, keyring, settings_with_keys
+from tests.support.factories import an_order
 from workers.runtime.codec import (
     ENCODING,
     KEY_ID,

@@ -14,9 +14,9 @@ from temporalio.client import Client
 
 from contracts.order import OrderRequest, OrderState
 from podium.client import order_handle, place_order, workflow_id_for
-from tests.conftest import venv_binary
-from tests.factories import an_order
 from tests.security.keys import KEY_1
+from tests.support.factories import an_order
+from tests.support.servers import venv_binary
 from workers.bootstrap import running_worker
 from workers.codec_server import codec_server
 from workers.runtime.codec import ENCODING

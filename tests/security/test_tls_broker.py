@@ -16,8 +16,9 @@ from activities.publisher import EventPublisher
 from adapters.rabbitmq import declare_event_exchange
 from infra.stack import LocalStack, StackConfig
 from infra.stack.ports import free_ports
-from tests.consumers.helpers import completed, count, effects_consumer, store_of, wait_until
 from tests.security.certs import Certs, make_certs
+from tests.support.consumers import completed, count, effects_consumer, store_of
+from tests.support.waits import until
 from workers.bootstrap import running_consumers
 from workers.runtime.settings import Settings
 from workers.runtime.tls import amqp_ssl_context
@@ -114,7 +115,7 @@ async def test_the_consumer_runtime_processes_an_event_over_mutual_tls(
     try:
         async with running_consumers(settings, consumers=[consumer]):
             await publisher.publish(event)
-            await wait_until(
+            await until(
                 lambda: (
                     count(store, "SELECT count(*) FROM effects WHERE event_id = ?", event.event_id)
                     == 1
@@ -135,7 +136,7 @@ async def test_the_broker_refuses_a_client_without_a_certificate(
     alerts_before = node_log.read_text().count("Certificate required")
     with pytest.raises(AMQPConnectionError):
         await aio_pika.connect(settings.amqp_url, ssl_context=amqp_ssl_context(settings), timeout=5)
-    await wait_until(
+    await until(
         lambda: node_log.read_text().count("Certificate required") > alerts_before,
         what="the broker's 'Certificate required' alert in its log",
     )

@@ -14,7 +14,7 @@ from consumers.runtime.decoding import decode
 from consumers.runtime.outcomes import DeadLetter
 from contracts.order import OrderRequest
 from podium.cli.order_input import BadOrder, order_from_dict, order_from_json
-from tests.factories import order_data
+from tests.support.factories import order_data
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),

@@ -8,7 +8,7 @@ import pytest
 
 from podium.cli import main
 from podium.cli.order_input import MAX_ORDER_BYTES
-from tests.factories import order_data
+from tests.support.factories import order_data
 
 
 @pytest.fixture(autouse=True)

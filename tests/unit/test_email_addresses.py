@@ -7,7 +7,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from contracts.addresses import ascii_domain
 from contracts.order import Email
-from tests.factories import an_order
+from tests.support.factories import an_order
 
 EMAIL = TypeAdapter(Email)
 

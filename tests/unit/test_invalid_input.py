@@ -7,7 +7,7 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.order import OrderRequest
 from contracts.problems import MAX_LINE_CHARS, describe
-from tests.factories import order_data
+from tests.support.factories import order_data
 from workers.runtime.payloads import INVALID_INPUT, ValidatingPayloadConverter
 
 

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.order import OrderRequest, order_id_from_workflow_id
-from tests.factories import order_data
+from tests.support.factories import order_data
 
 
 def error_of(**overrides: object) -> str:

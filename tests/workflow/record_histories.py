@@ -22,9 +22,9 @@ from podium.client import cancel_order, order_status, place_order, wait_for_stat
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
-from tests.conftest import register_search_attributes
-from tests.factories import an_order
-from tests.workflow.conftest import CATALOGUE, Shop
+from tests.support.factories import an_order
+from tests.support.servers import register_search_attributes
+from tests.support.shop import CATALOGUE, Shop
 from workers.runtime.payloads import PLAIN_CONVERTER
 from workflows.policies import ROUNDS_PER_RUN
 

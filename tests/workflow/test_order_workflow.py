@@ -15,8 +15,8 @@ from contracts.order import OrderState
 from contracts.steps import ReleaseStock, Reservation
 from podium.client import cancel_order, order_status, place_order, wait_for_state
 from services.inventory import InventoryService
-from tests.factories import ORDER_TOTAL, an_order
-from tests.workflow.conftest import Shop
+from tests.support.factories import ORDER_TOTAL, an_order
+from tests.support.shop import Shop
 
 
 def outcomes(steps: list, outcome: str) -> list[str]:

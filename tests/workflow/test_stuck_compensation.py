@@ -20,9 +20,9 @@ from podium.client import order_handle, order_status, place_order
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
-from tests.conftest import register_search_attributes, venv_binary
-from tests.factories import an_order
-from tests.workflow.conftest import CATALOGUE, Shop
+from tests.support.factories import an_order
+from tests.support.servers import register_search_attributes, venv_binary
+from tests.support.shop import CATALOGUE, Shop
 from workers.runtime.payloads import PLAIN_CONVERTER
 from workflows.policies import MAX_STEP_RECORDS, NEEDS_OPERATOR_AFTER_ROUNDS, ROUNDS_PER_RUN
 from workflows.visibility import NEEDS_OPERATOR, ORDER_STATUS

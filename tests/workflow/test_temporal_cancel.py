@@ -18,8 +18,9 @@ from contracts.order import OrderState
 from contracts.steps import Charge, ChargePayment
 from podium.client import order_status, place_order, wait_for_state
 from services.payment import PaymentService
-from tests.factories import ORDER_TOTAL, an_order
-from tests.workflow.conftest import Shop
+from tests.support.factories import ORDER_TOTAL, an_order
+from tests.support.shop import Shop
+from tests.support.waits import eventually
 from tests.workflow.test_stuck_compensation import BrokenRelease
 from workers.bootstrap import ORDER_WORKFLOWS, running_worker, temporal_worker
 
@@ -125,12 +126,13 @@ def _workflow_worker(shop: Shop) -> Worker:
 
 
 async def _until_in_history(handle: object, event_type: int, count: int) -> None:
-    async with asyncio.timeout(30):
-        while True:
-            history = await handle.fetch_history()  # type: ignore[attr-defined]
-            if sum(e.event_type == event_type for e in history.events) >= count:
-                return
-            await asyncio.sleep(0.1)
+    await eventually(
+        handle.fetch_history,  # type: ignore[attr-defined]
+        lambda history: sum(e.event_type == event_type for e in history.events) >= count,
+        30,
+        interval=0.1,
+        what=f"{count} events of type {event_type}",
+    )
 
 
 async def test_temporal_cancel_past_the_pivot_is_recorded_too_late_and_the_order_completes(

@@ -3,14 +3,13 @@
 import asyncio
 import base64
 import json
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from infra.stack import StackInfo
+from tests.support.waits import eventually
 
 
 class Management:
@@ -45,16 +44,18 @@ class Management:
         return await self.call("GET", f"/queues/{self.vhost}/{quote(name, safe='')}")
 
     async def publish(
-        self, exchange: str, routing_key: str, body: str, properties: dict[str, Any]
+        self, exchange: str, routing_key: str, body: str | bytes, properties: dict[str, Any]
     ) -> bool:
-        """Publish a raw body as an outside client would; True when some queue took it."""
+        """Publish a raw body as an outside client would; True when some queue took it. Bytes
+        go base64-encoded, so any body can be sent, valid UTF-8 or not."""
+        raw = isinstance(body, bytes)
         answer = await self.call(
             "POST",
             f"/exchanges/{self.vhost}/{quote(exchange, safe='')}/publish",
             {
                 "routing_key": routing_key,
-                "payload": body,
-                "payload_encoding": "string",
+                "payload": base64.b64encode(body).decode() if raw else body,
+                "payload_encoding": "base64" if raw else "string",
                 "properties": properties,
             },
         )
@@ -62,29 +63,15 @@ class Management:
 
     async def messages(self, queue: str, expected: int, within: float = 20.0) -> int:
         """The queue's message count once it equals `expected` (statistics lag a few seconds)."""
-        found = await self.until(
-            lambda q: q is not None and q.get("messages") == expected,
+        found = await eventually(
             lambda: self.queue(queue),
+            lambda q: q is not None and q.get("messages") == expected,
             within,
+            interval=0.5,
             what=f"{queue} holding {expected} messages",
         )
+        assert found is not None
         return int(found["messages"])
-
-    async def until(
-        self,
-        check: Callable[[Any], bool],
-        fetch: Callable[[], Any],
-        within: float,
-        what: str,
-    ) -> Any:
-        deadline = time.monotonic() + within
-        while True:
-            value = await fetch()
-            if check(value):
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; last: {value}")
-            await asyncio.sleep(0.5)
 
     async def connections_named(self, name: str) -> list[dict[str, Any]]:
         listed = await self.call("GET", "/connections") or []

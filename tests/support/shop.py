@@ -1,13 +1,13 @@
+"""A shop for the time-skipping tests: real services, a worker, a recording publisher."""
+
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contracts.events import OrderEvent
@@ -67,18 +67,3 @@ class Shop:
             replacements=replacements,
         ) as worker:
             yield worker
-
-
-def _name(fn: Callable[..., Any]) -> str:
-    return fn.__temporal_activity_definition.name  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def shop(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Shop]:
-    yield Shop(
-        client=time_skipping_env.client,
-        orders=OrderService(tmp_path / "orders.db"),
-        inventory=InventoryService(tmp_path / "inventory.db", CATALOGUE),
-        payments=PaymentService(tmp_path / "payments.db"),
-        data_dir=tmp_path,
-    )

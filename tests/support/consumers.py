@@ -1,13 +1,7 @@
-"""Events and small waits for the consumer tests."""
+"""Events, raw publishing and queue counts for the consumer tests."""
 
-import asyncio
-import base64
-import json
 import sqlite3
-import time
 import urllib.parse
-import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,7 +15,9 @@ from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1, OrderFailedV1, OrderSnapshot, event_id_for
 from contracts.order import Failure, workflow_id_for
 from infra.stack import LocalStack
-from tests.factories import order_data
+from tests.support.factories import order_data
+from tests.support.management import Management
+from tests.support.waits import eventually
 from workers.bootstrap import consumer_store, runtime_options
 from workers.runtime.settings import Settings
 
@@ -52,14 +48,6 @@ def failed(code: str = "charge_payment_failed", **overrides: Any) -> OrderFailed
         failure=Failure(code=code, message="the card was declined"),
         compensated=["release_stock", "cancel_order"],
     )
-
-
-async def wait_until(check: Callable[[], bool], within: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what or check}")
-        await asyncio.sleep(0.05)
 
 
 def store_of(settings: Settings, consumer: Consumer) -> Store:
@@ -93,34 +81,15 @@ async def publish_via_management(
 ) -> None:
     """Publish through RabbitMQ's management HTTP API (its own client, not aio-pika)."""
     info = broker.status().info
-    assert info is not None and info.management_url
-    vhost = urllib.parse.quote(urllib.parse.urlsplit(settings.amqp_url).path[1:] or "/", safe="")
-    url = f"{info.management_url}/api/exchanges/{vhost}/{settings.exchange}/publish"
-    payload = {
-        "properties": {"delivery_mode": 2, **properties},
-        "routing_key": routing_key,
-        "payload": base64.b64encode(body).decode(),
-        "payload_encoding": "base64",
-    }
-    request = urllib.request.Request(url, json.dumps(payload).encode(), method="POST")
-    token = base64.b64encode(f"{info.management_user}:{info.management_password}".encode())
-    request.add_header("Authorization", f"Basic {token.decode()}")
-    request.add_header("Content-Type", "application/json")
-
-    def post() -> dict[str, Any]:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return dict(json.loads(response.read()))
-
-    answer = await asyncio.to_thread(post)
-    assert answer == {"routed": True}, answer
+    assert info is not None
+    vhost = urllib.parse.urlsplit(settings.amqp_url).path[1:] or "/"
+    management = Management(info, vhost)
+    properties = {"delivery_mode": 2, **properties}
+    assert await management.publish(settings.exchange, routing_key, body, properties)
 
 
 async def ready_count(settings: Settings, queue: str) -> int:
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        declared = await channel.declare_queue(queue, passive=True)
-        return int(declared.declaration_result.message_count or 0)
+    return (await _counts(settings, queue))[0]
 
 
 def effects_consumer(name: str, events: tuple[Any, ...] = (OrderCompletedV1,)) -> Consumer:
@@ -137,27 +106,30 @@ async def dead_letters(
     settings: Settings, name: str, expected: int, within: float = 5.0
 ) -> list[DeadLetterInfo]:
     """The dead letters of consumer `name` once there are `expected` of them (or fail)."""
-    found: list[DeadLetterInfo] = []
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = await list_dead_letters(runtime_options(settings), name)
-        if len(found) >= expected:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{name}: {len(found)} dead letters, expected {expected}")
+    return await eventually(
+        lambda: list_dead_letters(runtime_options(settings), name),
+        lambda found: len(found) >= expected,
+        within,
+        what=f"{expected} dead letters of {name}",
+    )
 
 
 async def wait_drained(settings: Settings, queues: list[str]) -> None:
-    for _ in range(100):
-        if sum([await ready_count(settings, q) for q in queues]) == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"queues {queues} still hold messages")
+    async def held() -> int:
+        return sum([await ready_count(settings, q) for q in queues])
+
+    await eventually(held, lambda n: n == 0, 5.0, what=f"queues {queues} to be empty")
 
 
 async def consumer_count(settings: Settings, queue: str) -> int:
+    return (await _counts(settings, queue))[1]
+
+
+async def _counts(settings: Settings, queue: str) -> tuple[int, int]:
+    """The queue's ready messages and consumers, as the broker declares them."""
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
         channel = await connection.channel()
         declared = await channel.declare_queue(queue, passive=True)
-        return int(declared.declaration_result.consumer_count or 0)
+        result = declared.declaration_result
+        return int(result.message_count or 0), int(result.consumer_count or 0)

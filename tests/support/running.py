@@ -1,4 +1,5 @@
-"""Processes to kill, workers with faulty activities, and bounded waits for the fault tests."""
+"""`podium` processes to kill, in-process workers with faulty activities and consumers, and
+what Temporal tells about a workflow's activities."""
 
 import asyncio
 import json
@@ -6,22 +7,20 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
-from adapters.rabbitmq import declare_event_exchange
 from contracts.order import OrderResult
-from tests.invariants import ConsumerStores, side_effects_settled
+from tests.support.invariants import ConsumerStores, side_effects_settled
+from tests.support.waits import eventually
 from workers.bootstrap import (
     declare_consumer_topology,
     running_consumers,
@@ -145,9 +144,13 @@ async def wait_settled(
     results: list[OrderResult], stores: ConsumerStores, within: float = 30.0
 ) -> None:
     """Until every consumer reacted to every order (then the invariants say how often)."""
-    async with asyncio.timeout(within):
-        while not await asyncio.to_thread(side_effects_settled, results, stores):
-            await asyncio.sleep(0.1)
+    await eventually(
+        lambda: asyncio.to_thread(side_effects_settled, results, stores),
+        bool,
+        within,
+        interval=0.1,
+        what="every consumer to react to every order",
+    )
 
 
 # Looking into Temporal and RabbitMQ --------------------------------------------------------
@@ -168,15 +171,17 @@ async def wait_for_pending(
     check: Callable[[PendingActivityInfo], bool],
     within: float = 30.0,
 ) -> PendingActivityInfo:
-    async with asyncio.timeout(within):
-        while True:
-            try:
-                pending = await pending_activity(handle, name)
-                if check(pending):
-                    return pending
-            except AssertionError:
-                pass
-            await asyncio.sleep(0.05)
+    async def fetch() -> PendingActivityInfo | None:
+        try:
+            return await pending_activity(handle, name)
+        except AssertionError:
+            return None
+
+    found = await eventually(
+        fetch, lambda p: p is not None and check(p), within, what=f"pending {name}"
+    )
+    assert found is not None
+    return found
 
 
 def started(pending: PendingActivityInfo) -> bool:
@@ -207,31 +212,3 @@ async def activity_runs(handle: WorkflowHandle[Any, Any], name: str) -> Activity
             if scheduled[done.scheduled_event_id] == name:
                 completed.append(attempts[done.scheduled_event_id])
     return ActivityRuns(sum(1 for n in scheduled.values() if n == name), completed)
-
-
-async def tap(channel: AbstractChannel, exchange: str) -> AbstractQueue:
-    """An exclusive queue bound to every order event on `exchange`, to count messages."""
-    declared = await declare_event_exchange(channel, exchange)
-    queue = await channel.declare_queue(exclusive=True)
-    await queue.bind(declared, routing_key="order.#")
-    return queue
-
-
-async def drain(queue: AbstractQueue, settle: float = 0.5) -> list[AbstractIncomingMessage]:
-    """Every message now in the queue (acked), waiting `settle` s for stragglers."""
-    messages = []
-    while (message := await queue.get(fail=False, timeout=settle)) is not None:
-        await message.ack()
-        messages.append(message)
-    return messages
-
-
-async def until(check: Callable[[], bool], within: float, interval: float = 0.05) -> None:
-    """Poll a cheap synchronous check until it holds, or fail with TimeoutError."""
-    async with asyncio.timeout(within):
-        while not check():
-            await asyncio.sleep(interval)
-
-
-def elapsed(since: float) -> float:
-    return round(time.monotonic() - since, 1)

@@ -15,11 +15,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.events import EventActivities, Publisher
-from activities.inventory import InventoryActivities
-from activities.orders import OrderActivities
-from activities.payments import PaymentActivities
 from activities.publisher import EventPublisher
-from activities.risk import RiskActivities
+from activities.steps import InventoryActivities, OrderActivities, PaymentActivities, RiskActivities
 from adapters.rabbitmq import BrokerMismatch
 from consumers.mailer import MailOptions
 from consumers.registry import all_consumers, select

@@ -12,9 +12,7 @@ from workflows.failures import describe
 from workflows.policies import COMPENSATION, NEEDS_OPERATOR_AFTER_ROUNDS, ROUNDS_PER_RUN
 
 with workflow.unsafe.imports_passed_through():
-    from activities.inventory import InventoryActivities
-    from activities.orders import OrderActivities
-    from activities.payments import PaymentActivities
+    from activities.steps import InventoryActivities, OrderActivities, PaymentActivities
     from contracts.order import NeedsOperator
     from contracts.saga_state import CarriedSaga
     from contracts.steps import OrderRef, RefundPayment, ReleaseStock

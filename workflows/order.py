@@ -34,10 +34,12 @@ from workflows.shield import uninterruptible
 
 with workflow.unsafe.imports_passed_through():
     from activities.events import EventActivities
-    from activities.inventory import InventoryActivities
-    from activities.orders import OrderActivities
-    from activities.payments import PaymentActivities
-    from activities.risk import RiskActivities
+    from activities.steps import (
+        InventoryActivities,
+        OrderActivities,
+        PaymentActivities,
+        RiskActivities,
+    )
     from contracts.events import OrderCompletedV1, OrderFailedV1, OrderSnapshot, event_id_for
     from contracts.order import (
         CancelResult,

@@ -31,15 +31,7 @@ class LocalStack:
         self.temporal = TemporalServer(self.config)
         self.rabbitmq = RabbitNode(self.config)
         self.mail = MailServer(self.config)
-        self.logs = self.config.logs
         self.env_file = self.config.home / "stack.env"
-        self.temporal_db = self.temporal.db
-        self.temporal_pid_file = self.temporal.pid_file
-        self.rabbit_dir = self.rabbitmq.dir
-        self.rabbit_pid_file = self.rabbitmq.pid_file
-        self.credentials_file = self.rabbitmq.credentials_file
-        self.mail_dir = self.mail.dir
-        self.mail_pid_file = self.mail.pid_file
 
     def up(self) -> StackInfo:
         """Start whatever is not running yet; parts already running are left alone."""
@@ -49,7 +41,7 @@ class LocalStack:
             self.mail.start()
         info = self._info()
         if info is None:
-            raise StackError(f"{self.credentials_file} vanished while starting")
+            raise StackError(f"{self.rabbitmq.credentials_file} vanished while starting")
         write_private(
             self.env_file,
             f"PODIUM_AMQP_URL={info.amqp_url}\n"
@@ -99,28 +91,6 @@ class LocalStack:
             info=self._info(),
         )
 
-    def start_temporal(self) -> int:
-        return self.temporal.start()
-
-    def stop_temporal(self) -> None:
-        self.temporal.stop()
-
-    def start_rabbitmq(self) -> int:
-        return self.rabbitmq.start()
-
-    def stop_rabbitmq(self) -> None:
-        self.rabbitmq.stop()
-
-    def start_mail(self) -> int:
-        return self.mail.start()
-
-    def stop_mail(self) -> None:
-        self.mail.stop()
-
-    def rabbitmqctl(self, *args: str) -> str:
-        """Run `rabbitmqctl` against this stack's node (right user, cookie and epmd)."""
-        return self.rabbitmq.rabbitmqctl(*args)
-
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """One `up`/`down` at a time per home (e.g. the CLI and a test racing)."""
@@ -152,7 +122,7 @@ class LocalStack:
             management_password=password,
             env_file=self.env_file,
             smtp_port=c.smtp_port,
-            mail_dir=self.mail_dir,
+            mail_dir=self.mail.dir,
             amqps_url=self.rabbitmq.amqps_url(password),
         )
 

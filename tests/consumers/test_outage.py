@@ -176,9 +176,9 @@ async def test_a_paused_consumer_survives_a_broker_restart_and_resumes(
             await publisher.publish(event)
         await publisher.close()
         await until(lambda: _breaker() == 2, within=10, what="breaker open")
-        await asyncio.to_thread(stack.stop_rabbitmq)
+        await asyncio.to_thread(stack.rabbitmq.stop)
         await asyncio.sleep(1)  # probes fail: the channel is gone
-        await asyncio.to_thread(stack.start_rabbitmq)
+        await asyncio.to_thread(stack.rabbitmq.start)
         controller.start()
         try:
             await until(lambda: len(handler.received) == 5, within=40, what="every email")

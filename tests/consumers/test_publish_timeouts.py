@@ -41,7 +41,7 @@ async def test_a_publish_while_the_broker_is_down_fails_at_once_instead_of_waiti
     channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
     exchange = await declare_event_exchange(channel, settings.exchange)
     message = aio_pika.Message(b"{}", message_id="down")
-    await asyncio.to_thread(stack.stop_rabbitmq)
+    await asyncio.to_thread(stack.rabbitmq.stop)
     try:
         started = time.monotonic()
         # The robust connection is reconnecting: its channel reads as closed, no waiting.
@@ -49,5 +49,5 @@ async def test_a_publish_while_the_broker_is_down_fails_at_once_instead_of_waiti
             await publish(exchange, message, "order.completed.v1", confirm_timeout=30)
         assert time.monotonic() - started < 5
     finally:
-        await asyncio.to_thread(stack.start_rabbitmq)
+        await asyncio.to_thread(stack.rabbitmq.start)
         await connection.close()

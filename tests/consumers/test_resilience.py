@@ -62,10 +62,10 @@ async def test_a_backlog_survives_a_broker_restart_and_consumers_reconnect(
 
     async with running_consumers(settings, consumers=[consumer]):
         await until(lambda: effects() >= 3, what="first effects")
-        await asyncio.to_thread(stack.stop_rabbitmq)
+        await asyncio.to_thread(stack.rabbitmq.stop)
         during = effects()
         assert during < len(events), "the backlog was drained before the restart"
-        await asyncio.to_thread(stack.start_rabbitmq)
+        await asyncio.to_thread(stack.rabbitmq.start)
         await until(lambda: effects() >= len(events), within=30, what="backlog")
         await asyncio.sleep(0.5)  # a duplicate would show as an extra row
 

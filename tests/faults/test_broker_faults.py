@@ -31,7 +31,7 @@ async def test_broker_down_at_publish_the_order_completes_once_it_is_back_effect
     settings = fault_settings
     order = an_order()
     async with consumers(settings), running_worker(temporal, settings):
-        await asyncio.to_thread(stack.stop_rabbitmq)
+        await asyncio.to_thread(stack.rabbitmq.stop)
         try:
             handle = await place_order(temporal, order, settings.task_queue, wait=False)
             async with asyncio.timeout(30):
@@ -39,7 +39,7 @@ async def test_broker_down_at_publish_the_order_completes_once_it_is_back_effect
             await wait_for_pending(handle, "publish_event", lambda p: p.attempt >= 3)
             waiting = await order_status(temporal, order.order_id)
         finally:
-            await asyncio.to_thread(stack.start_rabbitmq)
+            await asyncio.to_thread(stack.rabbitmq.start)
         async with asyncio.timeout(90):
             result = await handle.result()
         stores = ConsumerStores.of(settings, mail.folder)

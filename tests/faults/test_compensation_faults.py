@@ -8,7 +8,7 @@ from aio_pika.abc import AbstractChannel
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.inventory import InventoryActivities
+from activities.steps import InventoryActivities
 from contracts.order import OrderState, OrderStatus
 from contracts.steps import ReleaseStock, Reservation
 from podium.client import order_status, place_order

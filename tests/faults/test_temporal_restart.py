@@ -34,8 +34,8 @@ async def test_orders_in_flight_complete_once_after_a_temporal_restart(
         async with asyncio.timeout(30):
             for order in orders:
                 await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
-        await asyncio.to_thread(stack.stop_temporal)
-        await asyncio.to_thread(stack.start_temporal)
+        await asyncio.to_thread(stack.temporal.stop)
+        await asyncio.to_thread(stack.temporal.start)
         async with asyncio.timeout(90):
             results = await asyncio.gather(*(h.result() for h in handles))
 

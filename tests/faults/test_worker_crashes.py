@@ -10,7 +10,7 @@ from aio_pika.abc import AbstractChannel
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.payments import PaymentActivities
+from activities.steps import PaymentActivities
 from adapters.sqlite import Database
 from contracts.order import OrderState, workflow_id_for
 from contracts.steps import Charge, ChargePayment

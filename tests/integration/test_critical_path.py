@@ -70,7 +70,7 @@ async def test_broker_down_at_publish_delays_the_event_until_it_is_back(
 ) -> None:
     order = an_order()
     async with running_worker(temporal, settings):
-        stack.stop_rabbitmq()
+        stack.rabbitmq.stop()
         try:
             handle = await place_order(temporal, order, settings.task_queue, wait=False)
             for _ in range(100):
@@ -81,7 +81,7 @@ async def test_broker_down_at_publish_delays_the_event_until_it_is_back(
             await asyncio.sleep(2)  # publish attempts fail meanwhile; the order must wait
             waiting = await order_status(temporal, order.order_id)
         finally:
-            stack.start_rabbitmq()
+            stack.rabbitmq.start()
         result = await asyncio.wait_for(handle.result(), timeout=90)
 
     assert waiting.state == OrderState.CONFIRMED  # past the pivot, event not yet confirmed

@@ -41,7 +41,7 @@ def loose(top: Path) -> list[str]:
 @pytest.mark.restartable
 def test_the_stack_writes_only_private_files(stack: LocalStack) -> None:
     stack.up()
-    assert stack.temporal_db.exists()
+    assert stack.temporal.db.exists()
     assert loose(stack.config.home) == []
 
 
@@ -49,10 +49,10 @@ def test_the_stack_writes_only_private_files(stack: LocalStack) -> None:
 def test_up_tightens_what_an_older_version_left_open(stack: LocalStack) -> None:
     stack.up()
     stack.config.home.chmod(0o755)
-    stack.temporal_db.chmod(0o644)
+    stack.temporal.db.chmod(0o644)
     stack.up()
     assert stat.S_IMODE(stack.config.home.stat().st_mode) in (0o700, 0o711)
-    assert stat.S_IMODE(stack.temporal_db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(stack.temporal.db.stat().st_mode) == 0o600
 
 
 def test_a_worker_process_keeps_its_databases_private(settings: Settings, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ async def test_guest_does_not_exist(stack: LocalStack, info: StackInfo) -> None:
     port = stack.config.amqp_port
     with pytest.raises(ProbableAuthenticationError):
         await aio_pika.connect(f"amqp://guest:guest@localhost:{port}/", timeout=5)
-    users = stack.rabbitmqctl("list_users", "--quiet", "--no-table-headers")
+    users = stack.rabbitmq.rabbitmqctl("list_users", "--quiet", "--no-table-headers")
     assert [line.split()[0] for line in users.splitlines() if line.strip()] == ["podium"]
 
 
@@ -68,7 +68,7 @@ def test_secrets_are_private_files(stack: LocalStack, info: StackInfo) -> None:
     assert f"PODIUM_AMQP_URL={info.amqp_url}\n" in env
     assert f"PODIUM_TEMPORAL_ADDRESS={info.temporal_address}\n" in env
     assert f"PODIUM_SMTP_PORT={stack.config.smtp_port}\n" in env
-    for path in (stack.env_file, stack.credentials_file):
+    for path in (stack.env_file, stack.rabbitmq.credentials_file):
         assert os.stat(path).st_mode & 0o777 == 0o600
 
 
@@ -138,9 +138,9 @@ async def test_persistent_message_survives_a_broker_restart(
         await channel.default_exchange.publish(message, routing_key=queue_name)
 
     old_pid = stack.status().rabbitmq.pid
-    stack.stop_rabbitmq()
+    stack.rabbitmq.stop()
     assert not stack.status().rabbitmq.running
-    stack.start_rabbitmq()
+    stack.rabbitmq.start()
     assert stack.status().rabbitmq.pid != old_pid
 
     connection = await aio_pika.connect(info.amqp_url)
@@ -161,9 +161,9 @@ async def test_workflow_history_survives_a_temporal_restart(
     # No worker needed: the started execution is stored by the server.
     await client.start_workflow("NoSuchWorkflow", id=workflow_id, task_queue="stack-test")
 
-    stack.stop_temporal()
+    stack.temporal.stop()
     assert not stack.status().temporal.running
-    stack.start_temporal()
+    stack.temporal.start()
 
     client = await Client.connect(info.temporal_address)
     description = await client.get_workflow_handle(workflow_id).describe()
@@ -173,14 +173,14 @@ async def test_workflow_history_survives_a_temporal_restart(
 
 def test_down_stops_everything_and_is_idempotent(stack: LocalStack, info: StackInfo) -> None:
     status = stack.status()
-    beam = int((stack.rabbit_dir / "beam.pid").read_text())
+    beam = int((stack.rabbitmq.dir / "beam.pid").read_text())
     pids = [status.temporal.pid, status.rabbitmq.pid, status.mail.pid, beam]
     assert all(pids)
     stack.down()
     assert not any(_alive(pid) for pid in pids if pid)
     after = stack.status()
     assert not after.temporal.running and not after.rabbitmq.running and not after.mail.running
-    pid_files = (stack.temporal_pid_file, stack.rabbit_pid_file, stack.mail_pid_file)
+    pid_files = (stack.temporal.pid_file, stack.rabbitmq.pid_file, stack.mail.pid_file)
     assert not any(path.exists() for path in pid_files)
     with pytest.raises(OSError):
         smtplib.SMTP("localhost", info.smtp_port, timeout=2)
@@ -189,15 +189,15 @@ def test_down_stops_everything_and_is_idempotent(stack: LocalStack, info: StackI
 
 def test_stale_pid_files_are_cleaned_up(tmp_path: Path) -> None:
     stack = LocalStack(StackConfig.ephemeral(tmp_path))
-    stack.rabbit_dir.mkdir(parents=True)
+    stack.rabbitmq.dir.mkdir(parents=True)
     # Our own pid: alive, but not a Temporal or RabbitMQ process of this stack.
-    stack.temporal_pid_file.write_text(f"{os.getpid()}\n")
-    stack.rabbit_pid_file.write_text("999999999\n")
-    stack.mail_pid_file.write_text(f"{os.getpid()}\n")
+    stack.temporal.pid_file.write_text(f"{os.getpid()}\n")
+    stack.rabbitmq.pid_file.write_text("999999999\n")
+    stack.mail.pid_file.write_text(f"{os.getpid()}\n")
     status = stack.status()
     assert not status.temporal.running and not status.rabbitmq.running
     assert not status.mail.running
     assert status.info is None
-    pid_files = (stack.temporal_pid_file, stack.rabbit_pid_file, stack.mail_pid_file)
+    pid_files = (stack.temporal.pid_file, stack.rabbitmq.pid_file, stack.mail.pid_file)
     assert not any(path.exists() for path in pid_files)
     stack.down()

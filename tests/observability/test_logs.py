@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 from temporalio import activity
 from temporalio.worker import Worker
 
-from activities.payments import PaymentActivities
+from activities.steps import PaymentActivities
 from contracts.order import OrderState
 from contracts.steps import Charge, ChargePayment, Published, PublishEvent
 from podium.client import place_order

@@ -46,7 +46,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSBroker]:
     )
     stack = LocalStack(config)
     try:
-        stack.start_rabbitmq()
+        stack.rabbitmq.start()
         info = stack.status().info
         assert info is not None and info.amqps_url is not None
         yield TLSBroker(stack, info.amqps_url, certs)
@@ -88,7 +88,7 @@ async def test_publisher_confirms_over_mutual_tls_and_a_tls_consumer_reads_it(
         try:
             await publisher.publish(event)  # raises unless the broker confirms it
             # The broker's side: both connections are TLS and presented our client certificate.
-            listed = broker.stack.rabbitmqctl(
+            listed = broker.stack.rabbitmq.rabbitmqctl(
                 "list_connections", "ssl", "peer_cert_subject", "--no-table-headers", "-q"
             )
         finally:
@@ -132,7 +132,7 @@ async def test_the_broker_refuses_a_client_without_a_certificate(
     broker: TLSBroker, tmp_path: Path
 ) -> None:
     settings = tls_settings(broker, tmp_path, cert=None, key=None)
-    node_log = broker.stack.logs / "rabbitmq" / f"{broker.stack.config.node_name}.log"
+    node_log = broker.stack.config.logs / "rabbitmq" / f"{broker.stack.config.node_name}.log"
     alerts_before = node_log.read_text().count("Certificate required")
     with pytest.raises(AMQPConnectionError):
         await aio_pika.connect(settings.amqp_url, ssl_context=amqp_ssl_context(settings), timeout=5)

@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.inventory import InventoryActivities
+from activities.steps import InventoryActivities
 from contracts.order import OrderRequest, OrderState, workflow_id_for
 from contracts.steps import ReleaseStock, Reservation
 from podium.client import cancel_order, order_status, place_order, wait_for_state

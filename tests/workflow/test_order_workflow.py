@@ -8,7 +8,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.client import WorkflowHandle
 
-from activities.inventory import InventoryActivities
+from activities.steps import InventoryActivities
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.money import Currency
 from contracts.order import OrderState

@@ -12,7 +12,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 
-from activities.inventory import InventoryActivities
+from activities.steps import InventoryActivities
 from contracts.order import OrderState
 from contracts.steps import ReleaseStock, Reservation
 from podium.cli.orders import describe_status

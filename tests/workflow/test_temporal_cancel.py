@@ -11,7 +11,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import CancelledError
 from temporalio.worker import Worker
 
-from activities.payments import PaymentActivities
+from activities.steps import PaymentActivities
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.money import Currency
 from contracts.order import OrderState

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -99,7 +100,7 @@ class Database:
                 return self
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(_connect(self.path)) as conn:
-                conn.execute("PRAGMA journal_mode=WAL")  # a property of the file: set once
+                _write_ahead_log(conn)
                 # One transaction: another process opening the file meanwhile waits for it.
                 conn.executescript("\n".join(("BEGIN IMMEDIATE;", *self._schema)))
                 try:
@@ -192,3 +193,22 @@ def _connect(path: Path) -> sqlite3.Connection:
     # Every commit reaches the disk (the WAL is fsynced) before an effect is reported done.
     conn.execute("PRAGMA synchronous = FULL")
     return conn
+
+
+def _write_ahead_log(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (a property of the file: set once, by whoever opens it first).
+
+    Changing the mode takes the file's exclusive lock and fails at once, without the busy
+    handler, while another process holds it (creating the schema, say): check first, retry
+    within the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

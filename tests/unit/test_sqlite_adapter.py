@@ -136,3 +136,24 @@ async def test_the_async_wrappers_never_run_sqlite_on_the_loop(tmp_path: Path) -
     assert seen and loop_thread not in seen
     await asyncio.gather(*(db.aapply_once("k", where, Applied()) for _ in range(4)))
     assert effects(db) == ["k"]
+
+
+def test_opening_waits_for_another_connection_that_holds_the_file_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    # A file another process is still creating (rollback journal, write lock held): turning
+    # on WAL needs its exclusive lock, which SQLite refuses at once rather than waiting.
+    path = tmp_path / "shared.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE IF NOT EXISTS effects (key TEXT)")
+    opened: list[Database] = []
+    opening = threading.Thread(target=lambda: opened.append(Database(path, SCHEMA).open()))
+    opening.start()
+    opening.join(0.3)
+    assert opening.is_alive(), "gave up while the file was held"
+    other.execute("COMMIT")
+    other.close()
+    opening.join(BUSY_TIMEOUT_SECONDS)
+    assert opened, "never opened"
+    assert opened[0].read(lambda tx: tx.execute("PRAGMA journal_mode").fetchone()[0]) == "wal"

@@ -49,13 +49,19 @@ class Services(NamedTuple):
     payments: PaymentService
 
 
-def open_services(settings: Settings) -> Services:
-    """The services on their SQLite files (blocking: call it in a thread from a loop)."""
-    faults = PaymentFaults(
-        failure_rate=settings.payment_failure_rate,
-        latency_ms=settings.payment_latency_ms,
-        response_latency_ms=settings.payment_response_latency_ms,
-    )
+def open_services(settings: Settings, *, injected_faults: bool = True) -> Services:
+    """The services on their SQLite files (blocking: call it in a thread from a loop).
+
+    `injected_faults`: the gateway trouble the settings ask for (demos, bench, fault tests);
+    an operator's own refunds (`podium reconcile`) go without it.
+    """
+    faults = PaymentFaults()
+    if injected_faults:
+        faults = PaymentFaults(
+            failure_rate=settings.payment_failure_rate,
+            latency_ms=settings.payment_latency_ms,
+            response_latency_ms=settings.payment_response_latency_ms,
+        )
     tighten_files(private_dir(settings.data_dir))  # customer data: this user's only
     return Services(
         OrderService(settings.orders_db),

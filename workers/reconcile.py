@@ -10,8 +10,8 @@ undone; its missing order.completed.v1 is published instead.
 """
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from aio_pika.exceptions import AMQPError
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -21,10 +21,9 @@ from activities.publisher import EventPublisher
 from contracts.events import OrderCompletedV1, OrderEvent, OrderFailedV1, event_id_for
 from contracts.order import Failure, order_id_from_workflow_id, workflow_id_for
 from contracts.problems import one_line
-from services.inventory import InventoryService
-from services.orders import CONFIRMED, PENDING, OrderService
-from services.payment import PaymentService, payment_id_for
-from workers.bootstrap import event_publisher
+from services.orders import CONFIRMED, PENDING
+from services.payment import payment_id_for
+from workers.bootstrap import Services, event_publisher, open_services
 from workers.runtime.redaction import redact_urls
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
@@ -45,44 +44,30 @@ UNFINISHED = {
 COMPENSATIONS = ("refund_payment", "release_stock", "cancel_order")
 
 
-@dataclass
-class Services:
-    orders: OrderService
-    inventory: InventoryService
-    payments: PaymentService
+def _candidates(services: Services) -> list[str]:
+    """Orders whose reservation or charge may still be held for an unfinished order.
 
-    @classmethod
-    def open(cls, settings: Settings) -> "Services":
-        # No injected gateway faults here: an operator's refund must not fail at random.
-        return cls(
-            OrderService(settings.orders_db),
-            InventoryService(settings.inventory_db),
-            PaymentService(settings.payments_db),
-        )
+    The saga creates the order before it reserves or charges and cancels it only after
+    the refund and the release: every effect held for an order that is not confirmed
+    belongs to a PENDING order (or to a terminated run, which Temporal lists).
+    """
+    return services.orders.with_status(PENDING, LIMIT)
 
-    def candidates(self) -> list[str]:
-        """Orders whose reservation or charge may still be held for an unfinished order.
 
-        The saga creates the order before it reserves or charges and cancels it only after
-        the refund and the release: every effect held for an order that is not confirmed
-        belongs to a PENDING order (or to a terminated run, which Temporal lists).
-        """
-        return self.orders.with_status(PENDING, LIMIT)
-
-    def undo(self, order_id: str) -> list[str]:
-        """The workflow's compensations, newest first, under the workflow's own keys."""
-        key = workflow_id_for(order_id)
-        charge = self.payments.refund(f"{key}/refund-payment", f"{key}/charge-payment")
-        stock = self.inventory.release(f"{key}/release-stock", f"{key}/reserve-stock")
-        order = self.orders.cancel(f"{key}/cancel-order", order_id)
-        return [f"charge {charge.status}", f"stock {stock.status}", f"order {order.status}"]
+def _undo(services: Services, order_id: str) -> list[str]:
+    """The workflow's compensations, newest first, under the workflow's own keys."""
+    key = workflow_id_for(order_id)
+    charge = services.payments.refund(f"{key}/refund-payment", f"{key}/charge-payment")
+    stock = services.inventory.release(f"{key}/release-stock", f"{key}/reserve-stock")
+    order = services.orders.cancel(f"{key}/cancel-order", order_id)
+    return [f"charge {charge.status}", f"stock {stock.status}", f"order {order.status}"]
 
 
 async def reconcile(settings: Settings, *, dry_run: bool) -> int:
     """Print one line per order and a summary; how many events could not be published."""
     client = await connect_temporal(settings)
-    services = await asyncio.to_thread(Services.open, settings)
-    held = await asyncio.to_thread(services.candidates)
+    services = await asyncio.to_thread(partial(open_services, settings, injected_faults=False))
+    held = await asyncio.to_thread(_candidates, services)
     ended = await _orders_ended_without_outcome(client, settings.task_queue)
     publisher = event_publisher(settings)
     counts = {"undone": 0, "completed": 0, "left": 0}
@@ -157,7 +142,7 @@ async def _reconcile_one(
         print(f"order {order_id}: confirmed (past the pivot), workflow {ended}{published}")
         outcome = "completed"
     else:
-        undone = await asyncio.to_thread(services.undo, order_id)
+        undone = await asyncio.to_thread(_undo, services, order_id)
         failure = Failure(
             code=f"workflow_{ended.lower().replace(' ', '_')}",
             message=f"its workflow ended ({ended}) before the order finished; undone by reconcile",

@@ -110,7 +110,7 @@ async def test_consumer_killed_after_commit_before_ack_gets_it_again_without_sec
         if len(calls) == 1:
             # The broker drops every connection: the commit is done, the ack never arrives.
             await asyncio.to_thread(
-                stack.rabbitmqctl, "close_all_connections", "-p", "podium", "test crash"
+                stack.rabbitmq.rabbitmqctl, "close_all_connections", "-p", "podium", "test crash"
             )
 
     consumer = Consumer(base.name, base.events, base.handle, base.schema, crash_before_ack)

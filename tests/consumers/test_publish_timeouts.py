@@ -23,14 +23,16 @@ async def test_a_publish_the_broker_never_confirms_ends_in_timeout_error(
     publisher = EventPublisher(settings.amqp_url, settings.exchange, timeout=1)
     await publisher.connect()
     # A memory alarm: the broker stops reading from publishing connections, so no confirm comes.
-    await asyncio.to_thread(stack.rabbitmqctl, "set_vm_memory_high_watermark", "absolute", "1")
+    await asyncio.to_thread(
+        stack.rabbitmq.rabbitmqctl, "set_vm_memory_high_watermark", "absolute", "1"
+    )
     try:
         started = time.monotonic()
         with pytest.raises(TimeoutError):
             await publisher.publish(completed())
         assert time.monotonic() - started < 3
     finally:
-        await asyncio.to_thread(stack.rabbitmqctl, "set_vm_memory_high_watermark", "0.4")
+        await asyncio.to_thread(stack.rabbitmq.rabbitmqctl, "set_vm_memory_high_watermark", "0.4")
         await publisher.close()
 
 

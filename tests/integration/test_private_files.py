@@ -184,7 +184,7 @@ def test_rabbitmqctl_calls_listen_on_loopback_only(stack: LocalStack) -> None:
     stack.up()
     seen: set[tuple[str, int]] = set()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        call = pool.submit(stack.rabbitmqctl, "eval", "timer:sleep(4000).")
+        call = pool.submit(stack.rabbitmq.rabbitmqctl, "eval", "timer:sleep(4000).")
         while not call.done():
             listening = listening_sockets()
             for pid in cli_pids(stack.config.node_name):

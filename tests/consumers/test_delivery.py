@@ -104,13 +104,20 @@ async def test_consumer_killed_after_commit_before_ack_gets_it_again_without_sec
 ) -> None:
     base = effects_consumer("crashy")
     calls: list[str] = []
+    crashed: list[str] = []  # a failing rabbitmqctl would only be retried: prove it ran
 
     async def crash_before_ack(event: Any, store: Any) -> None:
         calls.append(event.event_id)
         if len(calls) == 1:
             # The broker drops every connection: the commit is done, the ack never arrives.
-            await asyncio.to_thread(
-                stack.rabbitmq.rabbitmqctl, "close_all_connections", "-p", "podium", "test crash"
+            crashed.append(
+                await asyncio.to_thread(
+                    stack.rabbitmq.rabbitmqctl,
+                    "close_all_connections",
+                    "-p",
+                    "podium",
+                    "test crash",
+                )
             )
 
     consumer = Consumer(base.name, base.events, base.handle, base.schema, crash_before_ack)
@@ -120,6 +127,7 @@ async def test_consumer_killed_after_commit_before_ack_gets_it_again_without_sec
         await publisher.publish(event)
         await until(lambda: len(calls) >= 2, within=20, what="redelivery")
 
+    assert len(crashed) == 1, "the broker never dropped the connection"
     assert calls == [event.event_id, event.event_id]
     assert count(store, "SELECT count(*) FROM effects") == 1
 

@@ -106,19 +106,16 @@ async def test_consumer_killed_after_commit_before_ack_gets_it_again_without_sec
     calls: list[str] = []
     crashed: list[str] = []  # a failing rabbitmqctl would only be retried: prove it ran
 
+    def drop_every_connection() -> None:
+        # Recorded by the thread itself: the awaiting handler is cancelled by the very drop.
+        args = ("close_all_connections", "-p", "podium", "test crash")
+        crashed.append(stack.rabbitmq.rabbitmqctl(*args))
+
     async def crash_before_ack(event: Any, store: Any) -> None:
         calls.append(event.event_id)
         if len(calls) == 1:
             # The broker drops every connection: the commit is done, the ack never arrives.
-            crashed.append(
-                await asyncio.to_thread(
-                    stack.rabbitmq.rabbitmqctl,
-                    "close_all_connections",
-                    "-p",
-                    "podium",
-                    "test crash",
-                )
-            )
+            await asyncio.to_thread(drop_every_connection)
 
     consumer = Consumer(base.name, base.events, base.handle, base.schema, crash_before_ack)
     store = store_of(settings, consumer)

@@ -78,19 +78,20 @@ def test_report_has_every_figure_and_ratio_and_is_written_as_json(tmp_path: Path
 
 def test_report_sets_the_sqlite_connection_variants_side_by_side() -> None:
     sqlite = SqliteCost(
-        samples={PER_CALL: [0.0017] * 10, LONG_LIVED: [0.0004] * 10},
+        samples={PER_CALL: [0.0017] * 9 + [0.0107], LONG_LIVED: [0.0004] * 10},
         walls={PER_CALL: 0.017, LONG_LIVED: 0.004},
     )
     report = build_report({}, [synthetic_phase(1, 0.05)], {}, None, None, sqlite)
 
     figures = report["sqlite_transaction"]
-    assert figures["per_call_ms"]["mean"] == pytest.approx(1.7)
+    assert figures["per_call_ms"]["mean"] == pytest.approx(2.6)
     assert figures["long_lived_ms"]["p99"] == pytest.approx(0.4)
     assert figures["long_lived_ms"]["count"] == 10
-    assert figures["per_call/long_lived"] == pytest.approx(4.25)
+    assert figures["per_call/long_lived"] == pytest.approx(6.5)
+    assert figures["per_call/long_lived_p50"] == pytest.approx(4.25)
     assert figures["samples_ms"][PER_CALL][0] == pytest.approx(1.7)
     table = format_table(report)
-    for text in ("a connection per call", "long-lived connections", "4.25x"):
+    for text in ("a connection per call", "long-lived connections", "6.50x", "4.25x"):
         assert text in table
     assert "sqlite_transaction" not in build_report({}, [], {}, None)
 

@@ -37,7 +37,9 @@ BUSY_TIMEOUT_SECONDS = 10.0
 
 # Idle connections a database keeps for the next callers. One is enough to keep the log alive;
 # a few spare the opening for concurrent callers. More callers at once each open one of their
-# own, closed when their transaction ends; each costs two file descriptors.
+# own, closed when their transaction ends. A connection holds two file descriptors; SQLite keeps
+# the file's one of a closed connection while others are open and reuses it for the next, so a
+# process holds about as many as it had callers at once, however many threads came and went.
 IDLE_CONNECTIONS = 4
 
 Transaction = sqlite3.Connection

@@ -6,6 +6,14 @@ key in the same transaction as the effect, so both commit together or not at all
 
 Everything here blocks. Code on an event loop calls the `a...` wrappers, which run it in a
 worker thread: no SQLite call ever runs on a loop.
+
+Connections outlive the calls that use them. Closing the last connection to a file checkpoints
+and deletes its write-ahead log, so a connection per call pays for that, and for opening, every
+time: several times the cost of a short transaction on a connection kept open (`podium bench`
+measures both). Callers come from thread pools (activities, `asyncio.to_thread`) and from a
+new daemon thread per consumer handler call, so a connection per thread would die with each
+handler's thread: instead each database keeps a few idle connections and hands one to
+whichever thread asks next. A thread holds it for one transaction only.
 """
 
 import asyncio
@@ -14,7 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -26,6 +34,13 @@ R = TypeVar("R")
 # consumer's retry ladder) do better than a longer wait. It stays below the activities' 10 s
 # start-to-close timeout and the consumers' 30 s handler limit.
 BUSY_TIMEOUT_SECONDS = 10.0
+
+# Idle connections a database keeps for the next callers. One is enough to keep the log alive;
+# a few spare the opening for concurrent callers. More callers at once each open one of their
+# own, closed when their transaction ends. A connection holds two file descriptors; SQLite keeps
+# the file's one of a closed connection while others are open and reuses it for the next, so a
+# process holds about as many as it had callers at once, however many threads came and went.
+IDLE_CONNECTIONS = 4
 
 Transaction = sqlite3.Connection
 """An open transaction, as handed to effects, queries and ledgers."""
@@ -58,6 +73,13 @@ class Abandon:
                 raise TimeoutError("abandoned before it started")
             self._conn = conn
 
+    def detach(self) -> bool:
+        """The transaction ended: True when its connection is still whole (not abandoned), so
+        it may serve the next caller; from now on abandoning touches nothing."""
+        with self._lock:
+            self._conn = None
+            return not self._abandoned
+
     def abandon(self) -> None:
         with self._lock:
             self._abandoned = True
@@ -73,8 +95,9 @@ class Database:
     """One SQLite file, created with its schema by `open` or else on first use: constructing one
     touches nothing, so it is safe anywhere, an event loop included.
 
-    A fresh connection per call and `BEGIN IMMEDIATE` for every write make it safe to share
-    between threads and processes: writers queue on the file lock, WAL lets readers on.
+    Safe to share between threads and processes: each call has a connection to itself for
+    the length of its transaction, every write begins with `BEGIN IMMEDIATE` (writers queue on
+    the file lock) and WAL lets readers on. `close` when done with it.
     """
 
     def __init__(
@@ -82,14 +105,18 @@ class Database:
         path: str | Path,
         schema: Sequence[str] = (),
         seed: Callable[[Transaction], None] | None = None,
+        *,
+        idle_connections: int = IDLE_CONNECTIONS,
     ) -> None:
         """`schema`: statements (`CREATE ... IF NOT EXISTS`) run when this object first opens
-        the file, then `seed` in the same transaction."""
+        the file, then `seed` in the same transaction. `idle_connections`: how many it keeps
+        open between calls (0: a connection per call, as `podium bench` compares)."""
         self.path = Path(path)
         self._schema = tuple(s.strip().rstrip(";") + ";" for s in schema if s.strip())
         self._seed = seed
         self._ready = False
         self._opening = threading.Lock()
+        self._connections = _Pool(self.path, idle_connections)
 
     def open(self) -> "Database":
         """Create the file and its schema now; once, and every other call does it if needed."""
@@ -99,7 +126,7 @@ class Database:
             if self._ready:
                 return self
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(_connect(self.path)) as conn:
+            with self._connections.lent() as conn:
                 _write_ahead_log(conn)
                 # One transaction: another process opening the file meanwhile waits for it.
                 conn.executescript("\n".join(("BEGIN IMMEDIATE;", *self._schema)))
@@ -113,27 +140,36 @@ class Database:
             self._ready = True
         return self
 
+    def close(self) -> None:
+        """Close the idle connections, and each one in use when its transaction ends; calls
+        after this raise `sqlite3.ProgrammingError`."""
+        self._connections.close()
+
     @contextmanager
     def transaction(self, abandon: Abandon | None = None) -> Iterator[Transaction]:
         """A write transaction: committed on success, rolled back on any exception."""
         self.open()
-        with closing(_connect(self.path)) as conn:
+        with self._connections.lent() as conn:
             if abandon is not None:
                 abandon.attach(conn)
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-            except BaseException:
-                with contextlib.suppress(sqlite3.ProgrammingError):  # closed: rolled back
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    with contextlib.suppress(sqlite3.ProgrammingError):  # closed: rolled back
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                if abandon is not None and not abandon.detach():
+                    conn.close()  # never lent again, whatever state abandoning left it in
 
     @contextmanager
     def reading(self) -> Iterator[Transaction]:
         """A read transaction: one consistent snapshot, never blocks writers."""
         self.open()
-        with closing(_connect(self.path)) as conn:
+        with self._connections.lent() as conn:
             conn.execute("BEGIN")
             try:
                 yield conn
@@ -183,9 +219,61 @@ class Database:
         return await asyncio.to_thread(self.apply_once, key, effect, ledger)
 
 
+class _Pool:
+    """A database's idle connections, lent to one caller at a time, whatever its thread."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        self._path = path
+        self._size = size
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._closed = False
+
+    @contextmanager
+    def lent(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction. It goes back to the idle ones only when whole and
+        out of any transaction; after a SQLite error (a closed, interrupted or failing
+        connection) or an abandoned transaction, it is closed and the next caller opens anew."""
+        conn = self._take()
+        try:
+            yield conn
+        except sqlite3.Error:
+            conn.close()
+            raise
+        finally:
+            self._give_back(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _take(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError(f"database {self._path.name} is closed")
+            if self._idle:
+                return self._idle.pop()  # the most recently used: its caches are warm
+        return _connect(self._path)
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        try:
+            whole = not conn.in_transaction
+        except sqlite3.ProgrammingError:  # closed
+            return
+        with self._lock:
+            if whole and not self._closed and len(self._idle) < self._size:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    # Autocommit mode: every transaction is begun explicitly above. Not bound to its thread:
-    # `Abandon` closes a stuck caller's connection from another one.
+    # Autocommit mode: every transaction is begun explicitly above. Not bound to a thread: it
+    # serves whichever thread borrows it next, and `Abandon` closes a stuck caller's
+    # connection from another one.
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )

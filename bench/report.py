@@ -7,6 +7,7 @@ from typing import Any
 
 from bench.load import BARE, ORCHESTRATED, ORDER_ACTIVITIES, PODIUM
 from bench.phases import Phase
+from bench.sqlite_transactions import LONG_LIVED, PER_CALL, SqliteCost
 from bench.stats import ratio, summarize
 from bench.throughput import RAW, RUNTIME, Rates
 from bench.tracing_cost import TracingCost
@@ -29,6 +30,7 @@ def build_report(
     lags: dict[int, list[float]],
     rates: Rates | None,
     tracing: TracingCost | None = None,
+    sqlite: SqliteCost | None = None,
 ) -> dict[str, Any]:
     """Summaries in milliseconds and per second, ratios, and every raw sample."""
     latency: dict[str, Any] = {}
@@ -90,6 +92,17 @@ def build_report(
             "on/off_throughput": ratio(on.per_second, off.per_second),
             "on/off_p50": ratio(on.p50, off.p50),
             "samples_ms": {"off": _ms(tracing.off.latencies), "on": _ms(tracing.on.latencies)},
+        }
+    if sqlite is not None and all(sqlite.samples.values()):
+        per_call, kept = (
+            summarize(_ms(sqlite.samples[v]), sqlite.walls[v]) for v in (PER_CALL, LONG_LIVED)
+        )
+        report["sqlite_transaction"] = {
+            "per_call_ms": per_call.as_dict(),
+            "long_lived_ms": kept.as_dict(),
+            "per_call/long_lived": ratio(per_call.mean, kept.mean),
+            "per_call/long_lived_p50": ratio(per_call.p50, kept.p50),
+            "samples_ms": {v: _ms(s) for v, s in sqlite.samples.items()},
         }
     return report
 
@@ -166,6 +179,26 @@ def format_table(report: dict[str, Any]) -> str:
             )
         lines.append(
             f"  {'throughput on / off':<38}{tr['on/off_throughput']:>6.2f}x  ({cost:.1f}% cost)"
+        )
+    sq = report.get("sqlite_transaction")
+    if sq:
+        lines += [
+            "",
+            "services' SQLite transaction (apply once with its ledger, fsync per commit), "
+            "one at a time",
+            f"{'':<40}{'n':>6}{'mean ms':>9}{'p50 ms':>9}{'p99 ms':>9}",
+        ]
+        for key, label in (
+            ("per_call_ms", "a connection per call"),
+            ("long_lived_ms", "long-lived connections"),
+        ):
+            x = sq[key]
+            lines.append(
+                f"  {label:<38}{x['count']:>6}{x['mean']:>9.3f}{x['p50']:>9.3f}{x['p99']:>9.3f}"
+            )
+        lines.append(
+            f"  {'per call / long-lived (mean, p50)':<38}{sq['per_call/long_lived']:>6.2f}x"
+            f"{sq['per_call/long_lived_p50']:>8.2f}x"
         )
     return "\n".join(lines)
 

@@ -22,6 +22,7 @@ from bench.plot import write_plot
 from bench.progress import Progress
 from bench.report import build_report, format_table, write_report
 from bench.running import EventTimes, running_everything
+from bench.sqlite_transactions import SqliteCost, sqlite_transactions
 from bench.throughput import Rates, consumer_throughput
 from bench.tracing_cost import TracingCost, install_switchable_tracing, tracing_cost
 from workers.runtime.settings import Settings
@@ -44,15 +45,17 @@ class Plan:
     consumer_events: int
     consumer_rounds: int
     consumer_budget: float  # seconds per consumer and round
+    sqlite_transactions: int  # per variant and round
+    sqlite_rounds: int
 
 
 def plan_for(quick: bool, orders: int | None, concurrency: int | None) -> Plan:
     conc = concurrency or DEFAULT_CONCURRENCY
     if quick:
         rounds, total = 2, orders or 200
-        return Plan(20, 2, 6.0, conc, rounds, math.ceil(total / rounds), 2.5, 500, 1, 4.0)
+        return Plan(20, 2, 6.0, conc, rounds, math.ceil(total / rounds), 2.5, 500, 1, 4.0, 200, 2)
     rounds, total = 3, orders or 1500
-    return Plan(60, 3, 25.0, conc, rounds, math.ceil(total / rounds), 8.0, 2000, 2, 10.0)
+    return Plan(60, 3, 25.0, conc, rounds, math.ceil(total / rounds), 8.0, 2000, 2, 10.0, 500, 4)
 
 
 @contextmanager
@@ -83,10 +86,12 @@ async def run_bench(
     plan = plan_for(quick, orders, concurrency)
     started = datetime.now(UTC)
     folder = out_dir or settings.data_dir.parent / "bench"
-    progress = Progress(total_phases=4)
+    progress = Progress(total_phases=5)
     client = await connect_temporal(settings)
     with quiet_logs():
-        phases, event_lags, rates, cost = await _measure(settings, client, plan, folder, progress)
+        phases, event_lags, rates, cost, sqlite = await _measure(
+            settings, client, plan, folder, progress
+        )
     progress.close()
     config = asdict(plan) | {
         "started_at": started.isoformat(timespec="seconds"),
@@ -102,7 +107,7 @@ async def run_bench(
         "max_concurrent_workflow_tasks": settings.max_concurrent_workflow_tasks,
         "log_level_during_run": "WARNING",
     }
-    report = build_report(config, phases, event_lags, rates, cost)
+    report = build_report(config, phases, event_lags, rates, cost, sqlite)
     path = write_report(report, folder, started)
     print(format_table(report))
     print(f"\nreport: {path}")
@@ -116,7 +121,7 @@ async def run_bench(
 
 async def _measure(
     settings: Settings, client: Client, plan: Plan, folder: Path, progress: Progress
-) -> tuple[list[Phase], dict[int, list[float]], Rates, TracingCost | None]:
+) -> tuple[list[Phase], dict[int, list[float]], Rates, TracingCost | None, SqliteCost]:
     times = EventTimes()
     async with bench_environment(settings, folder) as env:
         effects = await EffectsDone.of(env.hybrid)
@@ -146,4 +151,7 @@ async def _measure(
             plan.consumer_budget,
             progress,
         )
-    return phases, event_lags, rates, cost
+        sqlite = await sqlite_transactions(
+            env.folder, plan.sqlite_transactions, plan.sqlite_rounds, progress
+        )
+    return phases, event_lags, rates, cost, sqlite

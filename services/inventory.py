@@ -71,6 +71,9 @@ class InventoryService:
                 raise ValueError(f"bad catalogue entry {sku!r}: {quantity}")
         self._db = Database(db_path, (IDEMPOTENCY, *_SCHEMA), seed=partial(_stock, stock)).open()
 
+    def close(self) -> None:
+        self._db.close()
+
     def reserve(self, key: str, order_id: str, lines: list[StockLine]) -> Reservation:
         """Reserve every line or none; a reservation released before it was made stays VOIDED."""
 

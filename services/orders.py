@@ -44,6 +44,9 @@ class OrderService:
     def __init__(self, db_path: str | Path) -> None:
         self._db = Database(db_path, (IDEMPOTENCY, *_SCHEMA)).open()
 
+    def close(self) -> None:
+        self._db.close()
+
     def create(self, key: str, request: OrderRequest) -> OrderRecord:
         # The payment token is a secret: it is neither stored nor part of the fingerprint.
         details = request.model_dump(mode="json", exclude={"payment_token"})

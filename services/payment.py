@@ -60,6 +60,9 @@ class PaymentService:
         self._db = Database(db_path, (IDEMPOTENCY, *_SCHEMA)).open()
         self._gateway = FaultInjector(faults)
 
+    def close(self) -> None:
+        self._db.close()
+
     def charge(
         self, key: str, order_id: str, amount: Decimal, currency: Currency, payment_token: str
     ) -> Charge:

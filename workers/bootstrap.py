@@ -48,6 +48,11 @@ class Services(NamedTuple):
     inventory: InventoryService
     payments: PaymentService
 
+    def close(self) -> None:
+        """Close their databases (blocking)."""
+        for service in self:
+            service.close()
+
 
 def open_services(settings: Settings, *, injected_faults: bool = True) -> Services:
     """The services on their SQLite files (blocking: call it in a thread from a loop).
@@ -139,13 +144,15 @@ async def running_worker(
 ) -> AsyncIterator[Worker]:
     """The order worker polling until the block exits (then shut down cleanly).
 
-    Defaults are production's. `services` and `publisher` replace the real ones (a publisher
-    handed in is neither declared nor closed here); `replacements` stand in for the activities
-    of the same name; `workflows` and `extra_activities` serve another workflow (the bench's).
+    Defaults are production's. `services` and `publisher` replace the real ones (handed in,
+    neither is closed here, nor is the publisher declared); `replacements` stand in for the
+    activities of the same name; `workflows` and `extra_activities` serve another workflow
+    (the bench's).
     """
     own = None
     if publisher is None:
         own = publisher = event_publisher(settings)
+    own_services = services is None
     if services is None:
         services = await asyncio.to_thread(open_services, settings)
     activities = {_name(fn): fn for fn in order_activities(services, publisher)}
@@ -170,6 +177,8 @@ async def running_worker(
                     await declaring
             if own:
                 await own.close()
+            if own_services:  # an activity still running finds its database closed
+                await asyncio.to_thread(services.close)
 
 
 async def declare_at_start(publisher: EventPublisher) -> None:

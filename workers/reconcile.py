@@ -86,6 +86,7 @@ async def reconcile(settings: Settings, *, dry_run: bool) -> int:
                 counts[outcome] += 1
     finally:
         await publisher.close()
+        await asyncio.to_thread(services.close)
     verb = "would undo" if dry_run else "undone"
     print(
         f"reconcile: {len(held)} orders hold effects, {len(ended)} workflows ended without an "

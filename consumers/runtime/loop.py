@@ -81,6 +81,8 @@ class ConsumerLoop:
             await asyncio.wait(set(self._inflight), timeout=self.options.shutdown_timeout)
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
+        # A handler still running past the wait (abandoned at exit) finds its database closed.
+        await asyncio.to_thread(self.store.close)
         await self._reports.close()
         self._log.info("consumer stopped")
 

@@ -42,6 +42,9 @@ class Store:
         self.path = path
         self._db = Database(path, (_PROCESSED, schema))
 
+    def close(self) -> None:
+        self._db.close()
+
     def apply(
         self,
         event_id: str,

@@ -1,6 +1,8 @@
 """The benchmark's pure parts on synthetic samples, and the all-orchestrated variant on the
 time-skipping server. No timing is asserted here: figures live in `podium bench`."""
 
+import asyncio
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +14,9 @@ from bench.direct_effects import effect_activities
 from bench.load import BARE, ORCHESTRATED, PODIUM, Block
 from bench.phases import Phase
 from bench.plot import write_plot
+from bench.progress import Progress
 from bench.report import build_report, format_table, write_report
+from bench.sqlite_transactions import LONG_LIVED, PER_CALL, SqliteCost, sqlite_transactions
 from bench.stats import percentile, summarize
 from bench.throughput import RAW, RUNTIME, Rates
 from consumers import analytics, loyalty, notifications
@@ -70,6 +74,38 @@ def test_report_has_every_figure_and_ratio_and_is_written_as_json(tmp_path: Path
     path = write_report(report, tmp_path / "bench", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     assert path.name == "report-20260102T030405.json"
     assert json.loads(path.read_text())["samples_ms"]["c16"][BARE][0] == pytest.approx(200.0)
+
+
+def test_report_sets_the_sqlite_connection_variants_side_by_side() -> None:
+    sqlite = SqliteCost(
+        samples={PER_CALL: [0.0017] * 9 + [0.0107], LONG_LIVED: [0.0004] * 10},
+        walls={PER_CALL: 0.017, LONG_LIVED: 0.004},
+    )
+    report = build_report({}, [synthetic_phase(1, 0.05)], {}, None, None, sqlite)
+
+    figures = report["sqlite_transaction"]
+    assert figures["per_call_ms"]["mean"] == pytest.approx(2.6)
+    assert figures["long_lived_ms"]["p99"] == pytest.approx(0.4)
+    assert figures["long_lived_ms"]["count"] == 10
+    assert figures["per_call/long_lived"] == pytest.approx(6.5)
+    assert figures["per_call/long_lived_p50"] == pytest.approx(4.25)
+    assert figures["samples_ms"][PER_CALL][0] == pytest.approx(1.7)
+    table = format_table(report)
+    for text in ("a connection per call", "long-lived connections", "6.50x", "4.25x"):
+        assert text in table
+    assert "sqlite_transaction" not in build_report({}, [], {}, None)
+
+
+async def test_the_sqlite_phase_measures_both_variants_and_leaves_nothing_open(
+    tmp_path: Path,
+) -> None:
+    progress = Progress(total_phases=1, stream=io.StringIO())
+    cost = await sqlite_transactions(tmp_path, transactions=5, rounds=2, progress=progress)
+
+    assert {v: len(s) for v, s in cost.samples.items()} == {PER_CALL: 10, LONG_LIVED: 10}
+    assert all(wall > 0 for wall in cost.walls.values())
+    logs = await asyncio.to_thread(lambda: list(tmp_path.glob("*-wal")))
+    assert logs == []  # both databases closed at the end
 
 
 def test_plot_is_written_when_matplotlib_is_installed(tmp_path: Path) -> None:

@@ -4,10 +4,13 @@ debugging SMTP server.
 The tests share one ephemeral stack and run in file order: they follow its life cycle.
 """
 
+import itertools
 import os
 import smtplib
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import aio_pika
@@ -91,6 +94,19 @@ def test_status_reports_all_servers(stack: LocalStack, info: StackInfo) -> None:
     text = status.describe()
     assert info.temporal_ui_url in text and str(info.management_url) in text
     assert f"localhost:{info.smtp_port}" in text and str(info.mail_dir) in text
+
+
+def test_the_dev_server_keeps_its_sqlite_in_wal_with_normal_sync(
+    stack: LocalStack, info: StackInfo
+) -> None:
+    pid = stack.temporal.pid()
+    assert pid is not None
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    pragmas = [value for flag, value in itertools.pairwise(args) if flag == "--sqlite-pragma"]
+    assert pragmas == ["journal_mode=wal", "synchronous=normal"]
+    # The server applied them: the mode is written in the file itself.
+    with closing(sqlite3.connect(f"file:{stack.temporal.db}?mode=ro", uri=True)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_settings_read_from_the_env_file_point_at_the_mail_server(

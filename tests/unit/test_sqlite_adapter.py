@@ -1,6 +1,8 @@
 """The one SQLite primitive: how a database opens, and applying an effect once per key."""
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -9,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sqlite import BUSY_TIMEOUT_SECONDS, Abandon, Database, Transaction
+from adapters.sqlite import (
+    BUSY_TIMEOUT_SECONDS,
+    IDLE_CONNECTIONS,
+    Abandon,
+    Database,
+    Transaction,
+)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS effects (key TEXT)",
@@ -157,3 +165,188 @@ def test_opening_waits_for_another_connection_that_holds_the_file_instead_of_fai
     opening.join(BUSY_TIMEOUT_SECONDS)
     assert opened, "never opened"
     assert opened[0].read(lambda tx: tx.execute("PRAGMA journal_mode").fetchone()[0]) == "wal"
+
+
+# Long-lived connections ---------------------------------------------------------------------
+
+
+def open_fds(path: Path) -> int:
+    """This process's descriptors on the database's files (the file, its log and index)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # closed meanwhile
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith(str(path))
+    return count
+
+
+def connection(db: Database) -> Transaction:
+    return db.read(lambda tx: tx)
+
+
+def test_calls_reuse_one_connection_whatever_their_thread(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db", SCHEMA)
+    first = connection(db)
+    assert db.apply_once("k", lambda tx: (tx is first) and "same", Applied()) == "same"
+    other_thread: list[Transaction] = []
+    worker = threading.Thread(target=lambda: other_thread.append(connection(db)))
+    worker.start()
+    worker.join()
+    assert other_thread == [first]  # a thread that lives for one call still finds it open
+    db.close()
+
+
+def test_the_write_ahead_log_stays_between_transactions_until_closed(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    db = Database(path, SCHEMA)
+    db.apply_once("k", effect("k"), Applied())
+    assert Path(f"{path}-wal").exists()  # closing the last connection would delete it
+    db.close()
+    assert not Path(f"{path}-wal").exists()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        effects(db)
+
+
+def test_a_connection_is_lent_to_one_caller_at_a_time(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db", SCHEMA)
+    with db.reading() as outer, db.reading() as inner:
+        assert outer is not inner
+    with db.transaction() as tx:
+        assert tx.in_transaction
+        tx.execute("INSERT INTO effects VALUES ('k')")
+        assert db.read(lambda other: other is not tx and other.in_transaction)
+        assert effects(db) == []  # another connection: the write is not visible yet
+    assert effects(db) == ["k"]
+    db.close()
+
+
+def test_a_business_refusal_rolls_back_and_its_connection_serves_the_next_call(
+    tmp_path: Path,
+) -> None:
+    db = Database(tmp_path / "x.db", SCHEMA)
+    used: list[Transaction] = []
+
+    def refused(tx: Transaction) -> str:
+        used.append(tx)
+        effect("k")(tx)
+        raise ValueError("out of stock")
+
+    with pytest.raises(ValueError):
+        db.apply_once("k", refused, Applied())
+    assert connection(db) is used[0]
+    assert not used[0].in_transaction
+    assert effects(db) == []
+    db.close()
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        lambda tx: tx.execute("SELECT * FROM no_such_table"),
+        lambda tx: tx.close(),
+    ],
+    ids=["sqlite error", "closed under it"],
+)
+def test_a_connection_that_failed_is_dropped_and_replaced(
+    tmp_path: Path, failure: Callable[[Transaction], object]
+) -> None:
+    db = Database(tmp_path / "x.db", SCHEMA)
+    used: list[Transaction] = []
+
+    def failing(tx: Transaction) -> str:
+        used.append(tx)
+        effect("k")(tx)
+        failure(tx)
+        return effect("late")(tx)
+
+    with contextlib.suppress(sqlite3.Error):
+        db.apply_once("k", failing, Applied())
+    replacement = connection(db)
+    assert replacement is not used[0]
+    with pytest.raises(sqlite3.ProgrammingError):  # closed, not left open for nobody
+        used[0].execute("SELECT 1")
+    assert db.apply_once("k", effect("k"), Applied()) == "applied k"
+    assert effects(db) == ["k"]
+    db.close()
+
+
+def test_an_abandoned_connection_is_never_lent_again(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db", SCHEMA)
+    abandon, inside, release = Abandon(), threading.Event(), threading.Event()
+    used: list[Transaction] = []
+
+    def stuck(tx: Transaction) -> str:
+        used.append(tx)
+        inside.set()
+        release.wait(10)
+        return "done"
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(db.apply_once, "k1", stuck, Applied(), abandon)
+        assert inside.wait(5)
+        abandon.abandon()
+        release.set()
+        with pytest.raises(sqlite3.ProgrammingError):
+            pending.result(5)
+    assert connection(db) is not used[0]
+    assert db.apply_once("k1", effect("k1"), Applied()) == "applied k1"
+    db.close()
+
+
+def test_abandoning_after_the_commit_leaves_the_connection_to_others(tmp_path: Path) -> None:
+    db = Database(tmp_path / "x.db", SCHEMA)
+    abandon = Abandon()
+    used: list[Transaction] = []
+    db.apply_once("k", lambda tx: used.append(tx) or effect("k")(tx), Applied(), abandon)
+    abandon.abandon()  # a time limit that fired just as the handler finished
+    assert connection(db) is used[0]
+    assert effects(db) == ["k"]
+    db.close()
+
+
+def test_a_read_after_another_writer_sees_its_commit(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    db, other = Database(path, SCHEMA), Database(path, SCHEMA)
+    assert effects(db) == []
+    other.apply_once("k", effect("k"), Applied())  # another process, as far as SQLite knows
+    assert effects(db) == ["k"]  # an idle connection holds no old snapshot
+    db.close()
+    other.close()
+
+
+def test_thread_lifetimes_leak_no_descriptors(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    db = Database(path, SCHEMA).open()
+    callers = 16
+
+    def one_call(i: int) -> None:
+        # A thread per call, as the consumers run their handlers: each lives for one call.
+        worker = threading.Thread(target=db.apply_once, args=(f"k{i}", effect(f"k{i}"), Applied()))
+        worker.start()
+        worker.join()
+
+    def lifetimes(keys: range) -> int:
+        with ThreadPoolExecutor(max_workers=callers) as pool:
+            list(pool.map(one_call, keys))
+        return open_fds(path)
+
+    first = lifetimes(range(300))
+    # Two per connection at most (the file and its log) and the shared-memory index: SQLite
+    # keeps the file's descriptor of a connection closed while others hold locks on it, and
+    # reuses it for the next one opened, so the count follows the callers at once, not how
+    # many came and went.
+    assert first <= 2 * (callers + IDLE_CONNECTIONS) + 1
+    assert lifetimes(range(300, 600)) <= first
+    assert lifetimes(range(600, 900)) <= first
+    assert len(effects(db)) == 900
+    db.close()
+    assert open_fds(path) == 0
+
+
+def test_without_idle_connections_each_call_opens_and_closes_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    db = Database(path, SCHEMA, idle_connections=0)  # as before: what `podium bench` compares
+    first = connection(db)
+    assert db.apply_once("k", effect("k"), Applied()) == "applied k"
+    assert connection(db) is not first
+    assert not Path(f"{path}-wal").exists()  # the last connection closed took the log with it
+    assert open_fds(path) == 0

@@ -23,6 +23,7 @@ import aio_pika
 
 from consumers.registry import all_consumers
 from consumers.runtime.topology import topology_for
+from infra.stack.ports import free_port
 from podium.cli.order_input import SAMPLE_ADDRESS
 from services.inventory import InventoryService
 from workers.bootstrap import runtime_options
@@ -66,12 +67,6 @@ def order_request(order_id: str) -> dict[str, Any]:
         "currency": "EUR",
         "payment_token": "tok_visa",
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

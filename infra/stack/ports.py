@@ -16,6 +16,12 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def free_port() -> int:
+    """A port free now (another process may take it before the caller binds it)."""
+    with free_ports(1) as (port,):
+        return port
+
+
 @contextlib.contextmanager
 def free_ports(count: int) -> Iterator[list[int]]:
     """`count` distinct free ports, held open until the block ends so none is handed out twice."""

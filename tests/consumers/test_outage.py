@@ -18,9 +18,9 @@ from consumers.runtime import state_file
 from consumers.runtime.dlq import list_dead_letters
 from infra.mailserver import StoreToFolder, file_name
 from infra.stack import LocalStack
+from infra.stack.ports import free_port
 from podium.cli.consumers import show_status
 from tests.support.consumers import completed, consumer_count, dead_letters
-from tests.support.servers import free_port
 from tests.support.waits import until
 from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings

@@ -19,10 +19,10 @@ import pytest
 from pydantic import SecretStr
 
 from infra.stack import StackInfo
+from infra.stack.ports import free_port
 from podium.client import place_order
 from tests.security.keys import KEY_1, KEY_2
 from tests.support.factories import an_order
-from tests.support.servers import free_port
 from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal

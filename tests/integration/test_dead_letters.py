@@ -15,9 +15,9 @@ import pytest
 
 from consumers.runtime import headers as h
 from contracts.broker import NO_DELIVERY_LIMIT
+from infra.stack.ports import free_port
 from podium.cli import dead_letters, exits, main
 from tests.support.management import Management
-from tests.support.servers import free_port
 from workers.bootstrap import declare_consumer_topology
 from workers.runtime.settings import Settings
 

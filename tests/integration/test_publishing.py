@@ -16,12 +16,12 @@ from adapters.rabbitmq import BrokerMismatch
 from contracts.broker import unrouted_name
 from contracts.order import OrderState
 from infra.stack import StackInfo
+from infra.stack.ports import free_port
 from podium.cli import dead_letters, exits
 from podium.cli.consumers import consume
 from podium.client import place_order, wait_for_state
 from tests.support.factories import an_order
 from tests.support.management import Management
-from tests.support.servers import free_port
 from tests.support.waits import eventually
 from workers.bootstrap import declare_consumer_topology, running_worker
 from workers.runtime.settings import Settings

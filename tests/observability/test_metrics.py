@@ -17,10 +17,10 @@ from consumers.runtime.metrics import metrics_endpoint
 from consumers.runtime.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from contracts.order import OrderState
+from infra.stack.ports import free_port
 from podium.client import place_order
 from tests.support.consumers import completed, effects_consumer
 from tests.support.factories import an_order
-from tests.support.servers import free_port
 from workers.bootstrap import running_consumers, running_worker
 from workers.runtime.metrics import temporal_runtime
 from workers.runtime.settings import Settings

@@ -2,7 +2,6 @@
 through the project's own code, as `podium dev up` starts it, and a debugging mail server."""
 
 import shutil
-import socket
 import sys
 import uuid
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from temporalio.client import Client
 
 from infra import mailserver
 from infra.stack import LocalStack, StackConfig, StackInfo
+from infra.stack.ports import free_port
 from workers.runtime.settings import Settings
 from workflows.visibility import SEARCH_ATTRIBUTES
 
@@ -67,12 +67,6 @@ RETRY_DELAYS_MS = [200, 400]
 class Mail:
     port: int
     folder: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

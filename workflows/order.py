@@ -12,6 +12,9 @@ order.completed.v1 is published, retried until the broker confirms it, and a lat
 cancel is only recorded. A compensation that keeps failing is retried in rounds, flagged for an
 operator after a few, and continues as new after a bounded number so history stays small.
 
+Create, reserve, the fraud screen and confirm are short database steps run as local
+activities; the charge, the compensations and the publish are regular activities.
+
 The machinery sits beside this file: saga.py (the compensation stack), compensations.py (the
 undo commands and stuck rounds), shield.py (work a cancel must not stop), progress.py (step
 records), visibility.py (search attributes, UI details, metrics), failures.py, policies.py.

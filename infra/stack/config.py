@@ -16,6 +16,10 @@ class StackConfig:
     home: Path = Path(".podium")
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    # Given, not left to the dev server: its own pick of a free port can race ours and take
+    # the gRPC port before the gRPC listener binds it.
+    temporal_http_port: int = 7243
+    temporal_metrics_port: int = 7244
     amqp_port: int = 5679
     management_port: int = 15679
     dist_port: int = 25679
@@ -39,14 +43,16 @@ class StackConfig:
     @classmethod
     def ephemeral(cls, home: Path) -> StackConfig:
         """Free ports and a unique node name, for a test's private stack."""
-        with free_ports(6) as ports:
-            temporal, ui, amqp, management, epmd, smtp = ports
+        with free_ports(8) as ports:
+            temporal, ui, http, metrics, amqp, management, epmd, smtp = ports
             # CLI tools use dist_port + 10000..10010, so keep it well below 55535.
             dist = free_port_in(20000, 45000)
         return cls(
             home=home,
             temporal_port=temporal,
             temporal_ui_port=ui,
+            temporal_http_port=http,
+            temporal_metrics_port=metrics,
             amqp_port=amqp,
             management_port=management,
             dist_port=dist,

@@ -8,10 +8,15 @@ from workflows.policies import BUSINESS_ERRORS
 with workflow.unsafe.imports_passed_through():
     from contracts.order import Failure
 
+# How a step's failure reaches the workflow: a regular activity's wrapped in ActivityError, a
+# local activity's refusal or last retry as the bare ApplicationError (its time-outs still come
+# wrapped). Both kinds must compensate alike.
+STEP_FAILED = (ActivityError, ApplicationError)
 
-def business_failure(err: ActivityError) -> Failure | None:
+
+def business_failure(err: BaseException) -> Failure | None:
     """The service's refusal behind `err`, or None when the step failed for another reason."""
-    cause = err.cause
+    cause = err.cause if isinstance(err, ActivityError) else err
     if isinstance(cause, ApplicationError) and cause.type in BUSINESS_ERRORS:
         code = str(cause.details[0]) if cause.details else str(cause.type)
         return Failure(code=code, message=cause.message)

@@ -12,6 +12,9 @@ order.completed.v1 is published, retried until the broker confirms it, and a lat
 cancel is only recorded. A compensation that keeps failing is retried in rounds, flagged for an
 operator after a few, and continues as new after a bounded number so history stays small.
 
+Create, reserve, the fraud screen and confirm are short database steps run as local
+activities; the charge, the compensations and the publish are regular activities.
+
 The machinery sits beside this file: saga.py (the compensation stack), compensations.py (the
 undo commands and stuck rounds), shield.py (work a cancel must not stop), progress.py (step
 records), visibility.py (search attributes, UI details, metrics), failures.py, policies.py.
@@ -23,11 +26,18 @@ from contextlib import suppress
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from workflows import compensations, visibility
-from workflows.failures import business_failure, describe
-from workflows.policies import FORWARD, ONWARD, StepPolicy, compensation_pause
+from workflows.failures import STEP_FAILED, business_failure, describe
+from workflows.policies import (
+    FORWARD,
+    FORWARD_LOCAL,
+    ONWARD,
+    ONWARD_LOCAL,
+    StepPolicy,
+    compensation_pause,
+)
 from workflows.progress import Progress
 from workflows.saga import Compensation, Saga
 from workflows.shield import uninterruptible
@@ -68,6 +78,9 @@ CANCELLED_THROUGH_TEMPORAL = Failure(
 )
 # The fraud screen before the charge (docs/evolving-the-workflow.md).
 FRAUD_CHECK_PATCH = "fraud-check"
+# Create, reserve, fraud screen and confirm as local activities: orders started before it
+# replay them as regular activities.
+LOCAL_STEPS_PATCH = "local-steps"
 
 
 class OrderNotPlaced(Exception):
@@ -123,7 +136,9 @@ class OrderWorkflow:
     async def _create_order(self) -> None:
         command = CreateOrder(key=self._key("create-order"), request=self._request)
         cancel = self._compensation("cancel_order")
-        await self._forward("create_order", OrderActivities.create_order, command, cancel)
+        await self._forward(
+            "create_order", OrderActivities.create_order, command, cancel, FORWARD_LOCAL
+        )
         self._set_state(OrderState.CREATED)
 
     async def _reserve_stock(self) -> None:
@@ -133,7 +148,9 @@ class OrderWorkflow:
             lines=[StockLine(sku=i.sku, quantity=i.quantity) for i in self._request.items],
         )
         release = self._compensation("release_stock")
-        await self._forward("reserve_stock", InventoryActivities.reserve_stock, command, release)
+        await self._forward(
+            "reserve_stock", InventoryActivities.reserve_stock, command, release, FORWARD_LOCAL
+        )
         self._set_state(OrderState.RESERVED)
 
     async def _screen_for_fraud(self) -> None:
@@ -143,7 +160,7 @@ class OrderWorkflow:
             currency=self._request.currency,
             payment_token=self._request.payment_token,
         )
-        await self._forward("assess_risk", RiskActivities.assess_risk, command)
+        await self._forward("assess_risk", RiskActivities.assess_risk, command, None, FORWARD_LOCAL)
 
     async def _charge_payment(self) -> str:
         command = ChargePayment(
@@ -154,8 +171,9 @@ class OrderWorkflow:
             payment_token=self._request.payment_token,
         )
         refund = self._compensation("refund_payment")
+        # A regular activity: its long retries and a cancel mid-charge are visible in the UI.
         charge: Charge = await self._forward(
-            "charge_payment", PaymentActivities.charge_payment, command, refund
+            "charge_payment", PaymentActivities.charge_payment, command, refund, FORWARD
         )
         self._set_state(OrderState.CHARGED)
         return charge.payment_id
@@ -165,7 +183,7 @@ class OrderWorkflow:
         self._stop_if_cancelled()
         self._saga.pass_pivot()
         command = OrderRef(key=self._key("confirm-order"), order_id=self._request.order_id)
-        await self._onward("confirm_order", OrderActivities.confirm_order, command)
+        await self._onward("confirm_order", OrderActivities.confirm_order, command, ONWARD_LOCAL)
         self._set_state(OrderState.CONFIRMED)
 
     async def _complete(self, payment_id: str) -> OrderResult:
@@ -198,7 +216,7 @@ class OrderWorkflow:
 
     async def _publish(self, event: OrderCompletedV1 | OrderFailedV1) -> None:
         await self._onward(
-            "publish_event", EventActivities.publish_event, PublishEvent(event=event)
+            "publish_event", EventActivities.publish_event, PublishEvent(event=event), ONWARD
         )
 
     # Status and cancellation ---------------------------------------------------------------
@@ -246,7 +264,8 @@ class OrderWorkflow:
         name: str,
         activity: Callable[[Any, Any], Any],
         command: object,
-        undo: Compensation | None = None,
+        undo: Compensation | None,
+        policy: StepPolicy,
     ) -> Any:
         """Run a step before the pivot, racing it against a cancel request.
 
@@ -256,7 +275,7 @@ class OrderWorkflow:
         arrives after its undo.
         """
         self._stop_if_cancelled()
-        handle = self._start(name, activity, command, FORWARD)
+        handle = self._start(name, activity, command, policy)
         cancel_requested = asyncio.ensure_future(
             workflow.wait_condition(lambda: self._cancel_requested)
         )
@@ -274,7 +293,7 @@ class OrderWorkflow:
             await self._interrupt(name, handle, undo, CANCELLED_BY_CUSTOMER)
         try:
             result = handle.result()
-        except ActivityError as err:
+        except STEP_FAILED as err:
             failure = business_failure(err)
             if failure is None:
                 self._undo_later(undo)  # gave up: the effect may have happened
@@ -295,7 +314,8 @@ class OrderWorkflow:
         """Stop the step in flight, remember to undo it, and stop the order."""
         if not handle.done():
             handle.cancel()
-        with suppress(ActivityError, asyncio.CancelledError):
+        # A cancelled local activity may end in a bare failure, not wrapped in ActivityError.
+        with suppress(FailureError, asyncio.CancelledError):
             await handle
         self._undo_later(undo)
         self._progress.record(name, "interrupted", "cancel requested")
@@ -309,12 +329,18 @@ class OrderWorkflow:
         if self._cancel_requested:
             raise OrderNotPlaced(OrderState.CANCELLED, CANCELLED_BY_CUSTOMER)
 
-    async def _onward(self, name: str, activity: Callable[[Any, Any], Any], command: object) -> Any:
+    async def _onward(
+        self,
+        name: str,
+        activity: Callable[[Any, Any], Any],
+        command: object,
+        policy: StepPolicy = ONWARD,
+    ) -> Any:
         """Run a step that must complete: retried until it succeeds, never cancelled."""
         try:
-            work = self._start(name, activity, command, ONWARD)
+            work = self._start(name, activity, command, policy)
             result = await uninterruptible(work, self._cancelled_late)
-        except ActivityError as err:
+        except STEP_FAILED as err:
             self._progress.record(name, "failed", describe(err))
             # A refusal here cannot be undone: fail loudly for an operator, never silently.
             raise ApplicationError(
@@ -332,6 +358,17 @@ class OrderWorkflow:
         command: object,
         policy: StepPolicy,
     ) -> "workflow.ActivityHandle[Any]":
+        # The patch is decided at the first step and holds for the whole run.
+        if policy.local and workflow.patched(LOCAL_STEPS_PATCH):
+            return workflow.start_local_activity_method(
+                activity,
+                command,
+                start_to_close_timeout=policy.start_to_close,
+                schedule_to_close_timeout=policy.schedule_to_close,
+                retry_policy=policy.retry,
+                local_retry_threshold=policy.local_retry_threshold,
+                summary=name,
+            )
         return workflow.start_activity_method(
             activity,
             command,

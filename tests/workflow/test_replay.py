@@ -5,6 +5,7 @@ every order in flight; these tests catch it before deployment.
 """
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio import workflow
@@ -15,6 +16,7 @@ from temporalio.worker import Replayer
 from workers.runtime.payloads import PLAIN_CONVERTER
 from workflows.order import OrderWorkflow
 from workflows.order_undo import ORDER_WORKFLOWS
+from workflows.policies import StepPolicy
 
 with workflow.unsafe.imports_passed_through():
     from contracts.order import OrderRequest, OrderResult
@@ -89,3 +91,47 @@ def test_v4_histories_cover_temporal_cancels_and_a_stuck_compensation() -> None:
     assert ends["v4-cancel_too_late"] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
     assert ends["v4-stuck"] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
     assert ends["v4-stuck-run2"] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+
+
+@workflow.defn(name="OrderWorkflow")
+class LocalStepsWithoutPatch(OrderWorkflow):
+    """The local steps introduced the careless way, with no `workflow.patched`."""
+
+    @workflow.run
+    async def run(self, request: OrderRequest) -> OrderResult:
+        return await super().run(request)
+
+    def _start(
+        self, name: str, activity: Any, command: object, policy: StepPolicy
+    ) -> "workflow.ActivityHandle[Any]":
+        if not policy.local:
+            return super()._start(name, activity, command, policy)
+        return workflow.start_local_activity_method(
+            activity, command, start_to_close_timeout=policy.start_to_close
+        )
+
+
+async def test_the_local_steps_without_their_patch_fail_replay_of_older_histories() -> None:
+    replayer = Replayer(workflows=[LocalStepsWithoutPatch], data_converter=PLAIN_CONVERTER)
+    older = next(p for p in HISTORIES if p.stem == "v4-completed")
+    result = await replayer.replay_workflow(load(older), raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+    assert "nondetermin" in str(result.replay_failure).lower()
+
+
+def test_v5_histories_run_the_database_steps_as_local_activities() -> None:
+    completed = load(next(p for p in HISTORIES if p.stem == "v5-completed"))
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in completed.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    ]
+    regular = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in completed.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert markers.count("core_local_activity") == 4  # create, reserve, screen, confirm
+    assert regular == ["charge_payment", "publish_event"]
+    versions = {p.stem.split("-", 1)[1] for p in HISTORIES if p.stem.startswith("v4-")}
+    assert versions == {p.stem.split("-", 1)[1] for p in HISTORIES if p.stem.startswith("v5-")}

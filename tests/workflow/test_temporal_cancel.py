@@ -3,6 +3,9 @@
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 import pytest
 from temporalio import activity
@@ -11,18 +14,19 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import CancelledError
 from temporalio.worker import Worker
 
-from activities.steps import PaymentActivities
+from activities.steps import InventoryActivities, PaymentActivities
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.money import Currency
 from contracts.order import OrderState
-from contracts.steps import Charge, ChargePayment
+from contracts.steps import Charge, ChargePayment, Reservation, ReserveStock
 from podium.client import order_status, place_order, wait_for_state
+from services.inventory import InventoryService
 from services.payment import PaymentService
 from tests.support.factories import ORDER_TOTAL, an_order
 from tests.support.shop import Shop
 from tests.support.waits import eventually
 from tests.workflow.test_stuck_compensation import BrokenRelease
-from workers.bootstrap import ORDER_WORKFLOWS, running_worker, temporal_worker
+from workers.bootstrap import ORDER_WORKFLOWS, order_activities, running_worker, temporal_worker
 
 
 def outcomes(steps: list, outcome: str) -> list[str]:
@@ -98,7 +102,8 @@ async def test_temporal_cancel_arriving_with_the_charges_result_still_refunds_it
             handle = await place_order(shop.client, order, shop.task_queue, wait=False)
             await asyncio.to_thread(gated.started.wait, 30)
         gated.gate.set()
-        await _until_in_history(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 3)
+        # The charge is the order's first regular activity (the steps before it are local).
+        await _until_in_history(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 1)
         await handle.cancel()
         async with _workflow_worker(shop):
             with pytest.raises(WorkflowFailureError):
@@ -118,11 +123,68 @@ async def test_temporal_cancel_arriving_with_the_charges_result_still_refunds_it
     assert [type(e) for e in shop.publisher.events] == [OrderFailedV1]
 
 
-def _workflow_worker(shop: Shop) -> Worker:
-    # No sticky cache: the next workflow task goes to whichever worker polls the queue.
-    return temporal_worker(
-        shop.client, shop.settings, shop.task_queue, ORDER_WORKFLOWS, [], max_cached_workflows=0
-    )
+@asynccontextmanager
+async def _workflow_worker(shop: Shop) -> AsyncIterator[Worker]:
+    # No sticky cache: the next workflow task goes to whichever worker polls the queue. The
+    # local steps run on the workflow worker itself, which takes no regular activity tasks.
+    with ThreadPoolExecutor(4) as threads:
+        async with temporal_worker(
+            shop.client,
+            shop.settings,
+            shop.task_queue,
+            ORDER_WORKFLOWS,
+            order_activities(shop.services, shop.publisher),
+            threads,
+            max_cached_workflows=0,
+            no_remote_activities=True,
+        ) as worker:
+            yield worker
+
+
+class GatedReserve(InventoryActivities):
+    """reserve_stock (a local activity) waits at a gate, so a test decides when it completes."""
+
+    def __init__(self, inventory: InventoryService) -> None:
+        super().__init__(inventory)
+        self.started = threading.Event()
+        self.gate = threading.Event()
+
+    @activity.defn(name="reserve_stock")
+    def reserve_stock(self, command: ReserveStock) -> Reservation:
+        self.started.set()
+        self.gate.wait(30)
+        return super().reserve_stock(command)
+
+
+async def test_temporal_cancel_arriving_while_a_local_step_runs_still_undoes_it(
+    shop: Shop,
+) -> None:
+    """A local step holds the workflow task: the cancel is heard once the reservation has
+    completed, with its result, and the reservation is released."""
+    gated = GatedReserve(shop.inventory)
+    order = an_order()
+    async with shop.worker(gated.reserve_stock):
+        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
+        await asyncio.to_thread(gated.started.wait, 30)
+        await handle.cancel()
+        gated.gate.set()
+        with pytest.raises(WorkflowFailureError) as raised:
+            await handle.result()
+        status = await order_status(shop.client, order.order_id)
+        description = await handle.describe()
+
+    assert isinstance(raised.value.cause, CancelledError)
+    assert description.status == WorkflowExecutionStatus.CANCELED
+    assert status.state == OrderState.CANCELLED
+    assert outcomes(status.steps, "succeeded")[:2] == ["create_order", "reserve_stock"]
+    assert outcomes(status.steps, "compensated")[-2:] == ["release_stock", "cancel_order"]
+    assert shop.inventory.stock("MUG-BLUE").available == 100
+    assert shop.inventory.stock("MUG-BLUE").reserved == 0
+    assert shop.orders.get(order.order_id).status == "CANCELLED"
+    # The workflow may have gone on to the charge before hearing the cancel: then refunded.
+    assert {c.status for c in shop.payments.charges()} <= {"REFUNDED", "VOIDED"}
+    [event] = shop.publisher.events
+    assert isinstance(event, OrderFailedV1) and event.failure.code == "cancelled"
 
 
 async def _until_in_history(handle: object, event_type: int, count: int) -> None:

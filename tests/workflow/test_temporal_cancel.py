@@ -14,13 +14,12 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import CancelledError
 from temporalio.worker import Worker
 
-from activities.steps import InventoryActivities, PaymentActivities
+from activities.steps import PaymentActivities
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.money import Currency
 from contracts.order import OrderState
-from contracts.steps import Charge, ChargePayment, Reservation, ReserveStock
+from contracts.steps import Charge, ChargePayment
 from podium.client import order_status, place_order, wait_for_state
-from services.inventory import InventoryService
 from services.payment import PaymentService
 from tests.support.factories import ORDER_TOTAL, an_order
 from tests.support.shop import Shop
@@ -139,52 +138,6 @@ async def _workflow_worker(shop: Shop) -> AsyncIterator[Worker]:
             no_remote_activities=True,
         ) as worker:
             yield worker
-
-
-class GatedReserve(InventoryActivities):
-    """reserve_stock (a local activity) waits at a gate, so a test decides when it completes."""
-
-    def __init__(self, inventory: InventoryService) -> None:
-        super().__init__(inventory)
-        self.started = threading.Event()
-        self.gate = threading.Event()
-
-    @activity.defn(name="reserve_stock")
-    def reserve_stock(self, command: ReserveStock) -> Reservation:
-        self.started.set()
-        self.gate.wait(30)
-        return super().reserve_stock(command)
-
-
-async def test_temporal_cancel_arriving_while_a_local_step_runs_still_undoes_it(
-    shop: Shop,
-) -> None:
-    """A local step holds the workflow task: the cancel is heard once the reservation has
-    completed, with its result, and the reservation is released."""
-    gated = GatedReserve(shop.inventory)
-    order = an_order()
-    async with shop.worker(gated.reserve_stock):
-        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
-        await asyncio.to_thread(gated.started.wait, 30)
-        await handle.cancel()
-        gated.gate.set()
-        with pytest.raises(WorkflowFailureError) as raised:
-            await handle.result()
-        status = await order_status(shop.client, order.order_id)
-        description = await handle.describe()
-
-    assert isinstance(raised.value.cause, CancelledError)
-    assert description.status == WorkflowExecutionStatus.CANCELED
-    assert status.state == OrderState.CANCELLED
-    assert outcomes(status.steps, "succeeded")[:2] == ["create_order", "reserve_stock"]
-    assert outcomes(status.steps, "compensated")[-2:] == ["release_stock", "cancel_order"]
-    assert shop.inventory.stock("MUG-BLUE").available == 100
-    assert shop.inventory.stock("MUG-BLUE").reserved == 0
-    assert shop.orders.get(order.order_id).status == "CANCELLED"
-    # The workflow may have gone on to the charge before hearing the cancel: then refunded.
-    assert {c.status for c in shop.payments.charges()} <= {"REFUNDED", "VOIDED"}
-    [event] = shop.publisher.events
-    assert isinstance(event, OrderFailedV1) and event.failure.code == "cancelled"
 
 
 async def _until_in_history(handle: object, event_type: int, count: int) -> None:

@@ -212,3 +212,22 @@ async def activity_runs(handle: WorkflowHandle[Any, Any], name: str) -> Activity
             if scheduled[done.scheduled_event_id] == name:
                 completed.append(attempts[done.scheduled_event_id])
     return ActivityRuns(sum(1 for n in scheduled.values() if n == name), completed)
+
+
+async def local_activity_attempts(handle: WorkflowHandle[Any, Any], name: str) -> list[int]:
+    """From the workflow's history: the attempt each recorded result of local `name` took.
+
+    A local activity leaves no scheduled event, only a marker with its result, written in the
+    workflow task that completed after it ran."""
+    history = await handle.fetch_history()
+    attempts = []
+    for event in history.events:
+        if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+            continue
+        details = event.marker_recorded_event_attributes.details.get("data")
+        if details is None or not details.payloads:
+            continue
+        data = json.loads(details.payloads[0].data)
+        if data.get("activity_type") == name:
+            attempts.append(int(data["attempt"]))
+    return attempts

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from infra.stack.config import StackConfig
 from infra.stack.errors import StackError
+from infra.stack.ports import port_open
 from infra.stack.postgres_install import account_env, cluster_account, ensure_postgres_installed
 from infra.stack.processes import (
     STOP_TIMEOUT,
@@ -33,6 +34,7 @@ from workers.runtime.private_files import private_dir
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 60.0
+RUN_TIMEOUT = 120.0  # initdb, psql
 SUPERUSER = "postgres"
 # The kernel's limit on a unix socket's path (108 bytes with the final NUL).
 MAX_SOCKET_PATH = 107
@@ -58,6 +60,11 @@ class PostgresCluster:
         if (pid := self.pid()) is not None:
             return pid
         c = self.config
+        if port_open(c.postgres_port):
+            # Most likely another PostgreSQL; say so rather than "exited with code 1".
+            raise StackError(
+                f"port {c.postgres_port} is taken by another process; stop it or pick another"
+            )
         bin_dir = ensure_postgres_installed()
         if os.geteuid() == 0:
             # Traverse-only, as the stack does for RabbitMQ: the cluster runs as `postgres`.
@@ -206,17 +213,20 @@ def _run(
     what: str,
     stdin: str | None = None,
 ) -> None:
-    done = subprocess.run(
-        cmd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd="/",
-        timeout=120,
-        umask=0o077,
-        **runner_kwargs(runner),
-    )
+    try:
+        done = subprocess.run(
+            cmd,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd="/",
+            timeout=RUN_TIMEOUT,
+            umask=0o077,
+            **runner_kwargs(runner),
+        )
+    except subprocess.TimeoutExpired:
+        raise StackError(f"{what} did not finish within {RUN_TIMEOUT:.0f}s") from None
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         raise StackError(f"{what} failed: {detail[-1] if detail else f'exit {done.returncode}'}")

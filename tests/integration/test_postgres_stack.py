@@ -9,13 +9,14 @@ import socket
 import stat
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
-from infra.stack import LocalStack, StackConfig, StackInfo
+from infra.stack import LocalStack, StackConfig, StackError, StackInfo
 from infra.stack.local import env_text
 from workers.runtime.redaction import REDACTED
 from workers.runtime.settings import Settings
@@ -187,6 +188,19 @@ def test_down_stops_the_cluster_and_status_says_so(stack: LocalStack, info: Stac
     with pytest.raises(psycopg.OperationalError):
         _connect(info.database_url)
     stack.down()
+
+
+def test_a_taken_port_is_one_clear_error() -> None:
+    home = _home()
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            config = replace(StackConfig.ephemeral(home), postgres_port=taken.getsockname()[1])
+            with pytest.raises(StackError, match="is taken by another process"):
+                LocalStack(config).postgres.start()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def test_a_stack_without_postgres_has_no_cluster_and_no_database_url(tmp_path: Path) -> None:

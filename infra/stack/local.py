@@ -1,4 +1,5 @@
-"""The whole local stack: Temporal, RabbitMQ and the mail server, started and stopped together.
+"""The whole local stack: Temporal, RabbitMQ and the mail server, started and stopped together,
+and PostgreSQL when asked for (`with_postgres`).
 
 The servers are detached processes that outlive the caller and are found again through pid files
 under `home`. Used by `podium dev up|down|status` and by the integration tests (on free ports in a
@@ -18,6 +19,7 @@ from dataclasses import replace
 from infra.stack.config import StackConfig
 from infra.stack.errors import StackError
 from infra.stack.mail import MailServer
+from infra.stack.postgres import PostgresCluster
 from infra.stack.processes import write_private
 from infra.stack.rabbitmq import RabbitNode
 from infra.stack.status import ServiceStatus, StackInfo, StackStatus
@@ -31,6 +33,7 @@ class LocalStack:
         self.temporal = TemporalServer(self.config)
         self.rabbitmq = RabbitNode(self.config)
         self.mail = MailServer(self.config)
+        self.postgres = PostgresCluster(self.config)
         self.env_file = self.config.home / "stack.env"
 
     def up(self) -> StackInfo:
@@ -39,24 +42,20 @@ class LocalStack:
             self.temporal.start()
             self.rabbitmq.start()
             self.mail.start()
+            if self.config.with_postgres:
+                self.postgres.start()
         info = self._info()
         if info is None:
             raise StackError(f"{self.rabbitmq.credentials_file} vanished while starting")
-        write_private(
-            self.env_file,
-            f"PODIUM_AMQP_URL={info.amqp_url}\n"
-            f"PODIUM_TEMPORAL_ADDRESS={info.temporal_address}\n"
-            f"PODIUM_TEMPORAL_UI_URL={info.temporal_ui_url}\n"
-            f"PODIUM_SMTP_PORT={info.smtp_port}\n"
-            f"PODIUM_MAIL_DIR={info.mail_dir}\n",
-        )
+        write_private(self.env_file, env_text(info))
         return info
 
     def down(self) -> None:
         """Stop all servers; data stays in `home`. Harmless when nothing runs."""
         errors: list[str] = []
-        parts = (self.rabbitmq, self.temporal, self.mail)
-        # In parallel: a graceful broker stop takes ~6 s, the others' ~1 s.
+        parts = (self.rabbitmq, self.temporal, self.mail, self.postgres)
+        # In parallel: a graceful broker stop takes ~6 s, the others' ~1 s. A cluster started
+        # by an earlier `up --postgres` is stopped too.
         with self._lock(), concurrent.futures.ThreadPoolExecutor(max_workers=len(parts)) as pool:
             for stop in [pool.submit(part.stop) for part in parts]:
                 try:
@@ -88,15 +87,25 @@ class LocalStack:
             mail=ServiceStatus(
                 "mail", m_pid is not None, m_pid, {"smtp": c.smtp_port}, self.mail.log_file
             ),
+            postgres=self._postgres_status(),
             info=self._info(),
         )
+
+    def _postgres_status(self) -> ServiceStatus | None:
+        """Only for a stack that has a cluster: without one, `status` reads as it always did."""
+        pid = self.postgres.pid()
+        if pid is None and not (self.config.with_postgres or self.postgres.initialised):
+            return None
+        ports = {"sql": self.config.postgres_port}
+        return ServiceStatus("postgres", pid is not None, pid, ports, self.postgres.log_file)
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """One `up`/`down` at a time per home (e.g. the CLI and a test racing)."""
-        if os.geteuid() == 0 and _has_account("rabbitmq"):
-            # Traverse-only for others on the way to the node's own 0700 folders, so it runs as
-            # `rabbitmq` rather than as root; nobody else can list these, their files are 0600.
+        if os.geteuid() == 0 and (_has_account("rabbitmq") or _has_account("postgres")):
+            # Traverse-only for others on the way to the servers' own 0700 folders, so they run
+            # as `rabbitmq` and `postgres` rather than as root (PostgreSQL refuses root); nobody
+            # else can list these, their files are 0600.
             for folder in (self.config.home, self.config.logs):
                 private_dir(folder).chmod(0o711)
         else:
@@ -124,7 +133,29 @@ class LocalStack:
             smtp_port=c.smtp_port,
             mail_dir=self.mail.dir,
             amqps_url=self.rabbitmq.amqps_url(password),
+            database_url=self._database_url(),
         )
+
+    def _database_url(self) -> str | None:
+        """The cluster's URL while it runs; a stack without PostgreSQL has none."""
+        if self.postgres.pid() is None:
+            return None
+        password = self.postgres.password(create=False)
+        return None if password is None else self.postgres.url(password)
+
+
+def env_text(info: StackInfo) -> str:
+    """stack.env, which the settings object reads."""
+    text = (
+        f"PODIUM_AMQP_URL={info.amqp_url}\n"
+        f"PODIUM_TEMPORAL_ADDRESS={info.temporal_address}\n"
+        f"PODIUM_TEMPORAL_UI_URL={info.temporal_ui_url}\n"
+        f"PODIUM_SMTP_PORT={info.smtp_port}\n"
+        f"PODIUM_MAIL_DIR={info.mail_dir}\n"
+    )
+    if info.database_url is not None:
+        text += f"PODIUM_DATABASE_URL={info.database_url}\n"
+    return text
 
 
 def _has_account(name: str) -> bool:

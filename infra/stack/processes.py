@@ -190,3 +190,21 @@ def write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.chmod(path, 0o600)
+
+
+def traversable_by(path: Path, account: pwd.struct_passwd) -> bool:
+    """Whether `account` may pass through `path` and every folder above it."""
+    groups = set(os.getgrouplist(account.pw_name, account.pw_gid))
+    for p in [path, *path.parents]:
+        if not p.exists():
+            continue
+        st = p.stat()
+        if st.st_uid == account.pw_uid:
+            bit = 0o100
+        elif st.st_gid in groups:
+            bit = 0o010
+        else:
+            bit = 0o001
+        if not st.st_mode & bit:
+            return False
+    return True

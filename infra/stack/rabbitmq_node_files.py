@@ -10,7 +10,7 @@ from pathlib import Path
 
 from infra.stack.config import TLS_FILES, StackConfig
 from infra.stack.errors import StackError
-from infra.stack.processes import write_private
+from infra.stack.processes import traversable_by, write_private
 from workers.runtime.private_files import private_dir
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def runner_account(home: Path) -> pwd.struct_passwd | None:
         account = pwd.getpwnam("rabbitmq")
     except KeyError:
         return None
-    if not _traversable_by(home, account):
+    if not traversable_by(home, account):
         # e.g. pytest's 0700 tmp dirs: the node runs as root rather than failing with eacces.
         log.info("%s is not reachable by user rabbitmq; the node runs as root", home)
         return None
@@ -120,20 +120,3 @@ def _tls_listener(config: StackConfig, tls: Path) -> list[str]:
         "ssl_options.verify = verify_peer",
         "ssl_options.fail_if_no_peer_cert = true",
     ]
-
-
-def _traversable_by(path: Path, account: pwd.struct_passwd) -> bool:
-    groups = set(os.getgrouplist(account.pw_name, account.pw_gid))
-    for p in [path, *path.parents]:
-        if not p.exists():
-            continue
-        st = p.stat()
-        if st.st_uid == account.pw_uid:
-            bit = 0o100
-        elif st.st_gid in groups:
-            bit = 0o010
-        else:
-            bit = 0o001
-        if not st.st_mode & bit:
-            return False
-    return True

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workers.runtime.redaction import redact_urls
+
 
 @dataclass(frozen=True)
 class StackInfo:
@@ -18,6 +20,7 @@ class StackInfo:
     smtp_port: int
     mail_dir: Path
     amqps_url: str | None = None  # only with the stack's optional TLS listener
+    database_url: str | None = field(default=None, repr=False)  # only with PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,18 @@ class StackStatus:
     temporal: ServiceStatus
     rabbitmq: ServiceStatus
     mail: ServiceStatus
+    postgres: ServiceStatus | None  # None for a stack without PostgreSQL
     info: StackInfo | None  # None until RabbitMQ has booted once (no password yet)
 
     @property
     def running(self) -> bool:
-        return self.temporal.running and self.rabbitmq.running and self.mail.running
+        parts = (self.temporal, self.rabbitmq, self.mail, self.postgres)
+        return all(svc.running for svc in parts if svc is not None)
 
     def describe(self) -> str:
         lines = []
-        for svc in (self.temporal, self.rabbitmq, self.mail):
+        parts = (self.temporal, self.rabbitmq, self.mail, self.postgres)
+        for svc in (svc for svc in parts if svc is not None):
             state = f"running (pid {svc.pid})" if svc.running else "stopped"
             ports = ", ".join(f"{k} {v}" for k, v in svc.ports.items())
             lines.append(f"{svc.name:<9} {state:<22} {ports}  log: {svc.log_file}")
@@ -61,4 +67,7 @@ class StackStatus:
                 f"Mail (SMTP):  localhost:{self.info.smtp_port}, emails land in"
                 f" {self.info.mail_dir}/"
             )
+            if self.info.database_url:
+                # The password stays in the 0600 files (stack.env, postgres/credentials).
+                lines.append(f"PostgreSQL:   {redact_urls(self.info.database_url)}")
         return "\n".join(lines)

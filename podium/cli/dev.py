@@ -10,8 +10,15 @@ from workers.runtime.settings import Settings
 
 
 def register(commands: Commands) -> None:
-    cmd = commands.add_parser("dev", help="the local stack: Temporal dev server and RabbitMQ")
+    cmd = commands.add_parser(
+        "dev", help="the local stack: Temporal, RabbitMQ, mail (and PostgreSQL)"
+    )
     cmd.add_argument("action", choices=["up", "down", "status"])
+    cmd.add_argument(
+        "--postgres",
+        action="store_true",
+        help="up: also start a private PostgreSQL cluster and write its URL to stack.env",
+    )
     cmd.set_defaults(command=_dev)
 
 
@@ -21,7 +28,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     from infra.stack import LocalStack, StackConfig, StackError
     from workers.bootstrap import declare_consumer_topology
 
-    stack = LocalStack(StackConfig())
+    stack = LocalStack(StackConfig(with_postgres=args.postgres))
     try:
         if args.action == "up":
             stack.up()

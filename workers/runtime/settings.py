@@ -7,8 +7,9 @@ writes (`.podium/stack.env`, holding the generated broker password).
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STACK_ENV_FILE = Path(".podium/stack.env")
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
 
     # Service databases (SQLite files, one per service)
     data_dir: Path = Path(".podium/data")
+    # PostgreSQL (`podium dev up --postgres` writes it to stack.env). Read and checked only:
+    # the services and consumer stores still use SQLite under data_dir.
+    database_url: SecretStr | None = None
 
     # Worker sizing: this is a 2-core machine; activities are short I/O on SQLite and AMQP.
     max_concurrent_workflow_tasks: int = Field(default=50, ge=1)
@@ -102,6 +106,17 @@ class Settings(BaseSettings):
     temporal_tls_key_file: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: SecretStr | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is None:
+            return None
+        # The message never quotes the value: it may hold a password.
+        parts = urlsplit(url.get_secret_value())
+        if parts.scheme not in ("postgresql", "postgres") or not (parts.hostname or parts.path):
+            raise ValueError("must be a postgresql:// URL")
+        return url
 
     @cached_property
     def orders_db(self) -> Path:

@@ -40,6 +40,23 @@ BREAKER_OPENED = Counter(
     "Times the consumer's breaker opened on an outage of a dependency.",
     ["consumer"],
 )
+BATCHES = Counter(
+    "podium_consumer_batches",
+    "Store transactions that committed a batch of deliveries (one or more).",
+    ["consumer"],
+)
+BATCH_SIZE = Histogram(
+    "podium_consumer_batch_size",
+    "Deliveries per committed batch.",
+    ["consumer"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+BATCH_FALLBACKS = Counter(
+    "podium_consumer_batch_fallbacks",
+    "Batches rolled back as a whole (an effect raised, the commit failed, the time limit"
+    " passed) whose deliveries were then handled one by one.",
+    ["consumer"],
+)
 HANDLING_SECONDS = Histogram(
     "podium_consumer_handling_seconds",
     "Time from taking a message to its outcome (effect, retry or dead letter) being durable.",

@@ -47,6 +47,11 @@ class RuntimeOptions:
     # A legal event is a few kB (at most 100 line items); anything above is refused unread.
     max_body_bytes: int = 1_000_000
     handler_timeout: float = 30.0
+    # Deliveries applied in one store transaction wait at most this long for others to join
+    # the first; a batch over `batch_time_limit` (a handler stuck in it) is rolled back and its
+    # deliveries handled one by one, each with the full `handler_timeout`.
+    batch_linger: float = 0.002
+    batch_time_limit: float = 2.0
     breaker: BreakerOptions = field(default_factory=BreakerOptions)
 
     def store_path(self, consumer: str) -> Path:

@@ -2,19 +2,22 @@
 
 A transaction's cost is mostly its commit (the WAL is fsynced), the same for one event as for
 a hundred: applying the deliveries at hand together pays it once. Each delivery's handling
-hands its part in with `submit` and waits for its own result; the first one in waits at most
-`linger` for others (bounded, so a lone event is barely delayed), then the batch runs on the
-consumer's store thread: one thread, kept for the consumer's life, so its transactions reuse
-one warm connection and never run on the event loop.
+hands its part in with `submit` and waits for its own result; no delivery waits more than
+`linger` for others to join it (bounded, so a lone event is barely delayed), then the batch
+runs on the consumer's store thread: one thread, kept for the consumer's life, so its
+transactions reuse one warm connection and never run on the event loop.
 
-A batch that fails as a whole (an effect raised, the commit failed, it ran over the time
-limit) has rolled back: each of its deliveries gets `Unbatched` and is handled again alone,
-so one poison message fails alone (a batch of one failing has been handled alone already:
-it gets its own error, unless it ran over the batch's time limit). Over the time limit, the
-stuck transaction is abandoned (its connection closed, so nothing of it commits) and its
-thread, which cannot be stopped, is left to finish in the background: the next batch gets a
-new one. The batch's time limit is short (a batch takes milliseconds): while one is stuck, the
-deliveries in it hold the prefetch window.
+A batch that fails as a whole (an effect raised, the commit failed) has rolled back: each of
+its deliveries gets `Unbatched` and is handled again alone, so one poison message fails alone
+(a batch of one has been handled alone already: it gets its own error).
+
+A batch over its time limit is abandoned (its connection closed, so nothing of it commits and
+the file's write lock is free at once); its thread, which cannot be stopped, is left to finish
+in the background and the next batch gets a new one. The delivery whose handler it was stuck
+in fails with `HandlerTimedOut` (down the retry ladder, alone); the others are handled again
+alone. The limit is short (a batch takes milliseconds): a handler stuck inside a transaction
+holds the write lock every other transaction on the file waits for, so it is what a stuck
+handler can cost the consumer.
 """
 
 import asyncio
@@ -27,10 +30,20 @@ from typing import Any, Generic, TypeVar
 
 from adapters.sqlite import Abandon
 from consumers.runtime import metrics
+from consumers.runtime.outcomes import HandlerTimedOut
 
 Item = TypeVar("Item")
 Result = Any
-ApplyBatch = Callable[[Sequence[Item], Abandon], Sequence[Result]]
+
+
+class Progress:
+    """Which item of a batch its thread is at (set by the apply function as it goes)."""
+
+    def __init__(self) -> None:
+        self.at: int | None = None
+
+
+ApplyBatch = Callable[[Sequence[Item], Abandon, Progress], Sequence[Result]]
 """Blocking: one result per item (a value, or an exception that item raises alone)."""
 
 
@@ -44,6 +57,7 @@ class _Entry(Generic[Item]):
     result: "asyncio.Future[Result]" = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    arrived: float = field(default_factory=lambda: asyncio.get_running_loop().time())
 
 
 class StoreThread:
@@ -132,8 +146,10 @@ class Batcher(Generic[Item]):
                 raise
 
     async def _gather(self, batch: list[_Entry[Item]]) -> None:
+        # Counted from the first delivery's arrival: one that waited for the previous batch
+        # to commit has lingered already, and goes with whatever else is at hand.
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._linger
+        deadline = batch[0].arrived + self._linger
         while len(batch) < self._max_size:
             if self._pending.empty():
                 left = deadline - loop.time()
@@ -146,25 +162,21 @@ class Batcher(Generic[Item]):
 
     async def _run(self, batch: list[_Entry[Item]]) -> None:
         items = [entry.item for entry in batch]
-        abandon = Abandon()
+        abandon, progress = Abandon(), Progress()
         try:
             async with asyncio.timeout(self._time_limit):
-                results = await self._thread.run(lambda: self._apply(items, abandon))
+                results = await self._thread.run(lambda: self._apply(items, abandon, progress))
+        except TimeoutError:
+            threading.Thread(target=abandon.abandon, daemon=True).start()
+            self._thread.retire()  # stuck in the batch: let it finish alone
+            self._thread = StoreThread(f"store-{self.name}")
+            # The item it was stuck at goes down the retry ladder; the others run again alone.
+            stuck = HandlerTimedOut(f"stuck in its batch over {self._time_limit}s")
+            self._fall_back(batch, progress.at, stuck)
+            return
         except Exception as err:
-            if isinstance(err, TimeoutError):
-                threading.Thread(target=abandon.abandon, daemon=True).start()
-                self._thread.retire()  # stuck in the batch: let it finish alone
-                self._thread = StoreThread(f"store-{self.name}")
-                # Alone, with the handler's full time limit: it may only be slow.
-                error: Exception = Unbatched(f"batch over {self._time_limit}s")
-            elif len(batch) == 1:
-                error = err  # failed alone already: its own outcome
-            else:
-                error = Unbatched(f"{type(err).__name__}: {err}")
-            if isinstance(error, Unbatched):
-                metrics.BATCH_FALLBACKS.labels(self.name).inc()
-            for entry in batch:
-                _settle(entry, error=error)
+            own = len(batch) == 1  # failed alone already: its own outcome
+            self._fall_back(batch, 0 if own else None, err)
             return
         metrics.BATCHES.labels(self.name).inc()
         metrics.BATCH_SIZE.labels(self.name).observe(len(batch))
@@ -173,6 +185,15 @@ class Batcher(Generic[Item]):
                 _settle(entry, error=result)
             else:
                 _settle(entry, value=result)
+
+    def _fall_back(self, batch: list[_Entry[Item]], failed: int | None, err: Exception) -> None:
+        """Item `failed` (if known) gets `err`; every other one is handled again alone."""
+        if failed is None or len(batch) > 1:
+            metrics.BATCH_FALLBACKS.labels(self.name).inc()
+        for index, entry in enumerate(batch):
+            _settle(
+                entry, error=err if index == failed else Unbatched(f"{type(err).__name__}: {err}")
+            )
 
 
 def _settle(entry: _Entry[Any], value: Result = None, error: Exception | None = None) -> None:

@@ -33,7 +33,7 @@ from adapters.rabbitmq import publish
 from adapters.sqlite import Abandon, Transaction
 from consumers.runtime import headers as h
 from consumers.runtime import metrics
-from consumers.runtime.batching import Batcher, Unbatched
+from consumers.runtime.batching import Batcher, Progress, Unbatched
 from consumers.runtime.breaker import GAUGE_VALUE, Breaker, State
 from consumers.runtime.decoding import check_identity, decode
 from consumers.runtime.definition import Consumer, Handler
@@ -214,20 +214,26 @@ class ConsumerLoop:
                 await self.consumer.after_commit(event, self.store)
         return bool(applied)
 
-    def _apply_batch(self, deliveries: Sequence[_Delivery], abandon: Abandon) -> list[Any]:
+    def _apply_batch(
+        self, deliveries: Sequence[_Delivery], abandon: Abandon, progress: Progress
+    ) -> list[Any]:
         """In the store thread: each delivery's (event, applied), or the error it alone raised
         decoding; a handler's error rolls back the batch and is raised."""
         results: list[Any] = []
         changes = []
-        for delivery in deliveries:
+        for index, delivery in enumerate(deliveries):
+            progress.at = index
             try:
                 event = delivery.context.run(self._decode, delivery.message)
             except Exception as err:  # refused on its own, not the batch's failure
                 results.append(err)
                 continue
             results.append(event)
-            handle = partial(_in_context, delivery.context, self.consumer.handle, event)
+            handle = partial(
+                _in_context, progress, index, delivery.context, self.consumer.handle, event
+            )
             changes.append(Change(event.event_id, delivery.routing_key, handle))
+        progress.at = None
         applied = iter(self.store.apply_batch(changes, abandon) if changes else [])
         return [r if isinstance(r, Exception) else (r, next(applied)) for r in results]
 
@@ -342,5 +348,16 @@ class ConsumerLoop:
         await publish(self._direct, message, queue, self.options.publish_timeout)
 
 
-def _in_context(context: contextvars.Context, handle: Handler, event: Any, tx: Transaction) -> None:
-    context.run(handle, event, tx)
+def _in_context(
+    progress: Progress,
+    index: int,
+    context: contextvars.Context,
+    handle: Handler,
+    event: Any,
+    tx: Transaction,
+) -> None:
+    progress.at = index
+    try:
+        context.run(handle, event, tx)
+    finally:
+        progress.at = None

@@ -13,6 +13,7 @@ in between redelivers the original; the store's processed marker absorbs the dup
 import asyncio
 import contextlib
 import contextvars
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from consumers.runtime.threads import in_daemon_thread
 from consumers.runtime.topology import declare_consumer_queue
 
 log = structlog.get_logger(__name__)
+_stdlib_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,8 @@ class ConsumerLoop:
             await self._failed(handling, attempt, routing_key, error, bound)
         else:
             self.breaker.succeeded()
-            bound.debug("processed" if applied else "duplicate ignored")
+            if _stdlib_log.isEnabledFor(logging.DEBUG):  # a line per event costs, even filtered
+                bound.debug("processed" if applied else "duplicate ignored")
             handling.decided(Outcome.PROCESSED if applied else Outcome.DUPLICATE)
             handling.durable = True
         await message.ack()

@@ -7,9 +7,10 @@ hands its part in with `submit` and waits for its own result; no delivery waits 
 runs on the consumer's store thread: one thread, kept for the consumer's life, so its
 transactions reuse one warm connection and never run on the event loop.
 
-A batch that fails as a whole (an effect raised, the commit failed) has rolled back: each of
-its deliveries gets `Unbatched` and is handled again alone, so one poison message fails alone
-(a batch of one has been handled alone already: it gets its own error).
+A batch that fails has rolled back. When a handler raised, that delivery gets the error as
+its own outcome (retried or dead-lettered alone, as it would have been handled alone) and the
+others get `Unbatched`: each is handled again alone, so they apply once. When the batch failed
+outside any handler (the commit, say), every delivery is handled again alone.
 
 A batch over its time limit is abandoned (its connection closed, so nothing of it commits and
 the file's write lock is free at once); its thread, which cannot be stopped, is left to finish
@@ -163,20 +164,17 @@ class Batcher(Generic[Item]):
     async def _run(self, batch: list[_Entry[Item]]) -> None:
         items = [entry.item for entry in batch]
         abandon, progress = Abandon(), Progress()
+        limit = asyncio.timeout(self._time_limit)
         try:
-            async with asyncio.timeout(self._time_limit):
+            async with limit:
                 results = await self._thread.run(lambda: self._apply(items, abandon, progress))
-        except TimeoutError:
-            threading.Thread(target=abandon.abandon, daemon=True).start()
-            self._thread.retire()  # stuck in the batch: let it finish alone
-            self._thread = StoreThread(f"store-{self.name}")
-            # The item it was stuck at goes down the retry ladder; the others run again alone.
-            stuck = HandlerTimedOut(f"stuck in its batch over {self._time_limit}s")
-            self._fall_back(batch, progress.at, stuck)
-            return
         except Exception as err:
-            own = len(batch) == 1  # failed alone already: its own outcome
-            self._fall_back(batch, 0 if own else None, err)
+            if isinstance(err, TimeoutError) and limit.expired():  # not a handler's own
+                self._abandon(batch, abandon, progress)
+            else:
+                # A handler's error is its delivery's own (it would have raised alone just
+                # the same); a batch of one failed alone already.
+                self._fall_back(batch, 0 if len(batch) == 1 else progress.at, err)
             return
         metrics.BATCHES.labels(self.name).inc()
         metrics.BATCH_SIZE.labels(self.name).observe(len(batch))
@@ -186,9 +184,17 @@ class Batcher(Generic[Item]):
             else:
                 _settle(entry, value=result)
 
+    def _abandon(self, batch: list[_Entry[Item]], abandon: Abandon, progress: Progress) -> None:
+        threading.Thread(target=abandon.abandon, daemon=True).start()
+        self._thread.retire()  # stuck in the batch: let it finish alone
+        self._thread = StoreThread(f"store-{self.name}")
+        # The delivery it was stuck at goes down the retry ladder; the others run again alone.
+        stuck = HandlerTimedOut(f"stuck in its batch over {self._time_limit}s")
+        self._fall_back(batch, progress.at, stuck)
+
     def _fall_back(self, batch: list[_Entry[Item]], failed: int | None, err: Exception) -> None:
         """Item `failed` (if known) gets `err`; every other one is handled again alone."""
-        if failed is None or len(batch) > 1:
+        if len(batch) > 1:
             metrics.BATCH_FALLBACKS.labels(self.name).inc()
         for index, entry in enumerate(batch):
             _settle(

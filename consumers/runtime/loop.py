@@ -1,9 +1,10 @@
 """Consumes one consumer's queue: decode, apply in the store, then ack, retry or dead-letter.
 
 Deliveries at hand are applied together, in one store transaction on the consumer's store
-thread (`batching`); a batch that fails as a whole is rolled back and its deliveries handled
-again one by one, each in a thread of its own with the handler's time limit, so a poison
-message is retried or dead-lettered alone. Tracing, log context and metrics stay per delivery.
+thread (`batching`); a batch that fails is rolled back, the delivery whose handler raised gets
+its own outcome and the others are handled again one by one, each in a thread of its own with
+the handler's time limit, so a poison message is retried or dead-lettered alone. Tracing, log
+context and metrics stay per delivery.
 
 Every outcome ends in an ack of the original only after its consequence is durable: the effect
 committed, or a copy confirmed by the broker in a retry queue or the dead-letter queue. A crash
@@ -360,7 +361,5 @@ def _in_context(
     tx: Transaction,
 ) -> None:
     progress.at = index
-    try:
-        context.run(handle, event, tx)
-    finally:
-        progress.at = None
+    context.run(handle, event, tx)
+    progress.at = None  # left set when it raised: the batch failed at this delivery

@@ -83,7 +83,7 @@ async def test_poison_in_a_burst_is_dead_lettered_or_retried_alone_the_rest_appl
 ) -> None:
     events = [completed() for _ in range(30)]
     rejected, failing = events[3], events[17]
-    consumer, _calls = _poisoned(
+    consumer, calls = _poisoned(
         "poisoned",
         {
             rejected.event_id: DeadLetter("the shipping API rejects this address"),
@@ -106,6 +106,8 @@ async def test_poison_in_a_burst_is_dead_lettered_or_retried_alone_the_rest_appl
     good = [e.event_id for e in events if e not in (rejected, failing)]
     assert sorted(_effects(store)) == sorted(good)  # each once, whatever batch it was in
     assert _metric("podium_consumer_batch_fallbacks_total", "poisoned") > fallbacks
+    assert calls[rejected.event_id] == 1  # its own error at once, not tried a second time
+    assert calls[failing.event_id] == 3  # once per rung
 
 
 async def test_a_handler_stuck_in_a_batch_does_not_hold_up_the_others(

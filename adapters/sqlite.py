@@ -150,11 +150,13 @@ class Database:
         """A write transaction: committed on success, rolled back on any exception."""
         self.open()
         with self._connections.lent() as conn:
-            if abandon is not None:
-                abandon.attach(conn)
+            # Attached once the write lock is held: closing a connection from another thread
+            # while SQLite waits for the lock inside a call would free what that call uses.
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute("BEGIN IMMEDIATE")
                 try:
+                    if abandon is not None:
+                        abandon.attach(conn)
                     yield conn
                 except BaseException:
                     with contextlib.suppress(sqlite3.ProgrammingError):  # closed: rolled back

@@ -6,6 +6,8 @@ queues declared alike: the loyalty consumer's queue and a plain one. Then the lo
 and a plain consumer that only acks each message drains the other, with the same prefetch;
 which one goes first alternates by round. Each stops after N events or its time budget. The
 rate is (events - 1) / (last done - first done) for both: connection set-up is not counted.
+Both sides use the same prefetch (`PODIUM_CONSUMER_PREFETCH`), printed with the figure, and the
+runtime's store transactions are counted (its batches metric) to print events per transaction.
 """
 
 import asyncio
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
+from prometheus_client import REGISTRY
 
 from activities.publisher import EventPublisher
 from bench.environment import order_request
@@ -36,10 +39,16 @@ RUNTIME, RAW = "runtime", "raw"
 @dataclass
 class Rates:
     events: int  # pre-loaded per round
+    prefetch: int = 0  # both kinds alike
     per_round: dict[str, list[tuple[int, float]]] = field(
         default_factory=lambda: {RUNTIME: [], RAW: []}
     )
     """Per kind: (events counted, events/s) of each round."""
+    transactions: int = 0  # the runtime's store transactions (batches) over all rounds
+
+    def events_per_transaction(self) -> float:
+        applied = sum(n for n, _ in self.per_round[RUNTIME])
+        return applied / self.transactions if self.transactions else 0.0
 
     def mean(self, kind: str) -> float:
         rounds = self.per_round[kind]
@@ -151,7 +160,8 @@ async def consumer_throughput(
     settings: Settings, count: int, rounds: int, budget: float, progress: Progress
 ) -> Rates:
     raw_queue = f"{settings.consumer_queue_prefix}.raw"
-    rates = Rates(events=count)
+    rates = Rates(events=count, prefetch=settings.consumer_prefetch)
+    batches_before = _batches()
     progress.phase(f"consumer throughput, {rounds} x {count} events", rounds * 3)
     for r in range(rounds):
         await preload(settings, raw_queue, count)
@@ -164,4 +174,10 @@ async def consumer_throughput(
             )
             rates.per_round[kind].append(measured)
             progress.advance()
+    rates.transactions = int(_batches() - batches_before)
     return rates
+
+
+def _batches() -> float:
+    labels = {"consumer": loyalty.NAME}
+    return REGISTRY.get_sample_value("podium_consumer_batches_total", labels) or 0.0

@@ -2,10 +2,11 @@
 
 One email per order and outcome. SMTP is not transactional, so the handler only renders the
 email into an outbox row, in the transaction that marks the event processed. After the commit
-the runtime sends the row and marks it sent. A crash between sending and marking resends it on
-redelivery: the receiving side can recognise the resend by its Message-ID, derived from the
-event id (our debugging mail server stores by Message-ID, so a resend overwrites rather than
-doubles).
+the runtime sends the row and marks it sent (so an email is never sent for an effect that then
+rolls back, as one in a failing batch does); all emails go over one SMTP session. A crash
+between sending and marking resends it on redelivery: the receiving side can recognise the
+resend by its Message-ID, derived from the event id (our debugging mail server stores by
+Message-ID, so a resend overwrites rather than doubles).
 """
 
 import sqlite3
@@ -14,9 +15,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from consumers import mailer
 from consumers.emails import render
-from consumers.mailer import MailOptions
+from consumers.mailer import MailOptions, Session
 from consumers.runtime.definition import Consumer
 from consumers.runtime.outcomes import DeadLetter
 from consumers.runtime.store import Store
@@ -71,13 +71,17 @@ def consumer(options: MailOptions) -> Consumer:
             (event.event_id, email.message_id, email.recipient, email.subject, email.raw, _now()),
         )
 
+    session = Session(options)
+
     async def send_outbox(event: Any, store: Store) -> None:
-        await send_pending(store, options, event.event_id)
+        await send_pending(store, session, event.event_id)
 
-    return Consumer(NAME, (OrderCompletedV1, OrderFailedV1), handle, SCHEMA, send_outbox)
+    return Consumer(
+        NAME, (OrderCompletedV1, OrderFailedV1), handle, SCHEMA, send_outbox, session.close
+    )
 
 
-async def send_pending(store: Store, options: MailOptions, event_id: str | None = None) -> int:
+async def send_pending(store: Store, session: Session, event_id: str | None = None) -> int:
     """Send unsent outbox emails (of one event, or all); an SMTP error propagates (retry)."""
     rows = await store.aread(
         lambda c: c.execute(
@@ -87,7 +91,7 @@ async def send_pending(store: Store, options: MailOptions, event_id: str | None 
         ).fetchall(),
     )
     for row in rows:
-        await mailer.send(options, row["recipient"], row["raw"])
+        await session.send(row["recipient"], row["raw"])
         await store.awrite(partial(_mark_sent, row["event_id"]))
     return len(rows)
 

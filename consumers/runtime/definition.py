@@ -19,6 +19,8 @@ Handler = Callable[[Any, sqlite3.Connection], None]
 """Called with an instance of one of the consumer's event types and the open transaction."""
 AfterCommit = Callable[[Any, Store], Awaitable[None]]
 """Called after the commit, before the ack, also for redeliveries of a processed event."""
+Close = Callable[[], None]
+"""Called once when the consumer stops, in a thread: releases what the handlers kept open."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Consumer:
     handle: Handler
     schema: str = ""
     after_commit: AfterCommit | None = None
+    close: Close | None = None
 
     def understands(self, event_type: object, version: object) -> EventType | None:
         return event_class(self.events, event_type, version)

@@ -1,5 +1,11 @@
 """Consumes one consumer's queue: decode, apply in the store, then ack, retry or dead-letter.
 
+Deliveries at hand are applied together, in one store transaction on the consumer's store
+thread (`batching`); a batch that fails is rolled back, the delivery whose handler raised gets
+its own outcome and the others are handled again one by one, each in a thread of its own with
+the handler's time limit, so a poison message is retried or dead-lettered alone. Tracing, log
+context and metrics stay per delivery.
+
 Every outcome ends in an ack of the original only after its consequence is durable: the effect
 committed, or a copy confirmed by the broker in a retry queue or the dead-letter queue. A crash
 in between redelivers the original; the store's processed marker absorbs the duplicate.
@@ -8,7 +14,10 @@ in between redelivers the original; the store's processed marker absorbs the dup
 import asyncio
 import contextlib
 import contextvars
+import logging
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -23,21 +32,30 @@ from aio_pika.abc import (
 )
 
 from adapters.rabbitmq import publish
-from adapters.sqlite import Abandon
+from adapters.sqlite import Abandon, Transaction
 from consumers.runtime import headers as h
 from consumers.runtime import metrics
+from consumers.runtime.batching import Batcher, Progress, Unbatched
 from consumers.runtime.breaker import GAUGE_VALUE, Breaker, State
 from consumers.runtime.decoding import check_identity, decode
-from consumers.runtime.definition import Consumer
+from consumers.runtime.definition import Consumer, Handler
 from consumers.runtime.middleware import MIDDLEWARES, Handling, Outcome, wrap
 from consumers.runtime.options import RuntimeOptions
 from consumers.runtime.outcomes import DeadLetter, HandlerTimedOut, Kind, classify
 from consumers.runtime.reporting import StateReporter
-from consumers.runtime.store import Store
+from consumers.runtime.store import Change, Store
 from consumers.runtime.threads import in_daemon_thread
 from consumers.runtime.topology import declare_consumer_queue
 
 log = structlog.get_logger(__name__)
+_stdlib_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    message: AbstractIncomingMessage
+    routing_key: str
+    context: contextvars.Context  # its log context and trace span, for its handler's thread
 
 
 class ConsumerLoop:
@@ -46,6 +64,13 @@ class ConsumerLoop:
         self.options = options
         # Opened on first use, in the handler's thread: never SQLite on the event loop.
         self.store = Store(options.store_path(consumer.name), consumer.schema)
+        self._batcher = Batcher(
+            consumer.name,
+            self._apply_batch,
+            max_size=options.prefetch,
+            linger=options.batch_linger,
+            time_limit=min(options.batch_time_limit, options.handler_timeout),
+        )
         self.breaker = Breaker(options.breaker, self._breaker_moved)
         self._slots = asyncio.Semaphore(options.concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
@@ -81,6 +106,9 @@ class ConsumerLoop:
             await asyncio.wait(set(self._inflight), timeout=self.options.shutdown_timeout)
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
+        await self._batcher.close()
+        if self.consumer.close is not None:
+            await asyncio.to_thread(self.consumer.close)
         # A handler still running past the wait (abandoned at exit) finds its database closed.
         await asyncio.to_thread(self.store.close)
         await self._reports.close()
@@ -146,7 +174,7 @@ class ConsumerLoop:
         assert task is not None
         self._inflight.add(task)
         try:
-            async with self._slots, message.process(requeue=True, ignore_processed=True):
+            async with message.process(requeue=True, ignore_processed=True):
                 await self._handle(Handling(self.consumer.name, message))
         except Exception as err:
             # The ack or republish failed (broker gone): the broker redelivers the original.
@@ -164,47 +192,93 @@ class ConsumerLoop:
             await self._park(handling, attempt, routing_key)
             await message.ack()
             return
-        abandon = Abandon()
         try:
-            # The time limit frees the slot and sends the message down the retry ladder. The
-            # handler's thread cannot be stopped: its transaction is rolled back instead (so the
-            # store is free for the next message), and should it have committed just before,
-            # the retry finds the event marked processed and acks it without a second effect.
-            limit = asyncio.timeout(self.options.handler_timeout)
-            async with limit:
-                applied = await self._apply(message, routing_key, abandon)
-        except Exception as raised:
-            error: Exception = raised
-            if limit.expired():
-                threading.Thread(target=abandon.abandon, daemon=True).start()
-                error = HandlerTimedOut(f"over its time limit of {self.options.handler_timeout}s")
+            applied = await self._apply(message, routing_key)
+        except Exception as error:
             await self._failed(handling, attempt, routing_key, error, bound)
         else:
             self.breaker.succeeded()
-            bound.debug("processed" if applied else "duplicate ignored")
+            if _stdlib_log.isEnabledFor(logging.DEBUG):  # a line per event costs, even filtered
+                bound.debug("processed" if applied else "duplicate ignored")
             handling.decided(Outcome.PROCESSED if applied else Outcome.DUPLICATE)
             handling.durable = True
         await message.ack()
 
-    async def _apply(
-        self, message: AbstractIncomingMessage, routing_key: str, abandon: Abandon
-    ) -> bool:
+    async def _apply(self, message: AbstractIncomingMessage, routing_key: str) -> bool:
         size, limit = len(message.body), self.options.max_body_bytes
         if size > limit:
             raise DeadLetter(f"body of {size} bytes is over the limit of {limit} bytes")
-        # Decoding (JSON, then the schema) costs time in the body's size: never on the loop.
-        event, applied = await in_daemon_thread(
-            partial(self._decode_and_apply, message, routing_key, abandon)
-        )
+        delivery = _Delivery(message, routing_key, contextvars.copy_context())
+        try:
+            event, applied = await self._batcher.submit(delivery)
+        except Unbatched:
+            event, applied = await self._apply_alone(message, routing_key)
         if self.consumer.after_commit is not None:
-            await self.consumer.after_commit(event, self.store)
-        return applied
+            async with self._time_limit() as limit:
+                await self.consumer.after_commit(event, self.store)
+        return bool(applied)
+
+    def _apply_batch(
+        self, deliveries: Sequence[_Delivery], abandon: Abandon, progress: Progress
+    ) -> list[Any]:
+        """In the store thread: each delivery's (event, applied), or the error it alone raised
+        decoding; a handler's error rolls back the batch and is raised."""
+        results: list[Any] = []
+        changes = []
+        for index, delivery in enumerate(deliveries):
+            progress.at = index
+            try:
+                event = delivery.context.run(self._decode, delivery.message)
+            except Exception as err:  # refused on its own, not the batch's failure
+                results.append(err)
+                continue
+            results.append(event)
+            handle = partial(
+                _in_context, progress, index, delivery.context, self.consumer.handle, event
+            )
+            changes.append(Change(event.event_id, delivery.routing_key, handle))
+        progress.at = None
+        applied = iter(self.store.apply_batch(changes, abandon) if changes else [])
+        return [r if isinstance(r, Exception) else (r, next(applied)) for r in results]
+
+    async def _apply_alone(
+        self, message: AbstractIncomingMessage, routing_key: str
+    ) -> tuple[Any, bool]:
+        # The time limit frees the slot and sends the message down the retry ladder. The
+        # handler's thread cannot be stopped: its transaction is rolled back instead (so the
+        # store is free for the next message), and should it have committed just before,
+        # the retry finds the event marked processed and acks it without a second effect.
+        abandon = Abandon()
+        async with self._slots, self._time_limit(abandon):
+            # Decoding (JSON, then the schema) costs time in the body's size: never on the loop.
+            return await in_daemon_thread(
+                partial(self._decode_and_apply, message, routing_key, abandon)
+            )
+
+    @contextlib.asynccontextmanager
+    async def _time_limit(self, abandon: Abandon | None = None) -> Any:
+        limit = asyncio.timeout(self.options.handler_timeout)
+        try:
+            async with limit:
+                yield limit
+        except TimeoutError:
+            if not limit.expired():  # a dependency's own timeout: the handler's error
+                raise
+            if abandon is not None:
+                threading.Thread(target=abandon.abandon, daemon=True).start()
+            raise HandlerTimedOut(
+                f"over its time limit of {self.options.handler_timeout}s"
+            ) from None
+
+    def _decode(self, message: AbstractIncomingMessage) -> Any:
+        event = decode(message.body, self.consumer)
+        check_identity(message.message_id, event.event_id)
+        return event
 
     def _decode_and_apply(
         self, message: AbstractIncomingMessage, routing_key: str, abandon: Abandon
-    ) -> Any:
-        event = decode(message.body, self.consumer)
-        check_identity(message.message_id, event.event_id)
+    ) -> tuple[Any, bool]:
+        event = self._decode(message)
         handle = partial(self.consumer.handle, event)
         return event, self.store.apply(event.event_id, routing_key, handle, abandon)
 
@@ -276,3 +350,16 @@ class ConsumerLoop:
         assert self._direct is not None
         # Confirmed and mandatory: the original is acked only once the copy is safe.
         await publish(self._direct, message, queue, self.options.publish_timeout)
+
+
+def _in_context(
+    progress: Progress,
+    index: int,
+    context: contextvars.Context,
+    handle: Handler,
+    event: Any,
+    tx: Transaction,
+) -> None:
+    progress.at = index
+    context.run(handle, event, tx)
+    progress.at = None  # left set when it raised: the batch failed at this delivery

@@ -3,6 +3,8 @@
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
+from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -40,6 +42,23 @@ BREAKER_OPENED = Counter(
     "Times the consumer's breaker opened on an outage of a dependency.",
     ["consumer"],
 )
+BATCHES = Counter(
+    "podium_consumer_batches",
+    "Store transactions that committed a batch of deliveries (one or more).",
+    ["consumer"],
+)
+BATCH_SIZE = Histogram(
+    "podium_consumer_batch_size",
+    "Deliveries per committed batch.",
+    ["consumer"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+BATCH_FALLBACKS = Counter(
+    "podium_consumer_batch_fallbacks",
+    "Batches rolled back as a whole (an effect raised, the commit failed, the time limit"
+    " passed) whose deliveries were then handled one by one.",
+    ["consumer"],
+)
 HANDLING_SECONDS = Histogram(
     "podium_consumer_handling_seconds",
     "Time from taking a message to its outcome (effect, retry or dead letter) being durable.",
@@ -48,13 +67,19 @@ HANDLING_SECONDS = Histogram(
 )
 
 
+@cache
+def child(metric: Any, consumer: str) -> Any:
+    """`metric.labels(consumer)`, looked up once (it is on every message's path)."""
+    return metric.labels(consumer)
+
+
 @contextmanager
 def timed(consumer: str) -> Iterator[None]:
     start = time.perf_counter()
     try:
         yield
     finally:
-        HANDLING_SECONDS.labels(consumer).observe(time.perf_counter() - start)
+        child(HANDLING_SECONDS, consumer).observe(time.perf_counter() - start)
 
 
 @contextmanager

@@ -79,7 +79,7 @@ async def measure(handling: Handling, call_next: Next) -> None:
             await call_next(handling)
     finally:  # counted once durable, even should the ack after it fail
         if handling.durable and handling.outcome is not None:
-            _COUNTERS[handling.outcome].labels(handling.consumer).inc()
+            metrics.child(_COUNTERS[handling.outcome], handling.consumer).inc()
 
 
 MIDDLEWARES: tuple[Middleware, ...] = (trace, log_context, measure)

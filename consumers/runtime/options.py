@@ -47,6 +47,13 @@ class RuntimeOptions:
     # A legal event is a few kB (at most 100 line items); anything above is refused unread.
     max_body_bytes: int = 1_000_000
     handler_timeout: float = 30.0
+    # A delivery waits at most `batch_linger` for others to share its store transaction. A
+    # handler runs inside that transaction, holding the file's write lock, for at most
+    # `batch_time_limit`: past it the batch is rolled back, that delivery goes down the retry
+    # ladder and the others are handled again alone (`handler_timeout` bounds each of those,
+    # and every delivery's handling after the commit).
+    batch_linger: float = 0.002
+    batch_time_limit: float = 2.0
     breaker: BreakerOptions = field(default_factory=BreakerOptions)
 
     def store_path(self, consumer: str) -> Path:

@@ -1,6 +1,7 @@
 """A consumer's own SQLite database: its read model or outbox, plus the processed-event ids."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -35,6 +36,15 @@ class _Processed:
         )
 
 
+@dataclass(frozen=True)
+class Change:
+    """One event's effect, to be applied in a batch with others."""
+
+    event_id: str
+    routing_key: str
+    effect: Callable[[Transaction], None]
+
+
 class Store:
     """Opened on first use: constructing one is safe on an event loop."""
 
@@ -59,6 +69,22 @@ class Store:
             return True
 
         return self._db.apply_once(event_id, applied, _Processed(routing_key), abandon)
+
+    def apply_batch(self, changes: Sequence[Change], abandon: Abandon | None = None) -> list[bool]:
+        """Apply every change and mark each event processed, all in one transaction: True for
+        each applied, False for one already done (before, or earlier in the same batch). Any
+        exception rolls back the whole batch."""
+        with self._db.transaction(abandon) as tx:
+            applied = []
+            for change in changes:
+                ledger = _Processed(change.routing_key)
+                if ledger.recall(tx, change.event_id) is not None:
+                    applied.append(False)
+                    continue
+                change.effect(tx)
+                ledger.record(tx, change.event_id, True)
+                applied.append(True)
+            return applied
 
     def read(self, query: Callable[[Transaction], T]) -> T:
         return self._db.read(query)

@@ -54,7 +54,12 @@ def synthetic_phase(concurrency: int, scale: float) -> Phase:
 
 
 def test_report_has_every_figure_and_ratio_and_is_written_as_json(tmp_path: Path) -> None:
-    rates = Rates(events=100, per_round={RUNTIME: [(100, 250.0)], RAW: [(100, 1000.0)]})
+    rates = Rates(
+        events=100,
+        prefetch=16,
+        per_round={RUNTIME: [(100, 250.0)], RAW: [(100, 1000.0)]},
+        transactions=8,
+    )
     report = build_report(
         {"started_at": "now", "cpus": 2, "prefetch": 16},
         [synthetic_phase(1, 0.05), synthetic_phase(16, 0.2)],
@@ -70,6 +75,8 @@ def test_report_has_every_figure_and_ratio_and_is_written_as_json(tmp_path: Path
     table = format_table(report)
     for text in ("podium/bare", "all-orchestrated", "event lag", "raw aio-pika", "0.25x"):
         assert text in table
+    assert "prefetch 16 for both" in table
+    assert "events per store transaction                         12.5" in table
 
     path = write_report(report, tmp_path / "bench", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     assert path.name == "report-20260102T030405.json"

@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from bench.all_orchestrated import AllOrchestratedOrderWorkflow
-from bench.baseline import REGULAR, BareShapeWorkflow
+from bench.baseline import BareShapeWorkflow
 from bench.confirmation import confirm_and_finish
 from bench.environment import order_request
 from bench.progress import Progress
@@ -30,6 +30,9 @@ PODIUM, SAME_SHAPE, ALL_REGULAR, ORCHESTRATED = (
     "orchestrated",
 )
 VARIANTS = (PODIUM, SAME_SHAPE, ALL_REGULAR, ORCHESTRATED)
+# One at a time only: what running the fraud screen beside the reservation would change.
+PARALLEL = "parallel_screen"
+ONE_AT_A_TIME = (*VARIANTS, PARALLEL)
 
 
 @dataclass(frozen=True)
@@ -87,21 +90,24 @@ def calls(client: Client, queues: Queues, tag: str, shape: Shape) -> dict[str, C
         completed(await handle.result())
         return Placed()
 
-    def bare(letter: str, steps: list[str]) -> Call:
+    def bare(letter: str, shape: list[list[str]]) -> Call:
         async def run(n: int) -> Placed:
             await client.execute_workflow(
-                BareShapeWorkflow.run, steps, id=f"bench-{tag}-{letter}{n}", task_queue=queues.bare
+                BareShapeWorkflow.run, shape, id=f"bench-{tag}-{letter}{n}", task_queue=queues.bare
             )
             return Placed()
 
         return run
 
-    return {
+    variants = {
         PODIUM: order_call(client, queues.podium, tag, "p"),
-        SAME_SHAPE: bare("s", list(shape.steps)),
-        ALL_REGULAR: bare("r", [REGULAR] * len(shape.steps)),
+        SAME_SHAPE: bare("s", shape.sequential()),
+        ALL_REGULAR: bare("r", shape.all_regular()),
         ORCHESTRATED: orchestrated,
     }
+    if (parallel := shape.screen_beside_reservation()) is not None:
+        variants[PARALLEL] = bare("q", parallel)
+    return variants
 
 
 def completed(result: OrderResult) -> str:

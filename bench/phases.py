@@ -5,14 +5,14 @@ import time
 from dataclasses import dataclass, field
 
 from bench.effects_done import EffectsDone
-from bench.load import PODIUM, VARIANTS, Block, Call, closed_loop, rotated, timed
+from bench.load import ONE_AT_A_TIME, PODIUM, VARIANTS, Block, Call, closed_loop, rotated, timed
 from bench.progress import Progress
 
 
 @dataclass
 class Phase:
     concurrency: int
-    blocks: dict[str, Block] = field(default_factory=lambda: {v: Block() for v in VARIANTS})
+    blocks: dict[str, Block] = field(default_factory=lambda: {v: Block() for v in ONE_AT_A_TIME})
     # Hybrid only: from the first order placed to its block's last side effect done, summed.
     podium_until_effects: float = 0.0
     gap: float = 0.0  # seconds between two workflows, one at a time
@@ -92,13 +92,14 @@ async def one_at_a_time(
     3 rounds)."""
     phase = Phase(concurrency=1, gap=gap)
     numbers, progress = shared.numbers, shared.progress
-    progress.phase("concurrency 1, variants alternated", (warmup + count) * len(VARIANTS))
+    variants = tuple(v for v in ONE_AT_A_TIME if v in calls)
+    progress.phase("concurrency 1, variants alternated", (warmup + count) * len(variants))
     deadline = time.perf_counter() + budget
     for i, n in enumerate(numbers.take(warmup + count)):
         if i >= warmup + 3 and time.perf_counter() > deadline:
-            progress.advance((warmup + count - i) * len(VARIANTS))  # out of time: skip the rest
+            progress.advance((warmup + count - i) * len(variants))  # out of time: skip the rest
             break
-        for variant in rotated(i):
+        for variant in rotated(i, variants):
             block = phase.blocks[variant] if i >= warmup else Block()
             # Back-to-back starts on the dev server are slower for every variant.
             await asyncio.sleep(gap)

@@ -8,7 +8,7 @@ from typing import Any
 
 from bench.cpu_cost import CpuCost
 from bench.goals import goals_of
-from bench.load import ALL_REGULAR, ORCHESTRATED, PODIUM, SAME_SHAPE
+from bench.load import ALL_REGULAR, ORCHESTRATED, PARALLEL, PODIUM, SAME_SHAPE
 from bench.open_loop import OpenLoop
 from bench.phases import Phase
 from bench.sqlite_transactions import LONG_LIVED, PER_CALL, SqliteCost
@@ -22,12 +22,14 @@ LABELS = {
     SAME_SHAPE: "bare workflow, the order's shape",
     ALL_REGULAR: "bare workflow, all regular activities",
     ORCHESTRATED: "all-orchestrated (saga + 3 effects)",
+    PARALLEL: "bare, order's shape, screen || reserve",
 }
 PAIRS = (
     (PODIUM, SAME_SHAPE),
     (PODIUM, ALL_REGULAR),
     (SAME_SHAPE, ALL_REGULAR),
     (ORCHESTRATED, PODIUM),
+    (PARALLEL, SAME_SHAPE),
 )
 
 

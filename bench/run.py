@@ -54,6 +54,7 @@ class Plan:
     rate: float | None  # open-loop orders/s; None: half the saturated rate
     open_seconds: float  # of open-loop arrivals
     cpu_runners: tuple[str, ...]  # a CPU block on a worker process with each runner
+    tracing: bool  # measure the cost of tracing (installs this process's tracer provider)
     consumer_events: int
     consumer_rounds: int
     consumer_budget: float  # seconds per consumer and round
@@ -84,6 +85,7 @@ def plan_for(
             rate=rate,
             open_seconds=6.0,
             cpu_runners=("sandboxed",),
+            tracing=True,
             consumer_events=500,
             consumer_rounds=1,
             consumer_budget=4.0,
@@ -103,6 +105,7 @@ def plan_for(
         rate=rate,
         open_seconds=20.0,
         cpu_runners=("sandboxed", "passthrough", "unsandboxed"),
+        tracing=True,
         consumer_events=2000,
         consumer_rounds=2,
         consumer_budget=10.0,
@@ -143,18 +146,19 @@ async def run_bench(
     gap_ms: float | None = None,
     rate: float | None = None,
     out_dir: Path | None = None,
+    plan: Plan | None = None,
 ) -> int:
     """Run every phase, print the table, write the JSON report and the plot; 0 on success.
 
     `orders`: workflows per variant at `concurrency` (default 1500, quick 200), each block
     also capped by time; `concurrency`: workflows in flight in that phase (default 16);
     `gap_ms`: rest before each workflow at concurrency 1 (default 200); `rate`: open-loop
-    orders per second (default half the saturated rate).
+    orders per second (default half the saturated rate); `plan` replaces all of these.
     """
-    plan = plan_for(quick, orders, concurrency, gap_ms, rate)
+    plan = plan or plan_for(quick, orders, concurrency, gap_ms, rate)
     started = datetime.now(UTC)
     folder = out_dir or settings.data_dir.parent / "bench"
-    progress = Progress(total_phases=6 + len(plan.cpu_runners))
+    progress = Progress(total_phases=5 + plan.tracing + len(plan.cpu_runners))
     client = await connect_temporal(settings)
     with quiet_logs():
         m = await _measure(settings, client, plan, folder, progress)
@@ -215,7 +219,7 @@ async def _measure(
             m.phases = [sequential, saturated]
             m.extras.open_loop = await _open_loop(variant_calls[PODIUM], plan, saturated, shared)
             await _cpu_phases(client, env, plan, rounds, shared, m)
-            sampler = install_switchable_tracing(folder / "spans.jsonl")
+            sampler = install_switchable_tracing(folder / "spans.jsonl") if plan.tracing else None
             if sampler is not None:
                 m.tracing = await tracing_cost(variant_calls[PODIUM], sampler, rounds, shared)
         done = await asyncio.to_thread(effects.done)

@@ -30,6 +30,20 @@ class Shape:
     def describe(self) -> str:
         return f"{self.count(LOCAL)} local + {self.count(REGULAR)} regular"
 
+    def sequential(self) -> list[list[str]]:
+        """The bare workflow's input: one activity after the other, as the order runs them."""
+        return [[kind] for kind in self.steps]
+
+    def all_regular(self) -> list[list[str]]:
+        return [[REGULAR] for _ in self.steps]
+
+    def screen_beside_reservation(self) -> list[list[str]] | None:
+        """The order's second and third steps (reserve stock, fraud screen: the screen does
+        not need the reservation) in parallel, when both are local; None otherwise."""
+        if self.steps[1:3] != (LOCAL, LOCAL):
+            return None
+        return [[self.steps[0]], [LOCAL, LOCAL], *([k] for k in self.steps[3:])]
+
 
 def shape_of(history: WorkflowHistory) -> Shape:
     steps: list[str] = []

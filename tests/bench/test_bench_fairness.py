@@ -41,19 +41,21 @@ async def test_the_bare_same_shape_workflow_has_the_shape_of_a_real_order(
 ) -> None:
     bare_queue = f"bare-{uuid.uuid4()}"
     order = an_order()
-    bare_ids = {"same shape": f"bare-s-{uuid.uuid4()}", "all regular": f"bare-r-{uuid.uuid4()}"}
+    names = ("same shape", "all regular", "screen beside reservation")
+    bare_ids = {name: f"bare-{uuid.uuid4()}" for name in names}
     async with (
         running_worker(temporal, settings),
         temporal_worker(temporal, settings, bare_queue, [BareShapeWorkflow], [noop]),
     ):
         await place_order(temporal, order, settings.task_queue)
         shape = await shape_of_run(temporal, order.workflow_id)
-        for name, steps in (
-            ("same shape", list(shape.steps)),
-            ("all regular", [REGULAR] * len(shape.steps)),
+        parallel = shape.screen_beside_reservation()
+        assert parallel is not None  # reserve and the fraud screen are both local steps
+        for name, groups in zip(
+            names, (shape.sequential(), shape.all_regular(), parallel), strict=True
         ):
             await temporal.execute_workflow(
-                BareShapeWorkflow.run, steps, id=bare_ids[name], task_queue=bare_queue
+                BareShapeWorkflow.run, groups, id=bare_ids[name], task_queue=bare_queue
             )
 
     async def kinds(workflow_id: str) -> dict[str, int]:
@@ -62,10 +64,12 @@ async def test_the_bare_same_shape_workflow_has_the_shape_of_a_real_order(
     real = await kinds(order.workflow_id)
     same_shape = await kinds(bare_ids["same shape"])
     all_regular = await kinds(bare_ids["all regular"])
+    screen_beside = await kinds(bare_ids["screen beside reservation"])
 
     assert LOCAL in shape.steps and REGULAR in shape.steps  # the order mixes both kinds
     assert shape.workflow_tasks == real["workflow tasks"]
     assert same_shape == real
+    assert screen_beside == real  # the same steps and workflow tasks, two of them at once
     assert all_regular["activities scheduled"] == len(shape.steps)
     assert all_regular["local activity markers"] == 0
 

@@ -23,11 +23,13 @@ class OpenLoop:
     duration: float  # seconds of arrivals
     block: Block = field(default_factory=Block)
     late: float = 0.0  # the latest any arrival started behind its schedule, seconds
+    span: float = 0.0  # seconds from the first start to the last
 
     @property
     def arrivals(self) -> float:
         """Orders per second actually started."""
-        return len(self.block.latencies) / self.duration if self.duration else 0.0
+        starts = len(self.block.latencies)
+        return (starts - 1) / self.span if self.span > 0 else self.rate
 
 
 async def open_loop(
@@ -50,6 +52,7 @@ async def open_loop(
             await asyncio.sleep(wait)
         run.late = max(run.late, time.perf_counter() - due)
         tasks.append(asyncio.create_task(one(n)))
+    run.span = time.perf_counter() - started
     await asyncio.gather(*tasks)
     run.block.wall = time.perf_counter() - started
     shared.placed.orders += count

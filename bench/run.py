@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -54,7 +54,7 @@ class Plan:
     rate: float | None  # open-loop orders/s; None: half the saturated rate
     open_seconds: float  # of open-loop arrivals
     cpu_runners: tuple[str, ...]  # a CPU block on a worker process with each runner
-    tracing: bool  # measure the cost of tracing (installs this process's tracer provider)
+    tracing_rounds: int  # of the tracing cost, a block off and on each; 0: not measured
     consumer_events: int
     consumer_rounds: int
     consumer_budget: float  # seconds per consumer and round
@@ -76,7 +76,7 @@ def plan_for(
         return Plan(
             sequential=20,
             warmup=2,
-            sequential_budget=8.0,
+            sequential_budget=10.0,
             gap=gap,
             concurrency=conc,
             rounds=rounds,
@@ -85,7 +85,7 @@ def plan_for(
             rate=rate,
             open_seconds=6.0,
             cpu_runners=("sandboxed",),
-            tracing=True,
+            tracing_rounds=1,
             consumer_events=500,
             consumer_rounds=1,
             consumer_budget=4.0,
@@ -101,11 +101,11 @@ def plan_for(
         concurrency=conc,
         rounds=rounds,
         per_round=math.ceil(total / rounds),
-        block_budget=7.0,
+        block_budget=6.0,
         rate=rate,
         open_seconds=20.0,
         cpu_runners=("sandboxed", "passthrough", "unsandboxed"),
-        tracing=True,
+        tracing_rounds=2,
         consumer_events=2000,
         consumer_rounds=2,
         consumer_budget=10.0,
@@ -158,7 +158,7 @@ async def run_bench(
     plan = plan or plan_for(quick, orders, concurrency, gap_ms, rate)
     started = datetime.now(UTC)
     folder = out_dir or settings.data_dir.parent / "bench"
-    progress = Progress(total_phases=5 + plan.tracing + len(plan.cpu_runners))
+    progress = Progress(total_phases=5 + bool(plan.tracing_rounds) + len(plan.cpu_runners))
     client = await connect_temporal(settings)
     with quiet_logs():
         m = await _measure(settings, client, plan, folder, progress)
@@ -219,9 +219,12 @@ async def _measure(
             m.phases = [sequential, saturated]
             m.extras.open_loop = await _open_loop(variant_calls[PODIUM], plan, saturated, shared)
             await _cpu_phases(client, env, plan, rounds, shared, m)
-            sampler = install_switchable_tracing(folder / "spans.jsonl") if plan.tracing else None
+            sampler = None
+            if plan.tracing_rounds:
+                sampler = install_switchable_tracing(folder / "spans.jsonl")
             if sampler is not None:
-                m.tracing = await tracing_cost(variant_calls[PODIUM], sampler, rounds, shared)
+                traced = replace(rounds, rounds=plan.tracing_rounds)
+                m.tracing = await tracing_cost(variant_calls[PODIUM], sampler, traced, shared)
         done = await asyncio.to_thread(effects.done)
         blocks = {p.key: p.blocks[PODIUM] for p in m.phases}
         if m.extras.open_loop is not None:
@@ -261,7 +264,7 @@ async def _cpu_phases(
     m: Measured,
 ) -> None:
     server_pid = await asyncio.to_thread(listening_pid, env.hybrid.temporal_address)
-    block = Rounds(rounds.concurrency, rounds.per_round, 1, rounds.budget)
+    block = replace(rounds, rounds=1)
     for runner in plan.cpu_runners:
         m.extras.cpu.append(
             await cpu_per_order(

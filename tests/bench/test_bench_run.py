@@ -26,7 +26,7 @@ TINY = replace(
     consumer_budget=3.0,
     sqlite_transactions=5,
     sqlite_rounds=1,
-    tracing=False,  # a tracer provider is for the whole process, other tests' too
+    tracing_rounds=0,  # a tracer provider is for the whole process, other tests' too
 )
 
 

@@ -101,7 +101,7 @@ async def one_at_a_time(
             break
         for variant in rotated(i, variants):
             block = phase.blocks[variant] if i >= warmup else Block()
-            # Back-to-back starts on the dev server are slower for every variant.
+            # Back-to-back starts were reported slower on the dev server, for every variant.
             await asyncio.sleep(gap)
             await timed(calls[variant], n, block)
             progress.advance()

@@ -26,8 +26,8 @@ def _header(report: dict[str, Any]) -> list[str]:
         )
     if "gap_ms" in cfg:
         lines.append(
-            f"concurrency 1: {cfg['gap_ms']:.0f} ms rest before each workflow (back-to-back "
-            "starts on the dev server are slower for every variant)"
+            f"concurrency 1: {cfg['gap_ms']:.0f} ms rest before each workflow (--gap-ms; "
+            "back-to-back starts were reported slower on the dev server)"
         )
     if not cfg.get("measures_confirmation", True):
         lines.append(

@@ -100,13 +100,21 @@ async def cpu_per_order(
     )
     call = order_call(client, settings.task_queue, tag, "k")
     shared.progress.phase(f"CPU per order, {runner} worker process", rounds.per_round)
+    # A worker process that dies would leave its orders waiting for ever: bounded.
+    patience = rounds.budget * 2 + 120
     async with worker_process(settings, runner, log) as pid:
-        warm = await closed_loop(
-            call, shared.numbers.take(rounds.concurrency), rounds.concurrency, rounds.budget
-        )
-        shared.placed.orders += len(warm.latencies)
-        before = await asyncio.to_thread(Reading.take, pid, server_pid)
-        block = await rounds.block(call, shared, orders=True)
-        after = await asyncio.to_thread(Reading.take, pid, server_pid)
+        try:
+            async with asyncio.timeout(patience):
+                warm = await closed_loop(
+                    call, shared.numbers.take(rounds.concurrency), rounds.concurrency, rounds.budget
+                )
+                shared.placed.orders += len(warm.latencies)
+                before = await asyncio.to_thread(Reading.take, pid, server_pid)
+                block = await rounds.block(call, shared, orders=True)
+                after = await asyncio.to_thread(Reading.take, pid, server_pid)
+        except TimeoutError:
+            raise RuntimeError(
+                f"the bench's {runner} worker process did not finish its orders in {patience:.0f} s"
+            ) from None
     await shared.settled()
     return CpuCost(runner, block, after.since(before))

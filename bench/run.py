@@ -75,7 +75,7 @@ def plan_for(
         rounds, total = 2, orders or 200
         return Plan(
             sequential=20,
-            warmup=2,
+            warmup=1,
             sequential_budget=10.0,
             gap=gap,
             concurrency=conc,

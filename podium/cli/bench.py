@@ -19,8 +19,15 @@ def register(commands: Commands) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags, shared with `python -m bench`."""
     parser.add_argument("--quick", action="store_true", help="a short run with fewer samples")
-    parser.add_argument("--orders", type=int, default=None, help="workflows per variant in flight")
-    parser.add_argument("--concurrency", type=int, default=None, help="workflows in flight (16)")
+    parser.add_argument(
+        "--orders",
+        type=_whole(1, 100_000),
+        default=None,
+        help="workflows per variant in flight (1500, quick 200)",
+    )
+    parser.add_argument(
+        "--concurrency", type=_whole(1, 1000), default=None, help="workflows in flight (16)"
+    )
     parser.add_argument(
         "--gap-ms",
         type=_bounded(0, 5000),
@@ -58,6 +65,19 @@ def _bounded(low: float, high: float) -> Callable[[str], float]:
             raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
         if not low <= value <= high:  # NaN fails too
             raise argparse.ArgumentTypeError(f"from {low:g} to {high:g}, got {value:g}")
+        return value
+
+    return parse
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"from {low} to {high}, got {value}")
         return value
 
     return parse

@@ -1,6 +1,7 @@
 """CPU per order: the order worker alone in a child process (bench/worker_process.py), a
 saturated block of orders on its own task queue, and the CPU time the worker process, the
-Temporal server and this process (client and consumers) spent meanwhile, read from /proc.
+Temporal server and this process (client and consumers) spent meanwhile, read from /proc; the
+same for the bare same-shape workflow, for comparison.
 
 The bench's other workers run in this process with the client and the consumers, where their
 CPU cannot be told apart; a process of its own is what `podium worker` is in production.
@@ -19,18 +20,26 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from bench.cpu import Reading
-from bench.load import Block, closed_loop, order_call
+from bench.load import Block, bare_call, closed_loop, order_call
 from bench.phases import Rounds, Shared
-from bench.worker_process import READY
+from bench.shape import Shape
+from bench.worker_process import BARE, READY
 from infra.stack.ports import free_port
 from workers.runtime.settings import Settings
 
 START_TIMEOUT = 60.0
 
 
+@dataclass(frozen=True)
+class Workload:
+    label: str
+    runner: str  # a key of bench.worker_process.RUNNERS
+    bare: bool = False  # the bare same-shape workflow instead of orders
+
+
 @dataclass
 class CpuCost:
-    runner: str
+    label: str
     block: Block
     used: Reading  # CPU seconds during the block
 
@@ -48,14 +57,18 @@ def _revealed(settings: Settings) -> str:
 
 
 @asynccontextmanager
-async def worker_process(settings: Settings, runner: str, log: Path) -> AsyncIterator[int]:
-    """The order worker in a child process, polling `settings.task_queue`; yields its pid."""
+async def worker_process(
+    settings: Settings, runner: str, log: Path, bare: bool = False
+) -> AsyncIterator[int]:
+    """The order worker (or the bare workflow's) in a child process, polling
+    `settings.task_queue`; yields its pid."""
     with log.open("ab") as err:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bench.worker_process",
             runner,
+            *([BARE] if bare else []),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=err,
@@ -87,34 +100,39 @@ async def cpu_per_order(
     client: Client,
     base: Settings,
     tag: str,
-    runner: str,
+    workload: Workload,
+    shape: Shape,
     rounds: Rounds,
     shared: Shared,
     server_pid: int | None,
     log: Path,
 ) -> CpuCost:
-    """One saturated block of orders on a worker process of its own, after a warm-up block
-    (imports, caches, connections) that is not counted."""
-    settings = base.model_copy(
-        update={"task_queue": f"{base.task_queue}-cpu-{runner}", "metrics_port": free_port()}
-    )
-    call = order_call(client, settings.task_queue, tag, "k")
-    shared.progress.phase(f"CPU per order, {runner} worker process", rounds.per_round)
-    # A worker process that dies would leave its orders waiting for ever: bounded.
+    """One saturated block on a worker process of its own, after a warm-up block (imports,
+    caches, connections) that is not counted."""
+    queue = f"{base.task_queue}-cpu-{workload.runner}{'-bare' if workload.bare else ''}"
+    settings = base.model_copy(update={"task_queue": queue, "metrics_port": free_port()})
+    if workload.bare:
+        call = bare_call(client, queue, tag, "j", shape.sequential())
+    else:
+        call = order_call(client, queue, tag, "k")
+    orders = not workload.bare
+    shared.progress.phase(f"CPU per order, {workload.label} worker process", rounds.per_round)
+    # A worker process that dies would leave its workflows waiting for ever: bounded.
     patience = rounds.budget * 2 + 120
-    async with worker_process(settings, runner, log) as pid:
+    async with worker_process(settings, workload.runner, log, workload.bare) as pid:
         try:
             async with asyncio.timeout(patience):
                 warm = await closed_loop(
                     call, shared.numbers.take(rounds.concurrency), rounds.concurrency, rounds.budget
                 )
-                shared.placed.orders += len(warm.latencies)
+                if orders:
+                    shared.placed.orders += len(warm.latencies)
                 before = await asyncio.to_thread(Reading.take, pid, server_pid)
-                block = await rounds.block(call, shared, orders=True)
+                block = await rounds.block(call, shared, orders=orders)
                 after = await asyncio.to_thread(Reading.take, pid, server_pid)
         except TimeoutError:
             raise RuntimeError(
-                f"the bench's {runner} worker process did not finish its orders in {patience:.0f} s"
+                f"the bench's {workload.label} worker process did not finish in {patience:.0f} s"
             ) from None
     await shared.settled()
-    return CpuCost(runner, block, after.since(before))
+    return CpuCost(workload.label, block, after.since(before))

@@ -74,6 +74,20 @@ def order_call(client: Client, task_queue: str, tag: str, letter: str) -> Call:
     return podium
 
 
+def bare_call(
+    client: Client, task_queue: str, tag: str, letter: str, shape: list[list[str]]
+) -> Call:
+    """Bare workflows of `shape` on `task_queue`, numbered `bench-<tag>-<letter><n>`."""
+
+    async def run(n: int) -> Placed:
+        await client.execute_workflow(
+            BareShapeWorkflow.run, shape, id=f"bench-{tag}-{letter}{n}", task_queue=task_queue
+        )
+        return Placed()
+
+    return run
+
+
 def calls(client: Client, queues: Queues, tag: str, shape: Shape) -> dict[str, Call]:
     async def orchestrated(n: int) -> Placed:
         order = OrderRequest.model_validate(order_request(f"bench-{tag}-a{n}"))
@@ -91,13 +105,7 @@ def calls(client: Client, queues: Queues, tag: str, shape: Shape) -> dict[str, C
         return Placed()
 
     def bare(letter: str, shape: list[list[str]]) -> Call:
-        async def run(n: int) -> Placed:
-            await client.execute_workflow(
-                BareShapeWorkflow.run, shape, id=f"bench-{tag}-{letter}{n}", task_queue=queues.bare
-            )
-            return Placed()
-
-        return run
+        return bare_call(client, queues.bare, tag, letter, shape)
 
     variants = {
         PODIUM: order_call(client, queues.podium, tag, "p"),

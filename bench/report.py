@@ -152,7 +152,7 @@ def build_report(
 
 
 def _cpu(costs: list[CpuCost], cpus: int) -> dict[str, Any]:
-    """Per runner: CPU ms per order of the worker, the server and this process, and the
+    """Per workload: CPU ms per workflow of the worker, the server and this process, and the
     ceiling the worker and server's CPU imply on this machine's cores."""
     figures = {}
     for cost in costs:
@@ -162,7 +162,7 @@ def _cpu(costs: list[CpuCost], cpus: int) -> dict[str, Any]:
         worker = used.worker / cost.orders
         server = used.server / cost.orders if used.server is not None else None
         engine = worker + (server or 0.0)
-        figures[cost.runner] = {
+        figures[cost.label] = {
             "orders": cost.orders,
             "wall_seconds": cost.block.wall,
             "orders_per_second": cost.orders / cost.block.wall if cost.block.wall else 0.0,
@@ -172,7 +172,7 @@ def _cpu(costs: list[CpuCost], cpus: int) -> dict[str, Any]:
             "ceiling_per_second": cpus / engine if engine else None,
             "ceiling_counts_server": server is not None,
         }
-    return {"cpus": cpus, "runners": figures}
+    return {"cpus": cpus, "workers": figures}
 
 
 def write_report(report: dict[str, Any], folder: Path, stamp: datetime) -> Path:

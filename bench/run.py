@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from bench.confirmation import MEASURES_CONFIRMATION
 from bench.cpu import listening_pid
-from bench.cpu_cost import cpu_per_order
+from bench.cpu_cost import Workload, cpu_per_order
 from bench.effects_done import EffectsDone, lags
 from bench.environment import BenchEnv, bench_environment
 from bench.load import PODIUM, Call, calls
@@ -37,6 +37,7 @@ from workers.runtime.temporal import connect_temporal
 
 DEFAULT_CONCURRENCY = 16  # saturates 2 cores: see docs/benchmarks.md
 DEFAULT_GAP_MS = 200.0
+SANDBOXED = Workload("sandboxed", "sandboxed")
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Plan:
     block_budget: float  # seconds per variant and round
     rate: float | None  # open-loop orders/s; None: half the saturated rate
     open_seconds: float  # of open-loop arrivals
-    cpu_runners: tuple[str, ...]  # a CPU block on a worker process with each runner
+    cpu_workloads: tuple[Workload, ...]  # a CPU block on a worker process for each
     tracing_rounds: int  # of the tracing cost, a block off and on each; 0: not measured
     consumer_events: int
     consumer_rounds: int
@@ -84,7 +85,7 @@ def plan_for(
             block_budget=2.5,
             rate=rate,
             open_seconds=6.0,
-            cpu_runners=("sandboxed",),
+            cpu_workloads=(SANDBOXED,),
             tracing_rounds=1,
             consumer_events=500,
             consumer_rounds=1,
@@ -104,7 +105,12 @@ def plan_for(
         block_budget=6.0,
         rate=rate,
         open_seconds=20.0,
-        cpu_runners=("sandboxed", "passthrough", "unsandboxed"),
+        cpu_workloads=(
+            SANDBOXED,
+            Workload("bare same-shape", "sandboxed", bare=True),
+            Workload("passthrough", "passthrough"),
+            Workload("unsandboxed", "unsandboxed"),
+        ),
         tracing_rounds=2,
         consumer_events=2000,
         consumer_rounds=2,
@@ -158,7 +164,7 @@ async def run_bench(
     plan = plan or plan_for(quick, orders, concurrency, gap_ms, rate)
     started = datetime.now(UTC)
     folder = out_dir or settings.data_dir.parent / "bench"
-    progress = Progress(total_phases=5 + bool(plan.tracing_rounds) + len(plan.cpu_runners))
+    progress = Progress(total_phases=5 + bool(plan.tracing_rounds) + len(plan.cpu_workloads))
     client = await connect_temporal(settings)
     with quiet_logs():
         m = await _measure(settings, client, plan, folder, progress)
@@ -265,13 +271,15 @@ async def _cpu_phases(
 ) -> None:
     server_pid = await asyncio.to_thread(listening_pid, env.hybrid.temporal_address)
     block = replace(rounds, rounds=1)
-    for runner in plan.cpu_runners:
+    assert m.shape is not None
+    for workload in plan.cpu_workloads:
         m.extras.cpu.append(
             await cpu_per_order(
                 client,
                 env.hybrid,
                 env.tag,
-                runner,
+                workload,
+                m.shape,
                 block,
                 shared,
                 server_pid,

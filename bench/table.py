@@ -100,19 +100,19 @@ def _event_lag(report: dict[str, Any]) -> list[str]:
 
 def _cpu(report: dict[str, Any]) -> list[str]:
     cpu = report.get("cpu_per_order")
-    if not cpu or not cpu["runners"]:
+    if not cpu or not cpu["workers"]:
         return []
     lines = [
         "",
         f"CPU per order (ms, from /proc), a saturated block on a worker process of its own; "
         f"ceiling = {cpu['cpus']} cores / (worker + server)",
-        f"{'':<24}{'n':>6}{'orders/s':>9}{'worker':>9}{'server':>9}{'bench':>9}{'ceiling/s':>11}",
+        f"{'':<30}{'n':>6}{'wf/s':>9}{'worker':>9}{'server':>9}{'bench':>9}{'ceiling/s':>11}",
     ]
-    for runner, x in cpu["runners"].items():
+    for label, x in cpu["workers"].items():
         server = f"{x['server_ms']:>9.1f}" if x["server_ms"] is not None else f"{'n/a':>9}"
         ceiling = x["ceiling_per_second"]
         lines.append(
-            f"  {runner + ' worker':<22}{x['orders']:>6}{x['orders_per_second']:>9.1f}"
+            f"  {label + ' worker':<28}{x['orders']:>6}{x['orders_per_second']:>9.1f}"
             f"{x['worker_ms']:>9.1f}{server}{x['bench_process_ms']:>9.1f}"
             f"{(f'{ceiling:.1f}' if ceiling else 'n/a'):>11}"
         )

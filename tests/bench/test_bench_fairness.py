@@ -94,3 +94,18 @@ async def test_the_order_worker_runs_in_a_process_of_its_own_with_each_runner(
 
     assert result.state == OrderState.COMPLETED
     assert used.worker > 0 and used.server is not None and used.server > 0
+
+
+async def test_the_bare_workflows_worker_runs_in_a_process_of_its_own(
+    settings: Settings, temporal: Client, tmp_path: Path
+) -> None:
+    async with worker_process(settings, "sandboxed", tmp_path / "worker.log", bare=True) as pid:
+        steps = await temporal.execute_workflow(
+            BareShapeWorkflow.run,
+            [[LOCAL], [LOCAL, LOCAL], [REGULAR]],
+            id=f"bare-{uuid.uuid4()}",
+            task_queue=settings.task_queue,
+        )
+        assert cpu_seconds(pid) > 0
+
+    assert steps == 4

@@ -57,7 +57,7 @@ def test_every_goal_is_reported_with_its_figure_ratio_and_verdict() -> None:
 def test_the_table_shows_open_loop_cpu_and_goals_side_by_side() -> None:
     report = report_with_everything()
 
-    cpu = report["cpu_per_order"]["runners"]["sandboxed"]  # type: ignore[index]
+    cpu = report["cpu_per_order"]["workers"]["sandboxed"]  # type: ignore[index]
     assert cpu["worker_ms"] == pytest.approx(100.0)
     assert cpu["server_ms"] == pytest.approx(50.0)
     assert cpu["ceiling_per_second"] == pytest.approx(2 / 0.15)

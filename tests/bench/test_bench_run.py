@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.cpu_cost import Workload
 from bench.load import ONE_AT_A_TIME, VARIANTS
-from bench.run import plan_for, run_bench
+from bench.run import SANDBOXED, plan_for, run_bench
 from workers.runtime.settings import Settings
 
 TINY = replace(
@@ -26,6 +27,7 @@ TINY = replace(
     consumer_budget=3.0,
     sqlite_transactions=5,
     sqlite_rounds=1,
+    cpu_workloads=(SANDBOXED, Workload("bare same-shape", "sandboxed", bare=True)),
     tracing_rounds=0,  # a tracer provider is for the whole process, other tests' too
 )
 
@@ -43,8 +45,9 @@ async def test_a_short_run_measures_every_figure_and_goal(
     assert report["config"]["shape"]["steps"].count("local") >= 1
     assert set(report["event_lag_ms"]) == {"c1", "c4", "open"}
     assert report["open_loop"]["source"].startswith("half the saturated")
-    sandboxed = report["cpu_per_order"]["runners"]["sandboxed"]
-    assert sandboxed["worker_ms"] > 0 and sandboxed["server_ms"] > 0
+    workers = report["cpu_per_order"]["workers"]
+    assert set(workers) == {"sandboxed", "bare same-shape"}
+    assert all(w["worker_ms"] > 0 and w["server_ms"] > 0 for w in workers.values())
     assert len(report["goals"]) == 6
     table = capsys.readouterr().out
     assert "goals (issue 10)" in table and "CPU per order" in table

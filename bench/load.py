@@ -1,7 +1,8 @@
 """The load: each variant as a call placing one workflow, driven one at a time or N in flight.
 
 Every call starts a workflow and waits for its result, so a latency is the client's view of
-the critical path: submit to result available.
+the critical path: submit to result available. An order's call also says when it was confirmed
+(bench/confirmation.py).
 """
 
 import asyncio
@@ -13,21 +14,37 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from bench.all_orchestrated import AllOrchestratedOrderWorkflow
-from bench.baseline import NoopChainWorkflow
+from bench.baseline import BareShapeWorkflow
+from bench.confirmation import confirm_and_finish
 from bench.environment import order_request
 from bench.progress import Progress
 from bench.running import Queues
+from bench.shape import Shape
 from contracts.order import OrderRequest, OrderResult, OrderState
-from podium.client import fingerprint, place_order
+from podium.client import fingerprint
 
-# create, reserve, charge, confirm, publish: the activities of a completed order.
-ORDER_ACTIVITIES = 5
+PODIUM, SAME_SHAPE, ALL_REGULAR, ORCHESTRATED = (
+    "podium",
+    "same_shape",
+    "all_regular",
+    "orchestrated",
+)
+VARIANTS = (PODIUM, SAME_SHAPE, ALL_REGULAR, ORCHESTRATED)
+# One at a time only: what running the fraud screen beside the reservation would change.
+PARALLEL = "parallel_screen"
+ONE_AT_A_TIME = (*VARIANTS, PARALLEL)
 
-PODIUM, BARE, ORCHESTRATED = "podium", "bare", "orchestrated"
-VARIANTS = (PODIUM, BARE, ORCHESTRATED)
 
-Call = Callable[[int], Awaitable[str | None]]
-"""Places workflow number n and waits for it; returns the event id of an order, if any."""
+@dataclass(frozen=True)
+class Placed:
+    """What a call reports besides its latency."""
+
+    event_id: str | None = None  # an order's outcome event
+    confirmed: float | None = None  # an order's seconds from the start to its confirmation
+
+
+Call = Callable[[int], Awaitable[Placed]]
+"""Places workflow number n and waits for it."""
 
 
 @dataclass
@@ -37,22 +54,43 @@ class Block:
     latencies: list[float] = field(default_factory=list)
     wall: float = 0.0
     event_ids: list[str] = field(default_factory=list)
+    confirmations: list[float] = field(default_factory=list)
 
     def add(self, other: "Block") -> None:
         self.latencies += other.latencies
         self.wall += other.wall
         self.event_ids += other.event_ids
+        self.confirmations += other.confirmations
 
 
-def calls(client: Client, queues: Queues, tag: str) -> dict[str, Call]:
-    def request(kind: str, n: int) -> OrderRequest:
-        return OrderRequest.model_validate(order_request(f"bench-{tag}-{kind}{n}"))
+def order_call(client: Client, task_queue: str, tag: str, letter: str) -> Call:
+    """Podium orders on `task_queue`, numbered `bench-<tag>-<letter><n>`."""
 
-    async def podium(n: int) -> str | None:
-        return completed(await place_order(client, request("p", n), queues.podium))
+    async def podium(n: int) -> Placed:
+        request = OrderRequest.model_validate(order_request(f"bench-{tag}-{letter}{n}"))
+        confirmed, _, result = await confirm_and_finish(client, request, task_queue)
+        return Placed(completed(result), confirmed)
 
-    async def orchestrated(n: int) -> str | None:
-        order = request("a", n)
+    return podium
+
+
+def bare_call(
+    client: Client, task_queue: str, tag: str, letter: str, shape: list[list[str]]
+) -> Call:
+    """Bare workflows of `shape` on `task_queue`, numbered `bench-<tag>-<letter><n>`."""
+
+    async def run(n: int) -> Placed:
+        await client.execute_workflow(
+            BareShapeWorkflow.run, shape, id=f"bench-{tag}-{letter}{n}", task_queue=task_queue
+        )
+        return Placed()
+
+    return run
+
+
+def calls(client: Client, queues: Queues, tag: str, shape: Shape) -> dict[str, Call]:
+    async def orchestrated(n: int) -> Placed:
+        order = OrderRequest.model_validate(order_request(f"bench-{tag}-a{n}"))
         # Started exactly as `place_order` starts an OrderWorkflow.
         handle = await client.start_workflow(
             AllOrchestratedOrderWorkflow.run,
@@ -63,15 +101,21 @@ def calls(client: Client, queues: Queues, tag: str) -> dict[str, Call]:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={"fingerprint": fingerprint(order)},
         )
-        return completed(await handle.result())
+        completed(await handle.result())
+        return Placed()
 
-    async def bare(n: int) -> str | None:
-        await client.execute_workflow(
-            NoopChainWorkflow.run, ORDER_ACTIVITIES, id=f"bench-{tag}-b{n}", task_queue=queues.bare
-        )
-        return None
+    def bare(letter: str, shape: list[list[str]]) -> Call:
+        return bare_call(client, queues.bare, tag, letter, shape)
 
-    return {PODIUM: podium, BARE: bare, ORCHESTRATED: orchestrated}
+    variants = {
+        PODIUM: order_call(client, queues.podium, tag, "p"),
+        SAME_SHAPE: bare("s", shape.sequential()),
+        ALL_REGULAR: bare("r", shape.all_regular()),
+        ORCHESTRATED: orchestrated,
+    }
+    if (parallel := shape.screen_beside_reservation()) is not None:
+        variants[PARALLEL] = bare("q", parallel)
+    return variants
 
 
 def completed(result: OrderResult) -> str:
@@ -82,10 +126,12 @@ def completed(result: OrderResult) -> str:
 
 async def timed(call: Call, n: int, block: Block) -> None:
     started = time.perf_counter()
-    event_id = await call(n)
+    placed = await call(n)
     block.latencies.append(time.perf_counter() - started)
-    if event_id is not None:
-        block.event_ids.append(event_id)
+    if placed.event_id is not None:
+        block.event_ids.append(placed.event_id)
+    if placed.confirmed is not None:
+        block.confirmations.append(placed.confirmed)
 
 
 async def closed_loop(
@@ -115,7 +161,7 @@ async def closed_loop(
     return block
 
 
-def rotated(n: int) -> tuple[str, ...]:
+def rotated(n: int, variants: tuple[str, ...] = VARIANTS) -> tuple[str, ...]:
     """The variants in a different order each round, so none always runs first or last."""
-    k = n % len(VARIANTS)
-    return VARIANTS[k:] + VARIANTS[:k]
+    k = n % len(variants)
+    return variants[k:] + variants[:k]

@@ -23,7 +23,12 @@ class Progress:
         self._phase += 1
         self._label, self._total, self._done = label, total, 0
         if not self._tty:
-            print(f"[{self._phase}/{self._phases}] {label} ...", file=self._stream, flush=True)
+            elapsed = time.monotonic() - self._started
+            print(
+                f"[{self._phase}/{self._phases}] {label} ... ({elapsed:.0f} s in)",
+                file=self._stream,
+                flush=True,
+            )
         self._draw(force=True)
 
     def advance(self, n: int = 1) -> None:

@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from activities.publisher import EventPublisher
 from bench.all_orchestrated import AllOrchestratedOrderWorkflow
-from bench.baseline import NoopChainWorkflow
+from bench.baseline import BareShapeWorkflow
 from bench.direct_effects import effect_activities
 from bench.environment import BenchEnv
 from bench.noop import noop
@@ -70,7 +70,7 @@ async def running_everything(
         await stack.enter_async_context(running_consumers(hybrid, consumers=consumers))
         # The bare engine, sized like the order worker, so both run under the same limits.
         await stack.enter_async_context(
-            temporal_worker(client, hybrid, queues.bare, [NoopChainWorkflow], [noop])
+            temporal_worker(client, hybrid, queues.bare, [BareShapeWorkflow], [noop])
         )
         await stack.enter_async_context(
             running_worker(

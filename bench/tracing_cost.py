@@ -67,22 +67,20 @@ class TracingCost:
 
 
 async def tracing_cost(
-    call: Call, sampler: SwitchSampler, rounds: Rounds, shared: Shared, placed_before: int
+    call: Call, sampler: SwitchSampler, rounds: Rounds, shared: Shared
 ) -> TracingCost:
     """Rounds of one block untraced and one traced (order swapped each round); the consumers
     drain each block's events before the next block starts."""
     cost = TracingCost(rounds.concurrency)
-    placed = placed_before
     shared.progress.phase(
         f"tracing off/on, concurrency {rounds.concurrency}", rounds.per_round * rounds.rounds * 2
     )
     for r in range(rounds.rounds):
         for on in (False, True) if r % 2 == 0 else (True, False):
             sampler.on = on
-            block = await rounds.block(call, shared)
+            block = await rounds.block(call, shared, orders=True)
             (cost.on if on else cost.off).add(block)
-            placed += len(block.latencies)
-            await shared.effects.settled(placed)
+            await shared.settled()
     sampler.on = False
     trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
     return cost

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
 
 from activities.events import EventActivities, Publisher
 from activities.publisher import EventPublisher
@@ -111,10 +111,12 @@ def temporal_worker(
     workflows: Sequence[type],
     activities: Sequence[Activity],
     threads: ThreadPoolExecutor | None = None,
+    runner: WorkflowRunner | None = None,
     **options: Any,
 ) -> Worker:
-    """A worker sized, intercepted and sandboxed as production's; `options` are further
-    `Worker` arguments (a test's worker without a workflow cache)."""
+    """A worker sized, intercepted and sandboxed as production's; `runner` replaces the
+    sandbox (the bench measures its cost); `options` are further `Worker` arguments (a test's
+    worker without a workflow cache)."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -125,7 +127,7 @@ def temporal_worker(
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=10),
         interceptors=[ActivityLogContext()],
-        workflow_runner=ArgumentCountingRunner(),
+        workflow_runner=ArgumentCountingRunner(runner),
         **options,
     )
 
@@ -141,13 +143,14 @@ async def running_worker(
     workflows: Sequence[type] = ORDER_WORKFLOWS,
     extra_activities: Sequence[Activity] = (),
     task_queue: str | None = None,
+    runner: WorkflowRunner | None = None,
 ) -> AsyncIterator[Worker]:
     """The order worker polling until the block exits (then shut down cleanly).
 
     Defaults are production's. `services` and `publisher` replace the real ones (handed in,
     neither is closed here, nor is the publisher declared); `replacements` stand in for the
     activities of the same name; `workflows` and `extra_activities` serve another workflow
-    (the bench's).
+    (the bench's); `runner` replaces the sandbox (the bench's measure of its cost).
     """
     own = None
     if publisher is None:
@@ -165,6 +168,7 @@ async def running_worker(
             workflows,
             list(activities.values()),
             threads,
+            runner,
         )
         declaring = asyncio.create_task(declare_at_start(own)) if own else None
         try:

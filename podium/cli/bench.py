@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+from collections.abc import Callable
 
 from podium.cli.parsing import Commands
 from workers.runtime.settings import Settings
@@ -11,15 +12,72 @@ def register(commands: Commands) -> None:
     cmd = commands.add_parser(
         "bench", help="measure the saga against the bare engine (needs the stack)"
     )
-    cmd.add_argument("--quick", action="store_true", help="a short run with fewer samples")
-    cmd.add_argument("--orders", type=int, default=None, help="workflows per variant (time-capped)")
-    cmd.add_argument("--concurrency", type=int, default=None, help="workflows in flight (16)")
-    cmd.set_defaults(command=_bench)
+    add_arguments(cmd)
+    cmd.set_defaults(command=run)
 
 
-def _bench(args: argparse.Namespace, settings: Settings) -> int:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags, shared with `python -m bench`."""
+    parser.add_argument("--quick", action="store_true", help="a short run with fewer samples")
+    parser.add_argument(
+        "--orders",
+        type=_whole(1, 100_000),
+        default=None,
+        help="workflows per variant in flight (1500, quick 200)",
+    )
+    parser.add_argument(
+        "--concurrency", type=_whole(1, 1000), default=None, help="workflows in flight (16)"
+    )
+    parser.add_argument(
+        "--gap-ms",
+        type=_bounded(0, 5000),
+        default=None,
+        help="rest before each workflow at concurrency 1 (200)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=_bounded(0.1, 1000),
+        default=None,
+        help="open-loop orders per second (half the saturated rate measured in the run)",
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from bench.run import run_bench
 
     return asyncio.run(
-        run_bench(settings, args.orders, concurrency=args.concurrency, quick=args.quick)
+        run_bench(
+            settings,
+            args.orders,
+            concurrency=args.concurrency,
+            quick=args.quick,
+            gap_ms=args.gap_ms,
+            rate=args.rate,
+        )
     )
+
+
+def _bounded(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+        if not low <= value <= high:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"from {low:g} to {high:g}, got {value:g}")
+        return value
+
+    return parse
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"from {low} to {high}, got {value}")
+        return value
+
+    return parse

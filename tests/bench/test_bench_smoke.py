@@ -11,13 +11,14 @@ import pytest
 
 from bench.all_orchestrated import AllOrchestratedOrderWorkflow
 from bench.direct_effects import effect_activities
-from bench.load import BARE, ORCHESTRATED, PODIUM, Block
+from bench.load import ALL_REGULAR, ORCHESTRATED, PODIUM, SAME_SHAPE, Block
 from bench.phases import Phase
 from bench.plot import write_plot
 from bench.progress import Progress
-from bench.report import build_report, format_table, write_report
+from bench.report import build_report, write_report
 from bench.sqlite_transactions import LONG_LIVED, PER_CALL, SqliteCost, sqlite_transactions
 from bench.stats import percentile, summarize
+from bench.table import format_table
 from bench.throughput import RAW, RUNTIME, Rates
 from consumers import analytics, loyalty, notifications
 from contracts.order import OrderState, workflow_id_for
@@ -45,10 +46,16 @@ def test_summary_counts_throughput_over_wall_time() -> None:
 
 def synthetic_phase(concurrency: int, scale: float) -> Phase:
     phase = Phase(concurrency=concurrency)
-    for variant, factor in ((PODIUM, 2.0), (BARE, 1.0), (ORCHESTRATED, 3.0)):
+    for variant, factor in (
+        (PODIUM, 2.0),
+        (SAME_SHAPE, 1.0),
+        (ALL_REGULAR, 1.6),
+        (ORCHESTRATED, 3.0),
+    ):
         latencies = [scale * factor * (1 + i / 100) for i in range(100)]
         phase.blocks[variant] = Block(latencies, wall=sum(latencies) / concurrency)
     phase.blocks[PODIUM].event_ids = [f"e{i}" for i in range(100)]
+    phase.blocks[PODIUM].confirmations = [x / 2 for x in phase.blocks[PODIUM].latencies]
     phase.podium_until_effects = phase.blocks[PODIUM].wall * 1.25
     return phase
 
@@ -63,24 +70,29 @@ def test_report_has_every_figure_and_ratio_and_is_written_as_json(tmp_path: Path
     report = build_report(
         {"started_at": "now", "cpus": 2, "prefetch": 16},
         [synthetic_phase(1, 0.05), synthetic_phase(16, 0.2)],
-        {1: [0.01] * 10, 16: [0.02] * 10},
+        {"c1": [0.01] * 10, "c16": [0.02] * 10},
         rates,
     )
 
-    assert report["ratios"]["c1"]["podium/bare"]["p50"] == pytest.approx(2.0)
+    assert report["ratios"]["c1"]["podium/same_shape"]["p50"] == pytest.approx(2.0)
+    assert report["ratios"]["c1"]["podium/all_regular"]["p50"] == pytest.approx(2.0 / 1.6)
+    assert report["ratios"]["c16"]["same_shape/all_regular"]["throughput"] == pytest.approx(1.6)
+    assert report["confirmation_ms"]["c1"]["p50"] == pytest.approx(
+        report["latency_ms"]["c1"][PODIUM]["p50"] / 2
+    )
     assert report["ratios"]["c16"]["orchestrated/podium"]["throughput"] == pytest.approx(2 / 3)
     assert report["end_to_end"]["c16"]["orchestrated/hybrid"] == pytest.approx(1.25 * 2 / 3)
     assert report["event_lag_ms"]["c16"]["p99"] == pytest.approx(20.0)
     assert report["consumer_throughput"]["runtime/raw"] == pytest.approx(0.25)
     table = format_table(report)
-    for text in ("podium/bare", "all-orchestrated", "event lag", "raw aio-pika", "0.25x"):
+    for text in ("podium/same_shape", "all-orchestrated", "event lag", "raw aio-pika", "0.25x"):
         assert text in table
     assert "prefetch 16 for both" in table
     assert "events per store transaction                         12.5" in table
 
     path = write_report(report, tmp_path / "bench", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     assert path.name == "report-20260102T030405.json"
-    assert json.loads(path.read_text())["samples_ms"]["c16"][BARE][0] == pytest.approx(200.0)
+    assert json.loads(path.read_text())["samples_ms"]["c16"][SAME_SHAPE][0] == pytest.approx(200.0)
 
 
 def test_report_sets_the_sqlite_connection_variants_side_by_side() -> None:

@@ -1,0 +1,54 @@
+"""A whole `podium bench` run, cut to a few samples, on the test stack: every phase runs and
+every figure and goal lands in the report. No timing is asserted."""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bench.cpu_cost import Workload
+from bench.load import ONE_AT_A_TIME, VARIANTS
+from bench.run import SANDBOXED, plan_for, run_bench
+from workers.runtime.settings import Settings
+
+TINY = replace(
+    plan_for(quick=True, orders=None, concurrency=None),
+    sequential=2,
+    warmup=1,
+    sequential_budget=1.0,
+    gap=0.05,
+    concurrency=4,
+    rounds=1,
+    per_round=6,
+    block_budget=1.0,
+    open_seconds=1.0,
+    consumer_events=40,
+    consumer_budget=3.0,
+    sqlite_transactions=5,
+    sqlite_rounds=1,
+    cpu_workloads=(SANDBOXED, Workload("bare same-shape", "sandboxed", bare=True)),
+    tracing_rounds=0,  # a tracer provider is for the whole process, other tests' too
+)
+
+
+async def test_a_short_run_measures_every_figure_and_goal(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench"
+    assert await run_bench(settings, plan=TINY, out_dir=out) == 0
+
+    [path] = out.glob("report-*.json")
+    report = json.loads(path.read_text())
+    assert set(report["latency_ms"]["c1"]) == set(ONE_AT_A_TIME)
+    assert set(report["latency_ms"]["c4"]) == set(VARIANTS)
+    assert report["config"]["shape"]["steps"].count("local") >= 1
+    assert set(report["event_lag_ms"]) == {"c1", "c4", "open"}
+    assert report["open_loop"]["source"].startswith("half the saturated")
+    workers = report["cpu_per_order"]["workers"]
+    assert set(workers) == {"sandboxed", "bare same-shape"}
+    assert all(w["worker_ms"] > 0 and w["server_ms"] > 0 for w in workers.values())
+    assert len(report["goals"]) == 6
+    table = capsys.readouterr().out
+    assert "goals (issue 10)" in table and "CPU per order" in table
+    assert not list(out.glob("run-*"))  # the run's scratch folder is gone

@@ -13,23 +13,21 @@ import signal
 import sys
 from collections.abc import Callable
 
-from temporalio.worker import UnsandboxedWorkflowRunner, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker import WorkflowRunner
 
 from bench.baseline import BareShapeWorkflow
 from bench.noop import noop
 from workers.bootstrap import running_worker, temporal_worker
 from workers.runtime.logging import configure_logging
 from workers.runtime.metrics import temporal_runtime
+from workers.runtime.sandbox import workflow_runner
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
 
 RUNNERS: dict[str, Callable[[], WorkflowRunner | None]] = {
-    "sandboxed": lambda: None,
-    "passthrough": lambda: SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
-    ),
-    "unsandboxed": UnsandboxedWorkflowRunner,
+    "sandboxed": lambda: workflow_runner("strict"),
+    "passthrough": lambda: workflow_runner("passthrough"),
+    "unsandboxed": lambda: workflow_runner("off"),
 }
 READY = b"ready"
 

@@ -32,6 +32,7 @@ from services.risk import RiskService
 from workers.runtime.arguments import ArgumentCountingRunner
 from workers.runtime.log_context import ActivityLogContext
 from workers.runtime.private_files import private_dir, tighten_files
+from workers.runtime.sandbox import workflow_runner
 from workers.runtime.settings import Settings
 from workers.runtime.tls import amqp_ssl_context
 from workflows.order_undo import ORDER_WORKFLOWS
@@ -114,9 +115,9 @@ def temporal_worker(
     runner: WorkflowRunner | None = None,
     **options: Any,
 ) -> Worker:
-    """A worker sized, intercepted and sandboxed as production's; `runner` replaces the
-    sandbox (the bench measures its cost); `options` are further `Worker` arguments (a test's
-    worker without a workflow cache)."""
+    """A worker sized, intercepted and sandboxed as production's (`settings.workflow_sandbox`);
+    `runner` replaces that runner (the bench measures their costs); `options` are further
+    `Worker` arguments (a test's worker without a workflow cache)."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -127,7 +128,9 @@ def temporal_worker(
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=10),
         interceptors=[ActivityLogContext()],
-        workflow_runner=ArgumentCountingRunner(runner),
+        workflow_runner=ArgumentCountingRunner(
+            runner or workflow_runner(settings.workflow_sandbox)
+        ),
         **options,
     )
 

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_concurrent_workflow_tasks: int = Field(default=50, ge=1)
     max_concurrent_activities: int = Field(default=32, ge=1)
     activity_threads: int = Field(default=32, ge=1)
+    # How workflow code runs: workers/runtime/sandbox.py (tests and replay always use `strict`).
+    workflow_sandbox: Literal["strict", "passthrough", "off"] = "strict"
 
     # Fault injection for demos and tests: the simulated payment gateway.
     payment_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)

@@ -49,7 +49,7 @@ def calls(client: Client, queues: Queues, tag: str) -> dict[str, Call]:
         return OrderRequest.model_validate(order_request(f"bench-{tag}-{kind}{n}"))
 
     async def podium(n: int) -> str | None:
-        return completed(await place_order(client, request("p", n), queues.podium))
+        return completed(await place_order(client, request("p", n), queues.podium, wait="outcome"))
 
     async def orchestrated(n: int) -> str | None:
         order = request("a", n)

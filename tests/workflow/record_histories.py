@@ -67,7 +67,7 @@ class StuckRelease(InventoryActivities):
 
 async def play(env: WorkflowEnvironment, shop: Shop, name: str, order: OrderRequest) -> list[str]:
     """Run one scenario; return its runs' histories (more than one if it continued as new)."""
-    handle = await place_order(env.client, order, shop.task_queue, wait=False)
+    handle = await place_order(env.client, order, shop.task_queue, wait="started")
     if name == "cancelled":
         await wait_for_state(env.client, order.order_id, OrderState.RESERVED)
         await cancel_order(env.client, order.order_id)

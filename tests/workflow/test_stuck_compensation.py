@@ -50,7 +50,7 @@ async def test_a_stuck_compensation_needs_an_operator_continues_as_new_then_fini
     broken = BrokenRelease(shop.inventory)
     order = an_order(payment_token="tok_declined")
     async with shop.worker(broken.release_stock):
-        first = await place_order(shop.client, order, shop.task_queue, wait=False)
+        first = await place_order(shop.client, order, shop.task_queue, wait="started")
         first_run = first.result_run_id
         outcome = asyncio.create_task(first.result())  # lets the test server skip time
         async with asyncio.timeout(60):
@@ -124,7 +124,7 @@ async def test_a_stuck_compensation_is_counted_on_the_workers_prometheus_endpoin
         broken = BrokenRelease(shop.inventory)
         order = an_order(payment_token="tok_declined")
         async with shop.worker(broken.release_stock):
-            handle = await place_order(shop.client, order, shop.task_queue, wait=False)
+            handle = await place_order(shop.client, order, shop.task_queue, wait="started")
             outcome = asyncio.create_task(handle.result())
             async with asyncio.timeout(60):
                 while (await order_status(shop.client, order.order_id)).needs_operator is None:

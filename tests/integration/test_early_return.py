@@ -12,7 +12,7 @@ from contracts.events import OrderEvent
 from contracts.order import OrderState
 from podium.client import OrderIdTaken, cancel_order, order_handle, place_order, wait_for_state
 from tests.support.factories import an_order
-from tests.support.waits import until
+from tests.support.waits import eventually, until
 from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
 
@@ -172,3 +172,36 @@ async def test_with_no_worker_the_answer_waits_for_one_to_start(
         await order_handle(temporal, order.order_id).result()
     assert answer.confirmed
     assert await runs_of(temporal, order.workflow_id) == 1
+
+
+async def test_a_temporal_cancel_before_the_pivot_answers_not_confirmed_then_and_later(
+    temporal: Client, settings: Settings, event_tap: object
+) -> None:
+    asked = an_order(payment_token="tok_transient_1000")  # stays in its charge retries
+    started = an_order(payment_token="tok_transient_1000")
+    async with running_worker(temporal, settings), asyncio.timeout(60):
+        placing = asyncio.create_task(place_order(temporal, asked, settings.task_queue))
+        await place_order(temporal, started, settings.task_queue, wait="started")
+        for order in (asked, started):
+            await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
+            await order_handle(temporal, order.order_id).cancel()
+        answer = await placing
+        for order in (asked, started):
+            await until_closed(temporal, order.workflow_id)
+        # A run that ended Canceled without being asked: answered from how it ended.
+        later = await place_order(temporal, started, settings.task_queue)
+    for said in (answer, later):
+        assert not said.confirmed and said.failure is not None
+        assert said.failure.code == "cancelled" and "through Temporal" in said.failure.message
+    assert later.state == OrderState.CANCELLED
+    for order in (asked, started):
+        assert await runs_of(temporal, order.workflow_id) == 1
+
+
+async def until_closed(client: Client, workflow_id: str) -> None:
+    handle = client.get_workflow_handle(workflow_id)
+
+    async def status() -> WorkflowExecutionStatus | None:
+        return (await handle.describe()).status
+
+    await eventually(status, lambda s: s == WorkflowExecutionStatus.CANCELED, 30)

@@ -125,19 +125,31 @@ def describe_confirmation(answer: "Confirmation") -> str:
 async def place(settings: Settings, request: "OrderRequest", *, wait: "Wait") -> int:
     """Exit codes: OK when confirmed (with `wait="outcome"`: completed; `"started"`: submitted),
     ORDER_NOT_COMPLETED when refused, failed or cancelled, BAD_INPUT when the id is taken."""
+    from temporalio.service import RPCError
+
     from contracts.order import OrderState
     from podium.client import OrderIdTaken, has_worker, place_order
     from workers.runtime.temporal import connect_temporal
 
     client = await connect_temporal(settings)
-    if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
-        warn(
-            f"no worker is polling task queue {settings.task_queue}; the order waits "
-            "until one starts (`podium worker`)"
-        )
+
+    async def warn_if_no_worker() -> None:
+        try:
+            working = await has_worker(client, settings.temporal_namespace, settings.task_queue)
+        except RPCError:  # placing the order says what is wrong with the server
+            return
+        if not working:
+            warn(
+                f"no worker is polling task queue {settings.task_queue}; the order waits "
+                "until one starts (`podium worker`)"
+            )
+
+    # Asked beside the order, not before it: the answer does not wait for the check.
+    check = asyncio.create_task(warn_if_no_worker())
     try:
         if wait == "started":
             await place_order(client, request, settings.task_queue, wait="started")
+            await check  # its warning matters most when nothing waits for a worker
             print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
             return exits.OK
         if wait == "confirmed":
@@ -156,6 +168,8 @@ async def place(settings: Settings, request: "OrderRequest", *, wait: "Wait") ->
             f"{request.order_id} never places it twice"
         )
         raise
+    finally:
+        check.cancel()
     print(describe_result(result))
     print(f"  {ui_link(settings, request.order_id)}")
     return exits.OK if result.state == OrderState.COMPLETED else exits.ORDER_NOT_COMPLETED

@@ -1,10 +1,8 @@
 """Time to confirmation and time to the full result of one order, seen by the client.
 
-PLACEHOLDER: the early return (`place_order(..., wait="confirmed")`, update-with-start answering
-once the pivot is durable) is not on this branch yet, so the confirmation is taken when the full
-result arrives and both figures are the same. `MEASURES_CONFIRMATION` says so in the report;
-wiring the early return here (time the `wait="confirmed"` answer, then the run's result) and
-setting `MEASURES_CONFIRMATION = True` is the only change the bench needs.
+The order is placed as `podium place` places it: update-with-start, answered once the pivot is
+durable (`place_order(..., wait="confirmed")`); the client then waits for the run's result, as
+`podium place --wait-for-outcome` does.
 """
 
 import time
@@ -12,9 +10,7 @@ import time
 from temporalio.client import Client
 
 from contracts.order import OrderRequest, OrderResult
-from podium.client import place_order
-
-MEASURES_CONFIRMATION = False
+from podium.client import place_order, wait_for_outcome
 
 
 async def confirm_and_finish(
@@ -22,6 +18,7 @@ async def confirm_and_finish(
 ) -> tuple[float, float, OrderResult]:
     """Seconds from the start to the confirmation and to the full result, and the result."""
     started = time.perf_counter()
-    result = await place_order(client, request, task_queue)
-    finished = time.perf_counter() - started
-    return finished, finished, result
+    await place_order(client, request, task_queue, wait="confirmed")
+    confirmed = time.perf_counter() - started
+    result = await wait_for_outcome(client, request.order_id)
+    return confirmed, time.perf_counter() - started, result

@@ -30,9 +30,6 @@ def goals_of(report: dict[str, Any]) -> list[Goal]:
     """The goals whose figures this report has."""
     goals = []
     confirm = report.get("confirmation_ms", {}).get("c1")
-    placeholder = (
-        "" if report["config"].get("measures_confirmation") else "= full result (placeholder)"
-    )
     if confirm:
         for pct, limit in (("p50", 100.0), ("p99", 150.0)):
             goals.append(
@@ -42,7 +39,6 @@ def goals_of(report: dict[str, Any]) -> list[Goal]:
                     limit,
                     True,
                     "ms",
-                    placeholder,
                 )
             )
     key = f"c{report['config'].get('concurrency', 16)}"

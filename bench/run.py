@@ -15,7 +15,6 @@ from typing import Any
 
 from temporalio.client import Client
 
-from bench.confirmation import MEASURES_CONFIRMATION
 from bench.cpu import listening_pid
 from bench.cpu_cost import Workload, cpu_per_order
 from bench.effects_done import EffectsDone, lags
@@ -184,7 +183,6 @@ async def run_bench(
         "max_concurrent_workflow_tasks": settings.max_concurrent_workflow_tasks,
         "log_level_during_run": "WARNING",
         "gap_ms": plan.gap * 1000,
-        "measures_confirmation": MEASURES_CONFIRMATION,
     }
     if m.shape is not None:
         config["shape"] = asdict(m.shape) | {"describe": m.shape.describe()}

@@ -29,11 +29,6 @@ def _header(report: dict[str, Any]) -> list[str]:
             f"concurrency 1: {cfg['gap_ms']:.0f} ms rest before each workflow (--gap-ms; "
             "back-to-back starts were reported slower on the dev server)"
         )
-    if not cfg.get("measures_confirmation", True):
-        lines.append(
-            "time to confirmation: PLACEHOLDER, measured at the full result until the early "
-            "return lands (bench/confirmation.py)"
-        )
     return lines
 
 

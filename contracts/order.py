@@ -194,6 +194,32 @@ class OrderResult(Contract):
     event_id: str | None = None
 
 
+class Confirmation(Contract):
+    """The answer a customer waits for: the order is confirmed (charged and past its pivot, so
+    it will complete) or it is not, and why. Given as soon as that is durable; the outcome's
+    event is published afterwards."""
+
+    version: Literal[1] = 1
+    order_id: str
+    confirmed: bool
+    state: OrderState  # where the order was when the answer was given
+    total: Decimal
+    currency: Currency
+    failure: Failure | None = None  # why not, when not confirmed
+
+    @classmethod
+    def of(cls, result: OrderResult) -> "Confirmation":
+        """The answer a finished order gives."""
+        return cls(
+            order_id=result.order_id,
+            confirmed=result.state == OrderState.COMPLETED,
+            state=result.state,
+            total=result.total,
+            currency=result.currency,
+            failure=result.failure,
+        )
+
+
 class CancelResult(Contract):
     accepted: bool
     state: OrderState

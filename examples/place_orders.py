@@ -4,7 +4,8 @@
     .venv/bin/python examples/place_orders.py [order.json]
 
 The order in `order.json` is placed three times under new order ids: as it is, with a card
-that is declined, and with a gateway that fails once before it takes the charge. Settings
+that is declined, and with a gateway that fails once before it takes the charge; each line is
+printed as soon as its order is confirmed or refused. Settings
 (Temporal's address, the task queue) come from the `PODIUM_*` variables, as for `podium`.
 """
 
@@ -30,14 +31,14 @@ async def place_all(template: podium.OrderRequest) -> None:
         )
         for n, (label, token) in enumerate(TOKENS.items())
     }
-    results = await asyncio.gather(
+    # Each answer comes once the order is confirmed or refused; the events follow.
+    answers = await asyncio.gather(
         *(podium.place_order(client, order, settings.task_queue) for order in orders.values())
     )
-    for label, result in zip(orders, results, strict=True):
-        reason = f" ({result.failure.code})" if result.failure else ""
-        print(
-            f"{result.order_id}: {label}: {result.state} {result.total} {result.currency}{reason}"
-        )
+    for label, answer in zip(orders, answers, strict=True):
+        said = "confirmed" if answer.confirmed else "not confirmed"
+        reason = f" ({answer.failure.code})" if answer.failure else ""
+        print(f"{answer.order_id}: {label}: {said} {answer.total} {answer.currency}{reason}")
 
 
 def main() -> None:

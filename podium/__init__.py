@@ -1,8 +1,8 @@
 """Podium for your own scripts: `import podium`, then place and follow orders.
 
     client = await podium.connect()
-    result = await podium.place_order(client, podium.OrderRequest.model_validate(data))
-    print(result.state)
+    answer = await podium.place_order(client, podium.OrderRequest.model_validate(data))
+    print(answer.confirmed)
 
 The names below are loaded on first use, so the `podium` command starts without the Temporal
 SDK until a command needs it.
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from contracts.order import (
         CancelResult,
+        Confirmation,
         OrderRequest,
         OrderResult,
         OrderState,
@@ -41,10 +42,12 @@ _HOMES = {
     "OrderState": "contracts.order",
     "OrderStatus": "contracts.order",
     "CancelResult": "contracts.order",
+    "Confirmation": "contracts.order",
     "Settings": "workers.runtime.settings",
 }
 __all__ = [
     "CancelResult",
+    "Confirmation",
     "OrderIdTaken",
     "OrderRequest",
     "OrderResult",

@@ -1,8 +1,8 @@
 """Podium's client API: place an order, follow it, cancel it, from any Python script.
 
     client = await podium.connect()
-    result = await podium.place_order(client, podium.OrderRequest.model_validate(data))
-    print(result.state, result.total, result.currency)
+    answer = await podium.place_order(client, podium.OrderRequest.model_validate(data))
+    print(answer.confirmed, answer.total, answer.currency)
 
 Every function takes a Temporal client (from `connect`) and the contracts' types. An order is
 one workflow, `order-<order_id>`: placing the same order again returns the same run.
@@ -10,7 +10,7 @@ one workflow, `order-<order_id>`: placing the same order again returns the same 
 
 import asyncio
 import hashlib
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 from opentelemetry import trace
 from temporalio.api.enums.v1 import TaskQueueType
@@ -18,17 +18,20 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import (
     CancelResult,
+    Confirmation,
     OrderRequest,
     OrderResult,
     OrderState,
@@ -37,7 +40,7 @@ from contracts.order import (
 )
 from workers.runtime.settings import DEFAULT_TASK_QUEUE, Settings
 from workers.runtime.temporal import connect_temporal
-from workflows.order import OrderWorkflow
+from workflows.order import CANCELLED_THROUGH_TEMPORAL, ORDER_ID_TAKEN, OrderWorkflow
 
 OrderHandle = WorkflowHandle[OrderWorkflow, OrderResult]
 tracer = trace.get_tracer(__name__)
@@ -57,19 +60,28 @@ async def connect(settings: Settings | None = None) -> Client:
     return await connect_temporal(settings or Settings())
 
 
+Wait = Literal["confirmed", "outcome", "started"]
+
+
 @overload
 async def place_order(
     client: Client,
     request: OrderRequest,
     task_queue: str = ...,
     *,
-    wait: Literal[True] = ...,
+    wait: Literal["confirmed"] = ...,
+) -> Confirmation: ...
+
+
+@overload
+async def place_order(
+    client: Client, request: OrderRequest, task_queue: str = ..., *, wait: Literal["outcome"]
 ) -> OrderResult: ...
 
 
 @overload
 async def place_order(
-    client: Client, request: OrderRequest, task_queue: str = ..., *, wait: Literal[False]
+    client: Client, request: OrderRequest, task_queue: str = ..., *, wait: Literal["started"]
 ) -> OrderHandle: ...
 
 
@@ -78,25 +90,43 @@ async def place_order(
     request: OrderRequest,
     task_queue: str = DEFAULT_TASK_QUEUE,
     *,
-    wait: bool = True,
-) -> OrderResult | OrderHandle:
-    """Start the order's workflow and wait for its outcome (`wait=False`: return its handle).
+    wait: Wait = "confirmed",
+) -> Confirmation | OrderResult | OrderHandle:
+    """Place the order and answer once it is confirmed or refused (the customer's answer).
 
         request = podium.OrderRequest.model_validate_json(Path("order.json").read_text())
-        result = await podium.place_order(client, request)
-        print(result.state)  # COMPLETED, FAILED or CANCELLED
+        answer = await podium.place_order(client, request)
+        print(answer.confirmed, answer.failure)  # failure: why not, when not confirmed
 
-    Temporal refuses a second workflow with the order's id, running or finished, so placing it
-    again returns the existing run and never charges twice; the same id with other contents
-    raises OrderIdTaken. `task_queue` is the one the workers poll (`PODIUM_TASK_QUEUE`).
+    The answer comes as soon as the pivot is durable, while the workflow goes on to publish
+    the outcome's event. `wait="outcome"` waits for that too and returns the `OrderResult`
+    (COMPLETED, FAILED or CANCELLED); `wait="started"` returns the run's handle at once.
+
+    Placing the same order again answers from the existing run, running or finished, and never
+    charges twice; the same id with other contents raises OrderIdTaken. With no worker running
+    the call waits until one starts: bound it with `asyncio.timeout`. `task_queue` is the one
+    the workers poll (`PODIUM_TASK_QUEUE`).
     """
     # The order's trace starts here; it carries ids only, never email, address or token.
     with tracer.start_as_current_span(
         "order.place",
         attributes={"podium.order_id": request.order_id, "podium.customer_id": request.customer_id},
     ):
+        if wait == "confirmed":
+            return await _confirmed(client, request, task_queue)
         handle = await _start(client, request, task_queue)
-    return await handle.result() if wait else handle
+    return await handle.result() if wait == "outcome" else handle
+
+
+def _start_options(request: OrderRequest, task_queue: str) -> dict[str, Any]:
+    # REJECT_DUPLICATE: an order's id names one run for good; a finished order is never started
+    # again, whatever ended it.
+    return {
+        "id": request.workflow_id,
+        "task_queue": task_queue,
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        "memo": {"fingerprint": fingerprint(request), "summary": summary(request)},
+    }
 
 
 async def _start(client: Client, request: OrderRequest, task_queue: str) -> OrderHandle:
@@ -104,21 +134,84 @@ async def _start(client: Client, request: OrderRequest, task_queue: str) -> Orde
         return await client.start_workflow(
             OrderWorkflow.run,
             request,
-            id=request.workflow_id,
-            task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"fingerprint": fingerprint(request), "summary": summary(request)},
+            **_start_options(request, task_queue),
         )
     except WorkflowAlreadyStartedError:
-        existing = await order_handle(client, request.order_id).describe()
-        if (await existing.memo()).get("fingerprint") != fingerprint(request):
-            raise OrderIdTaken(
-                f"order {request.order_id} was already placed with different contents"
-            ) from None
-        return client.get_workflow_handle_for(
-            OrderWorkflow.run, existing.id, run_id=existing.run_id
+        return await _existing(client, request)
+
+
+async def _existing(client: Client, request: OrderRequest) -> OrderHandle:
+    """The run that holds the order's id, if it was placed with these very contents."""
+    existing = await order_handle(client, request.order_id).describe()
+    if (await existing.memo()).get("fingerprint") != fingerprint(request):
+        raise OrderIdTaken(f"order {request.order_id} was already placed with different contents")
+    return client.get_workflow_handle_for(OrderWorkflow.run, existing.id, run_id=existing.run_id)
+
+
+async def _confirmed(client: Client, request: OrderRequest, task_queue: str) -> Confirmation:
+    """Start the run and send it the confirmation update in one request (update-with-start).
+
+    A running order (USE_EXISTING) gets the update, whose validator refuses other contents
+    inside the run itself; a finished one cannot be started again, so it answers from its
+    result. The update's id derives from the contents: placing the same order again, or the
+    SDK re-sending while no worker answers, joins the same update instead of adding one.
+    """
+    while True:
+        start = WithStartWorkflowOperation(
+            OrderWorkflow.run,
+            request,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            **_start_options(request, task_queue),
         )
+        try:
+            return await client.execute_update_with_start_workflow(
+                OrderWorkflow.confirmation,
+                request,
+                start_workflow_operation=start,
+                id=f"confirmation-{fingerprint(request)[:32]}",
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == ORDER_ID_TAKEN:
+                raise OrderIdTaken(cause.message) from None
+            raise
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from None  # the caller's cancel or timeout
+            continue  # the server's long poll ended before a worker answered: ask again
+        except WorkflowAlreadyStartedError:
+            pass  # finished: its id is not reused
+        except RPCError as err:
+            # The run ended between the start and the update: answered from its result too.
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+        finally:
+            _forget_start_failure(start)
+        return await _finished_answer(client, request)
+
+
+def _forget_start_failure(start: WithStartWorkflowOperation[Any, Any]) -> None:
+    # The SDK hands a failed start to the operation's future too; nobody awaits it here, and
+    # asyncio would print "exception was never retrieved" for every finished order placed again.
+    future = start._workflow_handle
+    if future.done() and not future.cancelled():
+        future.exception()
+
+
+async def _finished_answer(client: Client, request: OrderRequest) -> Confirmation:
+    handle = await _existing(client, request)
+    if (await handle.describe()).status == WorkflowExecutionStatus.CANCELED:
+        return Confirmation(
+            order_id=request.order_id,
+            confirmed=False,
+            state=OrderState.CANCELLED,
+            total=request.total,
+            currency=request.currency,
+            failure=CANCELLED_THROUGH_TEMPORAL,
+        )
+    return Confirmation.of(await handle.result())
 
 
 def fingerprint(request: OrderRequest) -> str:
@@ -157,7 +250,7 @@ async def wait_for_outcome(
 ) -> OrderResult:
     """The order's result once it has one (TimeoutError after `timeout` seconds).
 
-    await podium.place_order(client, request, wait=False)
+    await podium.place_order(client, request, wait="started")
     result = await podium.wait_for_outcome(client, request.order_id, timeout=60)
     print(result.failure)  # None when completed
     """
@@ -190,10 +283,20 @@ async def cancel_order(client: Client, order_id: str) -> CancelResult:
 
 
 async def wait_for_state(client: Client, order_id: str, state: OrderState) -> OrderStatus:
-    """Poll the status query until the order reaches `state` (bound it with asyncio.timeout)."""
-    while (status := await order_status(client, order_id)).state != state:  # noqa: ASYNC110
+    """Poll the status query until the order reaches `state` (bound it with asyncio.timeout).
+
+    An order not started yet is waited for too, as when `place_order` runs in another task.
+    """
+    while True:
+        try:
+            status = await order_status(client, order_id)
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+        else:
+            if status.state == state:
+                return status
         await asyncio.sleep(0.05)
-    return status
 
 
 class RunEndedWithoutResult(Exception):

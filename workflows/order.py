@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.events import OrderCompletedV1, OrderFailedV1, OrderSnapshot, event_id_for
     from contracts.order import (
         CancelResult,
+        Confirmation,
         Failure,
         NeedsOperator,
         OrderRequest,
@@ -81,6 +82,8 @@ FRAUD_CHECK_PATCH = "fraud-check"
 # Create, reserve, fraud screen and confirm as local activities: orders started before it
 # replay them as regular activities.
 LOCAL_STEPS_PATCH = "local-steps"
+# The confirmation update's refusal of another order's contents under a taken id.
+ORDER_ID_TAKEN = "OrderIdTaken"
 
 
 class OrderNotPlaced(Exception):
@@ -195,6 +198,7 @@ class OrderWorkflow:
         )
         await self._publish(event)
         self._set_state(OrderState.COMPLETED)
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result(payment_id=payment_id, event_id=event.event_id)
 
     async def _undo(self, stop: OrderNotPlaced) -> OrderResult:
@@ -212,6 +216,7 @@ class OrderWorkflow:
         )
         await self._publish(event)
         self._set_state(stop.state)
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result(event_id=event.event_id)
 
     async def _publish(self, event: OrderCompletedV1 | OrderFailedV1) -> None:
@@ -219,7 +224,47 @@ class OrderWorkflow:
             "publish_event", EventActivities.publish_event, PublishEvent(event=event), ONWARD
         )
 
-    # Status and cancellation ---------------------------------------------------------------
+    # The early answer, status and cancellation ---------------------------------------------
+
+    @workflow.update
+    async def confirmation(self, request: OrderRequest) -> Confirmation:
+        """Answer once the pivot is durable (confirmed) or the order stopped before it (why not).
+
+        Sent with the start (update-with-start), it is the customer's answer: its completion
+        goes to the server with the workflow task that records the confirm step, while the
+        publish carries on. An order already past that point answers at once.
+        """
+        await workflow.wait_condition(lambda: self._answer() is not None)
+        answer = self._answer()
+        assert answer is not None
+        return answer
+
+    @confirmation.validator
+    def _same_order(self, request: OrderRequest) -> None:
+        # Checked inside the run, atomically with the start, as the memo's fingerprint is for
+        # a finished order (podium/client.py).
+        if request.model_dump_json() != self._request.model_dump_json():
+            raise ApplicationError(
+                f"order {self._request.order_id} was already placed with different contents",
+                type=ORDER_ID_TAKEN,
+                non_retryable=True,
+            )
+
+    def _answer(self) -> Confirmation | None:
+        if self._state in (OrderState.CONFIRMED, OrderState.COMPLETED):
+            confirmed = True
+        elif self._failure is not None:
+            confirmed = False
+        else:
+            return None
+        return Confirmation(
+            order_id=self._request.order_id,
+            confirmed=confirmed,
+            state=self._state,
+            total=self._request.total,
+            currency=self._request.currency,
+            failure=self._failure,
+        )
 
     @workflow.query
     def status(self) -> OrderStatus:

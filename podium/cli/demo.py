@@ -1,5 +1,6 @@
 """`podium demo`: a handful of sample orders through the saga, on the running local stack,
-with the worker and the consumers in this process (from workers/bootstrap.py)."""
+with the worker and the consumers in this process (from workers/bootstrap.py). Each order is
+placed as `podium place` does, answered at its pivot; the demo then waits for its outcome."""
 
 import argparse
 import asyncio
@@ -9,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from contracts.order import OrderRequest, OrderResult, OrderState
+from contracts.order import Confirmation, OrderRequest, OrderResult, OrderState
 from podium.cli.order_input import SAMPLE_ADDRESS
 from podium.cli.orders import ui_link
 from podium.cli.parsing import Commands
@@ -78,29 +79,43 @@ def scenarios(tag: str) -> list[Scenario]:
     ]
 
 
-async def run_scenario(
-    client: "Client", settings: Settings, scenario: Scenario
-) -> tuple[OrderResult, float]:
-    from podium.client import cancel_order, place_order, wait_for_state
+@dataclass(frozen=True)
+class Placed:
+    answer: Confirmation  # given at the pivot
+    answered_in: float
+    result: OrderResult  # once the outcome's event is published
+    finished_in: float
+
+
+async def run_scenario(client: "Client", settings: Settings, scenario: Scenario) -> Placed:
+    from podium.client import cancel_order, place_order, wait_for_outcome, wait_for_state
 
     started = time.perf_counter()
-    handle = await place_order(client, scenario.request, settings.task_queue, wait=False)
+    placing = asyncio.ensure_future(place_order(client, scenario.request, settings.task_queue))
     if scenario.cancel:
         await wait_for_state(client, scenario.request.order_id, OrderState.RESERVED)
         await cancel_order(client, scenario.request.order_id)
-    result = await handle.result()
-    return result, time.perf_counter() - started
+    answer = await placing
+    answered_in = time.perf_counter() - started
+    result = await wait_for_outcome(client, scenario.request.order_id)
+    return Placed(answer, answered_in, result, time.perf_counter() - started)
 
 
-def outcome_table(rows: list[tuple[Scenario, OrderResult, float]]) -> str:
-    header = f"{'order':<22} {'scenario':<26} {'outcome':<10} {'total':>10}  {'ms':>6}  reason"
+def outcome_table(rows: list[tuple[Scenario, Placed]]) -> str:
+    header = (
+        f"{'order':<22} {'scenario':<26} {'answer':<13} {'ms':>5}  {'outcome':<10} "
+        f"{'ms':>5} {'total':>10}  reason"
+    )
     lines = [header, "-" * len(header)]
-    for scenario, result, seconds in rows:
-        reason = result.failure.code if result.failure else ""
+    for scenario, placed in rows:
+        answer, result = placed.answer, placed.result
+        said = "confirmed" if answer.confirmed else "not confirmed"
+        reason = answer.failure.code if answer.failure else ""
         total = f"{result.total} {result.currency}"
         lines.append(
-            f"{result.order_id:<22} {scenario.label:<26} {result.state:<10} {total:>10}  "
-            f"{seconds * 1000:>6.0f}  {reason}"
+            f"{result.order_id:<22} {scenario.label:<26} {said:<13} "
+            f"{placed.answered_in * 1000:>5.0f}  {result.state:<10} "
+            f"{placed.finished_in * 1000:>5.0f} {total:>10}  {reason}"
         )
     return "\n".join(lines)
 
@@ -166,9 +181,10 @@ async def run_demo(settings: Settings) -> int:
     async with running_worker(client, settings), running_consumers(settings):
         outcomes = await asyncio.gather(*(run_scenario(client, settings, s) for s in plan))
         effects = await settled_effects(settings, len(plan))
-    print(outcome_table([(s, r, t) for s, (r, t) in zip(plan, outcomes, strict=True)]))
+    print(outcome_table(list(zip(plan, outcomes, strict=True))))
+    print("\nanswer: what `podium place` tells the customer, at the pivot; outcome: once published")
     print("\nside effects (each consumer's own database; totals cover every order so far):")
-    ours = {r.event_id for r, _ in outcomes}
+    ours = {placed.result.event_id for placed in outcomes}
     print(replace(effects, emails=[e for e in effects.emails if e.event_id in ours]).describe())
     print(f"\nemails as files: {settings.mail_dir}/")
     print("\nin the Temporal UI:")

@@ -3,7 +3,7 @@
 import sys
 
 OK = 0
-ORDER_NOT_COMPLETED = 1  # the order failed or was cancelled, or a cancel was refused
+ORDER_NOT_COMPLETED = 1  # the order was refused, failed or was cancelled, or a cancel was refused
 BAD_INPUT = 2  # the input was refused; nothing was started
 UNAVAILABLE = 3  # a server Podium needs cannot be reached or started
 INTERNAL = 4  # an unexpected error; the log has the details at debug level

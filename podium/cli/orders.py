@@ -14,11 +14,14 @@ from workers.runtime.settings import Settings
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowFailureError
 
-    from contracts.order import OrderRequest, OrderResult, OrderStatus
+    from contracts.order import Confirmation, OrderRequest, OrderResult, OrderStatus
+    from podium.client import Wait
 
 
 def register(commands: Commands) -> None:
-    cmd = commands.add_parser("place", help="place one order and print its outcome")
+    cmd = commands.add_parser(
+        "place", help="place one order and print whether it is confirmed, as soon as it is known"
+    )
     cmd.add_argument("--file", help="order as JSON ('-' reads standard input)")
     cmd.add_argument("--order-id", help="default: a new unique id")
     cmd.add_argument("--customer-id", default="cust-demo")
@@ -26,7 +29,13 @@ def register(commands: Commands) -> None:
     cmd.add_argument("--item", action="append", default=[], metavar="SKU:QTY:PRICE")
     cmd.add_argument("--currency", default="EUR")
     cmd.add_argument("--token", default="tok_visa", help="payment token, e.g. tok_declined")
-    cmd.add_argument("--no-wait", action="store_true", help="submit and return at once")
+    waits = cmd.add_mutually_exclusive_group()
+    waits.add_argument("--no-wait", action="store_true", help="submit and return at once")
+    waits.add_argument(
+        "--wait-for-outcome",
+        action="store_true",
+        help="wait until the outcome's event is published and print the final state",
+    )
     cmd.set_defaults(command=_place, traced="podium-cli")
 
     cmd = commands.add_parser("status", help="show an order's state and step history")
@@ -53,7 +62,8 @@ def _place(args: argparse.Namespace, settings: Settings) -> int:
             request = order_from_dict(_order_from_flags(args))
     except BadOrder as err:
         return fail(str(err), exits.BAD_INPUT)
-    return asyncio.run(place(settings, request, wait=not args.no_wait))
+    wait: Wait = "started" if args.no_wait else "outcome" if args.wait_for_outcome else "confirmed"
+    return asyncio.run(place(settings, request, wait=wait))
 
 
 def _order_from_flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -103,39 +113,63 @@ def describe_status(current: "OrderStatus") -> str:
     return "\n".join(lines)
 
 
-async def place(settings: Settings, request: "OrderRequest", *, wait: bool) -> int:
+def describe_confirmation(answer: "Confirmation") -> str:
+    if answer.confirmed:
+        return f"order {answer.order_id}: confirmed {answer.total} {answer.currency}"
+    line = f"order {answer.order_id}: not confirmed {answer.total} {answer.currency}"
+    if answer.failure:
+        line += f" ({answer.failure.code}: {answer.failure.message})"
+    return line
+
+
+async def place(settings: Settings, request: "OrderRequest", *, wait: "Wait") -> int:
+    """Exit codes: OK when confirmed (with `wait="outcome"`: completed; `"started"`: submitted),
+    ORDER_NOT_COMPLETED when refused, failed or cancelled, BAD_INPUT when the id is taken."""
+    from temporalio.service import RPCError
+
     from contracts.order import OrderState
     from podium.client import OrderIdTaken, has_worker, place_order
     from workers.runtime.temporal import connect_temporal
 
     client = await connect_temporal(settings)
+
+    async def warn_if_no_worker() -> None:
+        try:
+            working = await has_worker(client, settings.temporal_namespace, settings.task_queue)
+        except RPCError:  # placing the order says what is wrong with the server
+            return
+        if not working:
+            warn(
+                f"no worker is polling task queue {settings.task_queue}; the order waits "
+                "until one starts (`podium worker`)"
+            )
+
+    # Asked beside the order, not before it: the answer does not wait for the check.
+    check = asyncio.create_task(warn_if_no_worker())
     try:
-        handle = await place_order(client, request, settings.task_queue, wait=False)
+        if wait == "started":
+            await place_order(client, request, settings.task_queue, wait="started")
+            await check  # its warning matters most when nothing waits for a worker
+            print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
+            return exits.OK
+        if wait == "confirmed":
+            answer = await place_order(client, request, settings.task_queue)
+            print(describe_confirmation(answer))
+            print(f"  {ui_link(settings, request.order_id)}")
+            return exits.OK if answer.confirmed else exits.ORDER_NOT_COMPLETED
+        result = await place_order(client, request, settings.task_queue, wait="outcome")
     except OrderIdTaken as err:
         return fail(str(err), exits.BAD_INPUT)
-    except asyncio.CancelledError:  # Ctrl-C mid-submit: the server may or may not have it
-        warn(
-            f"interrupted while submitting order {request.order_id}; "
-            f"`podium status {request.order_id}` tells whether it was placed, and placing it "
-            f"again with --order-id {request.order_id} never places it twice"
-        )
-        raise
-    if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
-        warn(
-            f"no worker is polling task queue {settings.task_queue}; the order waits "
-            "until one starts (`podium worker`)"
-        )
-    if not wait:
-        print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
-        return exits.OK
-    try:
-        result = await handle.result()
     except asyncio.CancelledError:  # Ctrl-C: only the waiting stops, never the order
         warn(
-            f"stopped waiting; order {request.order_id} carries on in Temporal. Follow "
-            f"it with `podium status {request.order_id}` or {ui_link(settings, request.order_id)}"
+            f"stopped waiting; order {request.order_id} carries on in Temporal if the server "
+            f"took it. Follow it with `podium status {request.order_id}` or "
+            f"{ui_link(settings, request.order_id)}; placing it again with --order-id "
+            f"{request.order_id} never places it twice"
         )
         raise
+    finally:
+        check.cancel()
     print(describe_result(result))
     print(f"  {ui_link(settings, request.order_id)}")
     return exits.OK if result.state == OrderState.COMPLETED else exits.ORDER_NOT_COMPLETED

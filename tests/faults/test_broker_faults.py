@@ -33,7 +33,7 @@ async def test_broker_down_at_publish_the_order_completes_once_it_is_back_effect
     async with consumers(settings), running_worker(temporal, settings):
         await asyncio.to_thread(stack.rabbitmq.stop)
         try:
-            handle = await place_order(temporal, order, settings.task_queue, wait=False)
+            handle = await place_order(temporal, order, settings.task_queue, wait="started")
             async with asyncio.timeout(30):
                 await wait_for_state(temporal, order.order_id, OrderState.CONFIRMED)
             await wait_for_pending(handle, "publish_event", lambda p: p.attempt >= 3)
@@ -82,7 +82,7 @@ async def test_lost_confirm_publishes_twice_with_one_id_and_each_consumer_acts_o
         async with consumers(settings), fault_worker(temporal, settings, publisher=publisher):
             async with asyncio.timeout(30):
                 for order in (an_order(), an_order(payment_token="tok_declined")):
-                    handle = await place_order(temporal, order, settings.task_queue, wait=False)
+                    handle = await place_order(temporal, order, settings.task_queue, wait="started")
                     results.append(await handle.result())
                     publisher.calls = 0  # each order's first publish loses its confirm
             stores = ConsumerStores.of(settings, mail.folder)
@@ -104,7 +104,7 @@ async def test_an_event_no_queue_is_bound_for_completes_the_order_and_waits_unro
     settings = fault_settings  # its own exchange: nothing is bound to it
     order = an_order()
     async with running_worker(temporal, settings):
-        handle = await place_order(temporal, order, settings.task_queue, wait=False)
+        handle = await place_order(temporal, order, settings.task_queue, wait="started")
         async with asyncio.timeout(30):
             result = await handle.result()
 

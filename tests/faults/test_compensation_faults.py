@@ -57,7 +57,7 @@ async def test_failing_release_is_retried_in_rounds_then_cancel_runs_after_it(
 
     order = an_order(payment_token="tok_declined")
     async with fault_worker(temporal, settings, flaky_release), asyncio.timeout(60):
-        handle = await place_order(temporal, order, settings.task_queue, wait=False)
+        handle = await place_order(temporal, order, settings.task_queue, wait="started")
         status = await first_failed_round(temporal, order.order_id)
         stuck_record = orders.get(order.order_id)
         result = await handle.result()

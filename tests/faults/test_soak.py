@@ -101,7 +101,7 @@ async def test_soak_with_random_failures_and_killed_processes_loses_and_doubles_
         chaos_task = asyncio.create_task(chaos(processes, rng, killed))
         handles = []
         for order in orders:
-            handles.append(await place_order(temporal, order, settings.task_queue, wait=False))
+            handles.append(await place_order(temporal, order, settings.task_queue, wait="started"))
             await asyncio.sleep(SUBMIT_SECONDS / ORDERS)
         async with asyncio.timeout(150):
             await chaos_task

@@ -30,7 +30,9 @@ async def test_orders_in_flight_complete_once_after_a_temporal_restart(
     events = await tap(amqp_channel, settings.exchange)
     orders = [an_order() for _ in range(IN_FLIGHT)]
     async with running_worker(temporal, settings):
-        handles = [await place_order(temporal, o, settings.task_queue, wait=False) for o in orders]
+        handles = [
+            await place_order(temporal, o, settings.task_queue, wait="started") for o in orders
+        ]
         async with asyncio.timeout(30):
             for order in orders:
                 await wait_for_state(temporal, order.order_id, OrderState.RESERVED)

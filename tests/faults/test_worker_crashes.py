@@ -50,7 +50,7 @@ async def test_worker_killed_between_reserve_and_charge_resumes_without_reservin
     # The charge sleeps 4 s in the gateway before it records anything.
     worker = worker_process(settings, tmp_path / "worker.log", PODIUM_PAYMENT_LATENCY_MS="4000")
     try:
-        handle = await place_order(temporal, order, settings.task_queue, wait=False)
+        handle = await place_order(temporal, order, settings.task_queue, wait="started")
         async with asyncio.timeout(30):
             await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
         await wait_for_pending(handle, "charge_payment", started)
@@ -88,7 +88,7 @@ async def test_worker_killed_after_the_charge_was_recorded_retries_with_the_same
         settings, tmp_path / "worker.log", PODIUM_PAYMENT_RESPONSE_LATENCY_MS="6000"
     )
     try:
-        handle = await place_order(temporal, order, settings.task_queue, wait=False)
+        handle = await place_order(temporal, order, settings.task_queue, wait="started")
         await until(lambda: [c.status for c in payments.charges()] == [CAPTURED], within=30)
         await wait_for_pending(handle, "charge_payment", started, within=2)  # not completed
         worker.kill()
@@ -133,7 +133,7 @@ async def test_a_charge_slower_than_its_timeout_is_retried_and_still_charged_onc
 
     order = an_order()
     async with fault_worker(temporal, settings, slow_first_charge), asyncio.timeout(60):
-        handle = await place_order(temporal, order, settings.task_queue, wait=False)
+        handle = await place_order(temporal, order, settings.task_queue, wait="started")
         result = await handle.result()
         await asyncio.to_thread(late_answer.wait, 5)
 

@@ -17,7 +17,7 @@ async def test_status_shows_the_step_history_while_a_worker_runs(
 ) -> None:
     order = an_order(payment_token="tok_declined")
     async with running_worker(temporal, settings):
-        assert await commands.place(settings, order, wait=True) == exits.ORDER_NOT_COMPLETED
+        assert await commands.place(settings, order, wait="outcome") == exits.ORDER_NOT_COMPLETED
         assert await commands.status(settings, order.order_id) == exits.OK
     out = capsys.readouterr().out
     assert f"order {order.order_id}: FAILED" in out
@@ -29,7 +29,7 @@ async def test_without_a_worker_status_tells_what_the_server_knows_and_cancel_re
 ) -> None:
     order = an_order(payment_token="tok_declined")
     async with running_worker(temporal, settings):
-        await commands.place(settings, order, wait=True)
+        await commands.place(settings, order, wait="outcome")
     capsys.readouterr()
     idle = settings.model_copy(update={"task_queue": "nobody-polls-this-queue"})
     assert await commands.status(idle, order.order_id) == exits.OK
@@ -47,7 +47,7 @@ async def test_place_warns_when_no_worker_polls_the_queue(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     idle = settings.model_copy(update={"task_queue": "nobody-polls-this-queue-either"})
-    assert await commands.place(idle, an_order(), wait=False) == exits.OK
+    assert await commands.place(idle, an_order(), wait="started") == exits.OK
     printed = capsys.readouterr()
     assert "submitted" in printed.out
     assert "no worker is polling task queue nobody-polls-this-queue-either" in printed.err

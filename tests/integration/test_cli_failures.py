@@ -115,7 +115,7 @@ async def test_a_payload_encrypted_with_a_key_this_process_lacks_is_one_line(
     client = await connect_temporal(with_key_1)
     order = an_order(payment_token="tok_declined")
     async with running_worker(client, with_key_1):
-        await place_order(client, order, with_key_1.task_queue)
+        await place_order(client, order, with_key_1.task_queue, wait="outcome")
         # A worker with key k1 answers the query, in ciphertext this process cannot read.
         code, out, err = await asyncio.to_thread(
             podium, settings, "status", order.order_id, PODIUM_ENCRYPTION_KEYS=f"k2:{KEY_2}"

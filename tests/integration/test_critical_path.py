@@ -29,7 +29,7 @@ async def test_completed_order_publishes_one_persistent_event_with_its_ids(
 ) -> None:
     order = an_order()
     async with running_worker(temporal, settings):
-        result = await place_order(temporal, order, settings.task_queue)
+        result = await place_order(temporal, order, settings.task_queue, wait="outcome")
 
     assert result.state == OrderState.COMPLETED
     [message] = await drain(event_tap)
@@ -51,10 +51,10 @@ async def test_duplicate_submits_start_one_workflow_and_charge_once(
     order = an_order()
     async with running_worker(temporal, settings):
         handles = await asyncio.gather(
-            *(place_order(temporal, order, settings.task_queue, wait=False) for _ in range(5))
+            *(place_order(temporal, order, settings.task_queue, wait="started") for _ in range(5))
         )
         await handles[0].result()
-        again = await place_order(temporal, order, settings.task_queue)
+        again = await place_order(temporal, order, settings.task_queue, wait="outcome")
 
     assert len({h.result_run_id for h in handles}) == 1
     assert again.state == OrderState.COMPLETED
@@ -72,7 +72,7 @@ async def test_broker_down_at_publish_delays_the_event_until_it_is_back(
     async with running_worker(temporal, settings):
         stack.rabbitmq.stop()
         try:
-            handle = await place_order(temporal, order, settings.task_queue, wait=False)
+            handle = await place_order(temporal, order, settings.task_queue, wait="started")
             for _ in range(100):
                 status = await order_status(temporal, order.order_id)
                 if status.state == OrderState.CONFIRMED:
@@ -120,7 +120,7 @@ async def test_a_batch_of_mixed_orders_keeps_stock_ledger_and_states_consistent(
     orders = mixed_orders(24, seed=7)
 
     async def run(order: OrderRequest) -> OrderResult:
-        handle = await place_order(temporal, order, settings.task_queue, wait=False)
+        handle = await place_order(temporal, order, settings.task_queue, wait="started")
         if order.order_id.endswith("-cancel"):
             await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
             await cancel_order(temporal, order.order_id)

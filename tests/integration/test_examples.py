@@ -41,6 +41,6 @@ async def test_the_example_places_its_orders_and_prints_each_outcome(
     assert done.returncode == 0 or exit_abort, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 3, done.stdout
-    assert "as written: COMPLETED 34.99 EUR" in lines[0]
-    assert "declined card: FAILED 34.99 EUR (card_declined)" in lines[1]
-    assert "gateway hiccup: COMPLETED 34.99 EUR" in lines[2]
+    assert "as written: confirmed 34.99 EUR" in lines[0]
+    assert "declined card: not confirmed 34.99 EUR (card_declined)" in lines[1]
+    assert "gateway hiccup: confirmed 34.99 EUR" in lines[2]

@@ -140,7 +140,7 @@ async def test_bad_query_and_update_payloads_are_refused_and_the_order_carries_o
 ) -> None:
     order = an_order(payment_token="tok_transient_1000")  # stays in its charge retries
     async with running_worker(temporal, settings):
-        handle = await place_order(temporal, order, settings.task_queue, wait=False)
+        handle = await place_order(temporal, order, settings.task_queue, wait="started")
         target = ("--workflow-id", handle.id)
         query = ("workflow", "query", *target, "--name", "status")
         update = ("workflow", "update", "execute", *target, "--name", "cancel")

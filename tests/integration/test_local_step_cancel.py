@@ -54,7 +54,7 @@ async def test_customer_cancel_during_a_local_step_undoes_it(
         replacements=[gated.reserve_stock],
     )
     async with worker:
-        handle = await place_order(temporal, order, settings.task_queue, wait=False)
+        handle = await place_order(temporal, order, settings.task_queue, wait="started")
         await asyncio.to_thread(gated.started.wait, 30)
         cancelling = asyncio.create_task(cancel_order(temporal, order.order_id))
         await asyncio.sleep(0.3)
@@ -90,7 +90,7 @@ async def test_temporal_cancel_during_a_local_step_still_undoes_it(
         replacements=[gated.reserve_stock],
     )
     async with worker:
-        handle = await place_order(temporal, order, settings.task_queue, wait=False)
+        handle = await place_order(temporal, order, settings.task_queue, wait="started")
         await asyncio.to_thread(gated.started.wait, 30)
         await handle.cancel()
         gated.gate.set()

@@ -52,7 +52,7 @@ async def test_with_no_consumer_deployed_orders_complete_and_their_events_wait_u
             interval=0.5,
             what="exchange",
         )
-        handle = await place_order(temporal, an_order(), own.task_queue, wait=False)
+        handle = await place_order(temporal, an_order(), own.task_queue, wait="started")
         result = await handle.result()
     assert result.state == OrderState.COMPLETED
     assert declared["arguments"] == {"alternate-exchange": unrouted}
@@ -122,7 +122,7 @@ async def test_a_worker_starts_while_the_broker_is_down(own: Settings, temporal:
     nobody = own.model_copy(update={"amqp_url": f"amqp://podium:x@127.0.0.1:{port}/podium"})
     order = an_order()
     async with asyncio.timeout(30), running_worker(temporal, nobody):
-        handle = await place_order(temporal, order, nobody.task_queue, wait=False)
+        handle = await place_order(temporal, order, nobody.task_queue, wait="started")
         # It serves orders up to the pivot; the publish waits for the broker.
         await wait_for_state(temporal, order.order_id, OrderState.CONFIRMED)
     await handle.terminate("test over")

@@ -42,7 +42,7 @@ async def test_sigterm_lets_the_charge_in_flight_finish_then_a_new_worker_comple
     order = an_order()
     worker = start_worker(settings, PODIUM_PAYMENT_LATENCY_MS="1500")
     try:
-        handle = await place_order(temporal, order, settings.task_queue, wait=False)
+        handle = await place_order(temporal, order, settings.task_queue, wait="started")
         async with asyncio.timeout(30):
             await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
         await asyncio.sleep(0.5)  # the charge is now in flight, sleeping in the gateway

@@ -90,12 +90,12 @@ async def test_an_orders_log_lines_carry_its_id_and_no_personal_data(
     processors = [structlog.contextvars.merge_contextvars, add_trace_context, *final_processors()]
     with capture_logs(processors=processors) as structlog_lines:
         async with _worker(shop), asyncio.timeout(60):
-            assert (await place_order(shop.client, completed, shop.task_queue)).state == (
-                OrderState.COMPLETED
-            )
-            assert (await place_order(shop.client, declined, shop.task_queue)).state == (
-                OrderState.FAILED
-            )
+            assert (
+                await place_order(shop.client, completed, shop.task_queue, wait="outcome")
+            ).state == (OrderState.COMPLETED)
+            assert (
+                await place_order(shop.client, declined, shop.task_queue, wait="outcome")
+            ).state == (OrderState.FAILED)
     lines = stdlib_lines()
 
     everything = json.dumps(structlog_lines, default=str) + json.dumps(lines, default=str)

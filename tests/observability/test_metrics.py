@@ -113,7 +113,7 @@ async def test_the_worker_serves_temporal_sdk_metrics(
     assert runtime is not None
     client: Client = await connect_temporal(settings, runtime=runtime)
     async with running_worker(client, settings):
-        result = await place_order(client, an_order(), settings.task_queue)
+        result = await place_order(client, an_order(), settings.task_queue, wait="outcome")
     assert result.state == OrderState.COMPLETED
     text = await _scrape(settings.metrics_port)
     assert "temporal_workflow_completed" in text

@@ -40,8 +40,8 @@ async def test_a_finished_order_is_indexed_by_customer_total_and_final_status(
 ) -> None:
     completed, declined = an_order(), an_order(payment_token="tok_declined")
     async with shop.worker():
-        await place_order(shop.client, completed, shop.task_queue)
-        await place_order(shop.client, declined, shop.task_queue)
+        await place_order(shop.client, completed, shop.task_queue, wait="outcome")
+        await place_order(shop.client, declined, shop.task_queue, wait="outcome")
     done = await _indexed(shop.client, completed)
     failed = await _indexed(shop.client, declined)
     assert done.typed_search_attributes.get(ORDER_STATUS) == OrderState.COMPLETED
@@ -58,12 +58,12 @@ async def test_a_customers_failed_orders_are_found_by_a_visibility_query(
     completed = an_order(customer_id=customer)
     declined = an_order(customer_id=customer, payment_token="tok_declined")
     async with running_worker(temporal, settings):
-        assert (await place_order(temporal, completed, settings.task_queue)).state == (
-            OrderState.COMPLETED
-        )
-        assert (await place_order(temporal, declined, settings.task_queue)).state == (
-            OrderState.FAILED
-        )
+        assert (
+            await place_order(temporal, completed, settings.task_queue, wait="outcome")
+        ).state == (OrderState.COMPLETED)
+        assert (
+            await place_order(temporal, declined, settings.task_queue, wait="outcome")
+        ).state == (OrderState.FAILED)
     await _indexed(temporal, completed)
 
     query = f'CustomerId="{customer}" AND OrderStatus="FAILED"'

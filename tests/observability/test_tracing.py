@@ -98,7 +98,7 @@ async def test_completed_order_is_one_trace_from_client_to_every_consumer(
     order = an_order()
     await declare_consumer_topology(settings)
     async with running_consumers(settings), running_worker(client, settings):
-        result = await place_order(client, order, settings.task_queue)
+        result = await place_order(client, order, settings.task_queue, wait="outcome")
         finished = await finished_when(
             spans, lambda ss: len(named(ss, "consume order.completed.v1")) >= 3
         )
@@ -137,7 +137,7 @@ async def test_declined_card_trace_shows_the_compensations(
     order = an_order(payment_token="tok_declined")
     await declare_consumer_topology(settings)  # order.failed.v1 must be routable
     async with running_worker(client, settings):
-        result = await place_order(client, order, settings.task_queue)
+        result = await place_order(client, order, settings.task_queue, wait="outcome")
     assert result.state == OrderState.FAILED
 
     ours = order_trace(spans.get_finished_spans(), order)

@@ -81,7 +81,7 @@ async def test_encrypted_order_completes_and_history_holds_no_personal_data(
     client = await connect_temporal(encrypted)
     order = an_order()
     async with running_worker(client, encrypted):
-        result = await place_order(client, order, encrypted.task_queue)
+        result = await place_order(client, order, encrypted.task_queue, wait="outcome")
 
     assert result.state == OrderState.COMPLETED
     raw = await raw_history(temporal, order.order_id)
@@ -105,7 +105,7 @@ async def test_without_encryption_the_history_holds_personal_data(
     """The control: the check above can fail."""
     order = an_order()
     async with running_worker(temporal, settings):
-        result = await place_order(temporal, order, settings.task_queue)
+        result = await place_order(temporal, order, settings.task_queue, wait="outcome")
 
     assert result.state == OrderState.COMPLETED
     raw = await raw_history(temporal, order.order_id)

@@ -31,7 +31,7 @@ def outcomes(steps: list, outcome: str) -> list[str]:
 
 async def _placed(shop: Shop, order: object, *replacements: object) -> tuple:
     async with shop.worker(*replacements):  # type: ignore[arg-type]
-        result = await place_order(shop.client, order, shop.task_queue)  # type: ignore[arg-type]
+        result = await place_order(shop.client, order, shop.task_queue, wait="outcome")  # type: ignore[arg-type]
         status = await order_status(shop.client, result.order_id)
     return result, status
 
@@ -119,7 +119,7 @@ async def test_a_refused_confirm_past_the_pivot_fails_loudly(shop: Shop) -> None
     refused = RefusedConfirm(shop.orders)
     order = an_order()
     async with shop.worker(refused.confirm_order):
-        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
+        handle = await place_order(shop.client, order, shop.task_queue, wait="started")
         with pytest.raises(WorkflowFailureError) as raised:
             await handle.result()
 

@@ -26,7 +26,7 @@ def outcomes(steps: list, outcome: str) -> list[str]:
 async def test_happy_path_reserves_charges_confirms_and_publishes_completed(shop: Shop) -> None:
     order = an_order()
     async with shop.worker():
-        result = await place_order(shop.client, order, shop.task_queue)
+        result = await place_order(shop.client, order, shop.task_queue, wait="outcome")
         status = await order_status(shop.client, order.order_id)
 
     assert result.state == OrderState.COMPLETED
@@ -52,7 +52,7 @@ async def test_happy_path_reserves_charges_confirms_and_publishes_completed(shop
 async def test_declined_card_releases_stock_then_cancels_the_order(shop: Shop) -> None:
     order = an_order(payment_token="tok_declined")
     async with shop.worker():
-        result = await place_order(shop.client, order, shop.task_queue)
+        result = await place_order(shop.client, order, shop.task_queue, wait="outcome")
         status = await order_status(shop.client, order.order_id)
 
     assert result.state == OrderState.FAILED
@@ -71,7 +71,7 @@ async def test_declined_card_releases_stock_then_cancels_the_order(shop: Shop) -
 async def test_fraud_screen_refuses_before_the_charge_and_undoes_the_rest(shop: Shop) -> None:
     order = an_order(payment_token="tok_fraud")
     async with shop.worker():
-        result = await place_order(shop.client, order, shop.task_queue)
+        result = await place_order(shop.client, order, shop.task_queue, wait="outcome")
         status = await order_status(shop.client, order.order_id)
 
     assert result.state == OrderState.FAILED
@@ -85,7 +85,7 @@ async def test_fraud_screen_refuses_before_the_charge_and_undoes_the_rest(shop: 
 async def test_out_of_stock_cancels_the_order_only(shop: Shop) -> None:
     order = an_order(items=[{"sku": "VINYL-LTD", "quantity": 2, "unit_price": "30"}])
     async with shop.worker():
-        result = await place_order(shop.client, order, shop.task_queue)
+        result = await place_order(shop.client, order, shop.task_queue, wait="outcome")
         status = await order_status(shop.client, order.order_id)
 
     assert result.state == OrderState.FAILED
@@ -101,7 +101,7 @@ async def test_transient_gateway_failures_are_retried_until_the_charge_succeeds(
 ) -> None:
     order = an_order(payment_token="tok_transient_3")
     async with shop.worker():
-        result = await place_order(shop.client, order, shop.task_queue)
+        result = await place_order(shop.client, order, shop.task_queue, wait="outcome")
 
     assert result.state == OrderState.COMPLETED
     [charge] = shop.payments.charges()
@@ -131,7 +131,7 @@ async def test_failing_compensation_is_retried_in_rounds_until_it_succeeds(shop:
     order = an_order(payment_token="tok_declined")
     started = time.monotonic()
     async with shop.worker(flaky.release_stock):
-        result = await place_order(shop.client, order, shop.task_queue)
+        result = await place_order(shop.client, order, shop.task_queue, wait="outcome")
         status = await order_status(shop.client, order.order_id)
 
     assert result.state == OrderState.FAILED
@@ -151,7 +151,7 @@ async def test_cancel_during_the_charge_interrupts_it_and_compensates_everything
 ) -> None:
     order = an_order(payment_token="tok_transient_1000")  # the charge keeps failing
     async with shop.worker():
-        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
+        handle = await place_order(shop.client, order, shop.task_queue, wait="started")
         await wait_for_state(shop.client, order.order_id, OrderState.RESERVED)
         # RESERVED is set before the fraud screen: wait for the charge itself to be in flight.
         async with asyncio.timeout(30):
@@ -184,7 +184,7 @@ async def test_cancel_past_the_pivot_is_refused_while_the_event_waits_for_the_br
     shop.publisher.broker_down = True
     order = an_order()
     async with shop.worker():
-        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
+        handle = await place_order(shop.client, order, shop.task_queue, wait="started")
         while not (await order_status(shop.client, order.order_id)).pivot_passed:
             await asyncio.sleep(0.05)
         refused = await cancel_order(shop.client, order.order_id)
@@ -203,7 +203,7 @@ async def test_cancel_past_the_pivot_is_refused_while_the_event_waits_for_the_br
 async def test_cancel_of_a_finished_order_says_it_is_finished(shop: Shop) -> None:
     order = an_order()
     async with shop.worker():
-        await place_order(shop.client, order, shop.task_queue)
+        await place_order(shop.client, order, shop.task_queue, wait="outcome")
         refused = await cancel_order(shop.client, order.order_id)
     assert not refused.accepted
     assert refused.state == OrderState.COMPLETED
@@ -214,11 +214,11 @@ async def test_duplicate_submit_returns_the_same_run_and_charges_once(shop: Shop
     order = an_order()
     async with shop.worker():
         first, second = await asyncio.gather(
-            place_order(shop.client, order, shop.task_queue, wait=False),
-            place_order(shop.client, order, shop.task_queue, wait=False),
+            place_order(shop.client, order, shop.task_queue, wait="started"),
+            place_order(shop.client, order, shop.task_queue, wait="started"),
         )
         await first.result()
-        third = await place_order(shop.client, order, shop.task_queue, wait=False)
+        third = await place_order(shop.client, order, shop.task_queue, wait="started")
         result = await third.result()
 
     assert first.id == second.id == third.id

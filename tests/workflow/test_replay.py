@@ -135,3 +135,11 @@ def test_v5_histories_run_the_database_steps_as_local_activities() -> None:
     assert regular == ["charge_payment", "publish_event"]
     versions = {p.stem.split("-", 1)[1] for p in HISTORIES if p.stem.startswith("v4-")}
     assert versions == {p.stem.split("-", 1)[1] for p in HISTORIES if p.stem.startswith("v5-")}
+
+
+def test_the_v6_histories_hold_the_confirmation_update() -> None:
+    """From v6 an order is placed with update-with-start: replay covers the update too."""
+    for path in (p for p in HISTORIES if p.stem.startswith("v6-") and "-run" not in p.stem):
+        kinds = [event.event_type for event in load(path).events]
+        assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED in kinds, path.stem
+        assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED in kinds, path.stem

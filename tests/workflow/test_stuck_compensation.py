@@ -50,7 +50,7 @@ async def test_a_stuck_compensation_needs_an_operator_continues_as_new_then_fini
     broken = BrokenRelease(shop.inventory)
     order = an_order(payment_token="tok_declined")
     async with shop.worker(broken.release_stock):
-        first = await place_order(shop.client, order, shop.task_queue, wait=False)
+        first = await place_order(shop.client, order, shop.task_queue, wait="started")
         first_run = first.result_run_id
         outcome = asyncio.create_task(first.result())  # lets the test server skip time
         async with asyncio.timeout(60):
@@ -64,6 +64,9 @@ async def test_a_stuck_compensation_needs_an_operator_continues_as_new_then_fini
             ).needs_operator is None:
                 await asyncio.sleep(0.1)
         flagged = await order_handle(shop.client, order.order_id).describe()
+        # Placed again while its undo runs on in the continued run: answered at once.
+        async with asyncio.timeout(30):
+            answer = await place_order(shop.client, order, shop.task_queue)
         broken.broken = False
         result = await outcome
         final = await order_status(shop.client, order.order_id)
@@ -81,6 +84,8 @@ async def test_a_stuck_compensation_needs_an_operator_continues_as_new_then_fini
     assert "unreachable" in status.needs_operator.last_error
     assert flagged.typed_search_attributes.get(ORDER_STATUS) == NEEDS_OPERATOR
     assert "NEEDS AN OPERATOR: release_stock failed" in describe_status(status)
+    assert not answer.confirmed and answer.failure is not None
+    assert answer.failure.code == "card_declined"
     # One run held a bounded number of rounds, then the saga carried on in a new run.
     assert first_description.status == WorkflowExecutionStatus.CONTINUED_AS_NEW
     assert len(first_history.events) < 20 * ROUNDS_PER_RUN
@@ -124,7 +129,7 @@ async def test_a_stuck_compensation_is_counted_on_the_workers_prometheus_endpoin
         broken = BrokenRelease(shop.inventory)
         order = an_order(payment_token="tok_declined")
         async with shop.worker(broken.release_stock):
-            handle = await place_order(shop.client, order, shop.task_queue, wait=False)
+            handle = await place_order(shop.client, order, shop.task_queue, wait="started")
             outcome = asyncio.create_task(handle.result())
             async with asyncio.timeout(60):
                 while (await order_status(shop.client, order.order_id)).needs_operator is None:

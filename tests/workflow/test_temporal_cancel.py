@@ -37,7 +37,7 @@ async def test_temporal_cancel_mid_charge_refunds_releases_cancels_and_ends_canc
 ) -> None:
     order = an_order(payment_token="tok_transient_1000")  # the charge keeps being retried
     async with shop.worker():
-        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
+        handle = await place_order(shop.client, order, shop.task_queue, wait="started")
         await wait_for_state(shop.client, order.order_id, OrderState.RESERVED)
         await handle.cancel()
         with pytest.raises(WorkflowFailureError) as raised:
@@ -98,7 +98,7 @@ async def test_temporal_cancel_arriving_with_the_charges_result_still_refunds_it
     )
     async with activities_only:
         async with _workflow_worker(shop):
-            handle = await place_order(shop.client, order, shop.task_queue, wait=False)
+            handle = await place_order(shop.client, order, shop.task_queue, wait="started")
             await asyncio.to_thread(gated.started.wait, 30)
         gated.gate.set()
         # The charge is the order's first regular activity (the steps before it are local).
@@ -156,7 +156,7 @@ async def test_temporal_cancel_past_the_pivot_is_recorded_too_late_and_the_order
     shop.publisher.broker_down = True
     order = an_order()
     async with shop.worker():
-        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
+        handle = await place_order(shop.client, order, shop.task_queue, wait="started")
         while not (await order_status(shop.client, order.order_id)).pivot_passed:
             await asyncio.sleep(0.05)
         await handle.cancel()
@@ -185,7 +185,7 @@ async def test_temporal_cancel_while_undoing_lets_the_undo_and_its_publish_finis
     shop.publisher.broker_down = True
     order = an_order(payment_token="tok_declined")
     async with shop.worker(broken.release_stock):
-        handle = await place_order(shop.client, order, shop.task_queue, wait=False)
+        handle = await place_order(shop.client, order, shop.task_queue, wait="started")
         async with asyncio.timeout(30):
             while broken.calls < 2:
                 await asyncio.sleep(0.05)

@@ -6,10 +6,14 @@ raises TypeError there, which fails the workflow *task*: retried forever, the ru
 This runner looks at the count first and, when it is wrong, swaps the arguments for markers
 that the payload converter (workers/runtime/payloads.py) refuses as a non-retryable
 `InvalidInput`: the SDK then fails the run itself, through its usual failure path.
+
+An update that takes arguments and is sent the wrong count (`temporal workflow update execute`
+without `--input`) gets the same markers: the SDK refuses the update, and the run carries on.
 """
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableSequence, Sequence
+from dataclasses import dataclass
 
 from temporalio.api.common.v1 import Payload
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
@@ -39,31 +43,52 @@ class ArgumentCountingRunner(WorkflowRunner):
         expected = det.defn.arg_types
         if not det.defn.name or expected is None:  # dynamic or untyped: any count goes
             return instance
-        return _Counted(instance, det.defn.name, len(expected), _required(det.defn.run_fn))
+        updates = {
+            name: _Count(len(update.arg_types), _required(update.fn))
+            for name, update in det.defn.updates.items()
+            if name and update.arg_types
+        }
+        run = _Count(len(expected), _required(det.defn.run_fn))
+        return _Counted(instance, det.defn.name, run, updates)
+
+
+@dataclass(frozen=True)
+class _Count:
+    expected: int
+    required: int
+
+    def check(self, name: str, arguments: MutableSequence[Payload]) -> None:
+        """Swap a wrong count of arguments for markers the payload converter refuses."""
+        given = len(arguments)
+        if self.expected == 0 or self.required <= given <= self.expected:
+            return
+        takes = (
+            str(self.expected)
+            if self.required == self.expected
+            else f"{self.required} to {self.expected}"
+        )
+        reason = f"invalid input: {name} takes {takes} argument(s), got {given}"
+        marker = Payload(metadata={"encoding": WRONG_ARGUMENTS}, data=reason.encode())
+        del arguments[:]
+        arguments.extend([marker] * self.expected)
 
 
 class _Counted(WorkflowInstance):
-    def __init__(self, inner: WorkflowInstance, name: str, expected: int, required: int) -> None:
+    def __init__(
+        self, inner: WorkflowInstance, name: str, run: _Count, updates: dict[str, _Count]
+    ) -> None:
         self._inner = inner
         self._name = name
-        self._expected = expected
-        self._required = required
+        self._run = run
+        self._updates = updates
 
     def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
         for job in act.jobs:
             if job.HasField("initialize_workflow"):
-                arguments = job.initialize_workflow.arguments
-                given = len(arguments)
-                if self._expected > 0 and not self._required <= given <= self._expected:
-                    takes = (
-                        str(self._expected)
-                        if self._required == self._expected
-                        else f"{self._required} to {self._expected}"
-                    )
-                    reason = f"invalid input: {self._name} takes {takes} argument(s), got {given}"
-                    marker = Payload(metadata={"encoding": WRONG_ARGUMENTS}, data=reason.encode())
-                    del arguments[:]
-                    arguments.extend([marker] * self._expected)
+                self._run.check(self._name, job.initialize_workflow.arguments)
+            elif job.HasField("do_update") and job.do_update.name in self._updates:
+                update = self._updates[job.do_update.name]
+                update.check(f"update {job.do_update.name}", job.do_update.input)
         return self._inner.activate(act)
 
     def get_serialization_context(self, command_info):  # type: ignore[no-untyped-def]
@@ -79,7 +104,7 @@ class _Counted(WorkflowInstance):
         return self._inner.get_thread_id()
 
 
-def _required(run_fn: Callable[..., object]) -> int:
-    """Parameters of the run method (self aside) that have no default."""
-    parameters = list(inspect.signature(run_fn).parameters.values())[1:]
+def _required(method: Callable[..., object]) -> int:
+    """Parameters of a workflow's method (self aside) that have no default."""
+    parameters = list(inspect.signature(method).parameters.values())[1:]
     return sum(1 for p in parameters if p.default is inspect.Parameter.empty)

@@ -91,7 +91,7 @@ def bare_call(
 def calls(client: Client, queues: Queues, tag: str, shape: Shape) -> dict[str, Call]:
     async def orchestrated(n: int) -> Placed:
         order = OrderRequest.model_validate(order_request(f"bench-{tag}-a{n}"))
-        # Started exactly as `place_order` starts an OrderWorkflow.
+        # Started as `place_order(..., wait="started")` starts an OrderWorkflow.
         handle = await client.start_workflow(
             AllOrchestratedOrderWorkflow.run,
             order,

@@ -69,5 +69,5 @@ async def shape_of_run(client: Client, workflow_id: str) -> Shape:
 async def order_shape(client: Client, task_queue: str, tag: str) -> Shape:
     """Place one order on `task_queue` and read its shape from its history."""
     request = OrderRequest.model_validate(order_request(f"bench-{tag}-shape"))
-    await place_order(client, request, task_queue)
+    await place_order(client, request, task_queue, wait="outcome")
     return await shape_of_run(client, request.workflow_id)

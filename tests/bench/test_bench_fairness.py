@@ -47,7 +47,7 @@ async def test_the_bare_same_shape_workflow_has_the_shape_of_a_real_order(
         running_worker(temporal, settings),
         temporal_worker(temporal, settings, bare_queue, [BareShapeWorkflow], [noop]),
     ):
-        await place_order(temporal, order, settings.task_queue)
+        await place_order(temporal, order, settings.task_queue, wait="outcome")
         shape = await shape_of_run(temporal, order.workflow_id)
         parallel = shape.screen_beside_reservation()
         assert parallel is not None  # reserve and the fraud screen are both local steps
@@ -89,7 +89,7 @@ async def test_the_order_worker_runs_in_a_process_of_its_own_with_each_runner(
     server = listening_pid(stack_info.temporal_address)
     async with worker_process(settings, runner, tmp_path / "worker.log") as pid:
         before = Reading.take(pid, server)
-        result = await place_order(temporal, an_order(), settings.task_queue)
+        result = await place_order(temporal, an_order(), settings.task_queue, wait="outcome")
         used = Reading.take(pid, server).since(before)
 
     assert result.state == OrderState.COMPLETED

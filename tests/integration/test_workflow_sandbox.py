@@ -1,13 +1,15 @@
 """The worker's sandbox setting: strict by default, so every test's worker (and production's,
-unless told otherwise) refuses workflow code that reads the clock; `off` is the one switch."""
+unless told otherwise) refuses workflow code that reads the clock; `off` is the one switch.
+
+On the real dev server: a workflow task that keeps failing leaves the time-skipping test server
+unable to skip time for the tests after it."""
 
 import uuid
 from datetime import datetime
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
@@ -16,6 +18,8 @@ from tests.support.waits import eventually
 from workers.bootstrap import temporal_worker
 from workers.runtime.sandbox import workflow_runner
 from workers.runtime.settings import Settings
+
+pytestmark = pytest.mark.integration
 
 
 async def failed_task_message(handle: WorkflowHandle) -> str | None:
@@ -26,12 +30,12 @@ async def failed_task_message(handle: WorkflowHandle) -> str | None:
 
 
 async def test_the_default_worker_refuses_workflow_code_that_reads_the_clock(
-    time_skipping_env: WorkflowEnvironment,
+    temporal: Client,
 ) -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.workflow_sandbox == "strict"
     queue = f"sandbox-{uuid.uuid4()}"
-    client = time_skipping_env.client
+    client = temporal
     async with temporal_worker(client, settings, queue, [ReadsTheClock], []):
         handle = await client.start_workflow(
             ReadsTheClock.run, id=f"clock-{uuid.uuid4()}", task_queue=queue
@@ -44,11 +48,11 @@ async def test_the_default_worker_refuses_workflow_code_that_reads_the_clock(
 
 
 async def test_with_the_sandbox_off_the_same_code_runs(
-    time_skipping_env: WorkflowEnvironment,
+    temporal: Client,
 ) -> None:
     settings = Settings(_env_file=None, workflow_sandbox="off")  # type: ignore[call-arg]
     queue = f"sandbox-{uuid.uuid4()}"
-    client = time_skipping_env.client
+    client = temporal
     async with temporal_worker(client, settings, queue, [ReadsTheClock], []):
         result = await client.execute_workflow(
             ReadsTheClock.run, id=f"clock-{uuid.uuid4()}", task_queue=queue

@@ -11,12 +11,12 @@ import contextlib
 import logging
 import os
 import pwd
-import secrets
 import signal
 import subprocess
 from pathlib import Path
 
 from infra.stack.config import StackConfig
+from infra.stack.credentials import new_password, stored_password
 from infra.stack.errors import StackError
 from infra.stack.ports import port_open
 from infra.stack.postgres_install import account_env, cluster_account, ensure_postgres_installed
@@ -118,18 +118,10 @@ class PostgresCluster:
         return live_pid(self.pid_file, [b"postgres", str(self.data).encode()])
 
     def password(self, create: bool) -> str | None:
-        if self.credentials_file.exists():
-            for line in self.credentials_file.read_text().splitlines():
-                key, _, value = line.partition("=")
-                if key == "password":
-                    return value
-        if not create:
-            return None
+        if (password := stored_password(self.credentials_file)) is not None or not create:
+            return password
         # Also after a lost credentials file: the next start sets the role's password anew.
-        password = secrets.token_urlsafe(24)
-        private_dir(self.dir)
-        write_private(self.credentials_file, f"user={self.config.user}\npassword={password}\n")
-        return password
+        return new_password(self.credentials_file, self.config.user)
 
     def url(self, password: str) -> str:
         c = self.config

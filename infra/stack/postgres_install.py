@@ -15,9 +15,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from infra.stack.apt import apt_install
 from infra.stack.errors import StackError
 from infra.stack.processes import runner_kwargs, traversable_by, write_private
-from infra.stack.rabbitmq_install import services_held_back
 from workers.runtime.private_files import private_dir
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def ensure_postgres_installed() -> Path:
         return found
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise StackError(f"PostgreSQL is not installed. Install it with: {INSTALL_HINT}")
-    _apt_install("postgresql")
+    apt_install("postgresql")
     if (found := postgres_bin_dir()) is None:
         raise StackError("PostgreSQL's server programs are still missing after apt-get install")
     return found
@@ -106,24 +106,10 @@ def _install_nss_wrapper() -> Path:
             f"user {SERVER_ACCOUNT} cannot read the system's user database and nss_wrapper is"
             " missing; install libnss-wrapper or run as a regular user"
         )
-    _apt_install("libnss-wrapper")
+    apt_install("libnss-wrapper")
     if (found := _nss_wrapper()) is None:
         raise StackError("libnss_wrapper.so is still missing after apt-get install")
     return found
-
-
-def _apt_install(package: str) -> None:
-    log.warning("installing the %s package with apt-get", package)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
-    # The postgresql package would start the system's own cluster on 5432; we never use it.
-    with services_held_back():
-        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-            # Fresh CI images often have no package lists yet.
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=False)
-            done = subprocess.run(install, env=env, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise StackError(f"apt-get install {package} failed:\n{done.stderr[-2000:]}")
 
 
 def cluster_account(home: Path) -> pwd.struct_passwd | None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import shutil
 import subprocess
 
 from infra.stack.config import StackConfig
+from infra.stack.credentials import new_password, stored_password
 from infra.stack.errors import StackError
 from infra.stack.ports import port_open
 from infra.stack.processes import (
@@ -18,7 +18,6 @@ from infra.stack.processes import (
     runner_kwargs,
     terminate_group,
     wait_gone,
-    write_private,
 )
 from infra.stack.rabbitmq_install import (
     INSTALL_HINT,
@@ -26,7 +25,6 @@ from infra.stack.rabbitmq_install import (
     rabbitmq_scripts_dir,
 )
 from infra.stack.rabbitmq_node_files import node_env, runner_account, write_node_files
-from workers.runtime.private_files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -109,23 +107,15 @@ class RabbitNode:
         return proc.stdout
 
     def password(self, create: bool) -> str | None:
-        if self.credentials_file.exists():
-            for line in self.credentials_file.read_text().splitlines():
-                key, _, value = line.partition("=")
-                if key == "password":
-                    return value
-        if not create:
-            return None
+        if (password := stored_password(self.credentials_file)) is not None or not create:
+            return password
         mnesia = self.dir / "mnesia"
         if mnesia.exists() and any(mnesia.iterdir()):
             raise StackError(
                 f"{self.credentials_file} is missing but the node already has data; the podium "
                 f"password is lost. Remove {self.dir} to start the broker afresh."
             )
-        password = secrets.token_urlsafe(24)
-        private_dir(self.dir)
-        write_private(self.credentials_file, f"user={self.config.user}\npassword={password}\n")
-        return password
+        return new_password(self.credentials_file, self.config.user)
 
     def amqp_url(self, password: str) -> str:
         c = self.config

@@ -10,9 +10,9 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
+from infra.stack.apt import apt_install
 from infra.stack.errors import StackError
 
 log = logging.getLogger(__name__)
@@ -21,10 +21,6 @@ INSTALL_HINT = "sudo apt-get install -y rabbitmq-server"
 # Debian's /usr/sbin/rabbitmq-* are wrappers that `su` to the rabbitmq user and redirect output to
 # /var/log/rabbitmq; the real scripts live here and take our environment as is.
 DEBIAN_SCRIPTS = Path("/usr/lib/rabbitmq/bin")
-POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
-_HOLD_BACK = (
-    "#!/bin/sh\n# Written by podium while rabbitmq-server installs: start no service.\nexit 101\n"
-)
 SYSTEM_EPMD_PORT = 4369
 
 
@@ -44,40 +40,13 @@ def ensure_rabbitmq_installed() -> Path:
         return scripts
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise StackError(f"RabbitMQ is not installed. Install it with:\n  {INSTALL_HINT}")
-    log.warning("rabbitmq-server not found; installing it with apt-get")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "rabbitmq-server"]
-    # The package would start the system's default broker, and with it an epmd listening on
-    # every interface; we never use either.
-    with services_held_back():
-        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-            # Fresh CI images often have no package lists yet.
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=False)
-            done = subprocess.run(install, env=env, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise StackError(f"apt-get install rabbitmq-server failed:\n{done.stderr[-2000:]}")
+    apt_install("rabbitmq-server")
     # Where a service started anyway (no policy-rc.d support): stop it, then its epmd.
     _stop_system_rabbitmq()
     stop_unused_epmd(SYSTEM_EPMD_PORT)
     if (scripts := rabbitmq_scripts_dir()) is None:
         raise StackError("rabbitmq-server is still missing after apt-get install")
     return scripts
-
-
-@contextlib.contextmanager
-def services_held_back(policy: Path = POLICY_RC_D) -> Iterator[None]:
-    """Debian's way to keep packages from starting services while they install: invoke-rc.d
-    asks `policy-rc.d`, and 101 means "not allowed". An existing policy is left as it is."""
-    if policy.exists():
-        yield
-        return
-    policy.write_text(_HOLD_BACK)
-    policy.chmod(0o755)
-    try:
-        yield
-    finally:
-        if policy.read_text() == _HOLD_BACK:
-            policy.unlink()
 
 
 def stop_unused_epmd(port: int) -> None:

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from infra.stack import LocalStack
+from infra.stack.apt import services_held_back
 from infra.stack.ports import free_port
-from infra.stack.rabbitmq_install import services_held_back, stop_unused_epmd
+from infra.stack.rabbitmq_install import stop_unused_epmd
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration

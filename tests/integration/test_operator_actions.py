@@ -4,14 +4,16 @@ terminate`), on the real dev server; the services' own data shows nothing is lef
 import asyncio
 import json
 import subprocess
-import uuid
 
 import pytest
 from aio_pika.abc import AbstractQueue
+from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import ApplicationError
 
 from contracts.events import OrderCompletedV1, OrderFailedV1, event_id_for
 from contracts.order import OrderRequest, OrderState
+from contracts.steps import Published, PublishEvent
 from podium.cli import exits
 from podium.cli import orders as order_commands
 from podium.client import order_handle, order_status, wait_for_state
@@ -153,17 +155,19 @@ async def test_reconcile_after_a_terminate_undoes_the_order_once(
     assert "ended TERMINATED" in told and "podium reconcile" in told
 
 
+@activity.defn(name="publish_event")
+async def broker_out(command: PublishEvent) -> Published:
+    raise ApplicationError("the broker is unreachable (test)")
+
+
 async def test_reconcile_leaves_running_orders_and_completes_a_confirmed_one(
     settings: Settings, temporal: Client, event_tap: AbstractQueue, capsys: pytest.CaptureFixture
 ) -> None:
     running = an_order(payment_token="tok_transient_1000")  # stays before its pivot
     confirmed = an_order()
-    # The worker publishes to an exchange nobody listens on: the confirmed order's publish
-    # keeps failing, so its run can be terminated past the pivot, before it published.
-    nowhere = settings.model_copy(
-        update={"exchange": f"nowhere-{uuid.uuid4().hex[:8]}", "publish_timeout_seconds": 1}
-    )
-    async with running_worker(temporal, nowhere):
+    # The broker is out for this worker: the confirmed order's publish keeps failing, so its
+    # run can be terminated past the pivot, before it published.
+    async with running_worker(temporal, settings, replacements=[broker_out]):
         start_with_cli(settings, running)
         start_with_cli(settings, confirmed)
         await wait_for_state(temporal, running.order_id, OrderState.RESERVED)

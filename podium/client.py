@@ -103,7 +103,8 @@ async def place_order(
     (COMPLETED, FAILED or CANCELLED); `wait="started"` returns the run's handle at once.
 
     Placing the same order again answers from the existing run, running or finished, and never
-    charges twice; the same id with other contents raises OrderIdTaken. With no worker running
+    charges twice; the same id with other contents raises OrderIdTaken, and an order whose run
+    an operator terminated (or that timed out) raises RunEndedWithoutResult. With no worker running
     the call waits until one starts: bound it with `asyncio.timeout`. `task_queue` is the one
     the workers poll (`PODIUM_TASK_QUEUE`).
     """
@@ -202,7 +203,10 @@ def _forget_start_failure(start: WithStartWorkflowOperation[Any, Any]) -> None:
 
 async def _finished_answer(client: Client, request: OrderRequest) -> Confirmation:
     handle = await _existing(client, request)
-    if (await handle.describe()).status == WorkflowExecutionStatus.CANCELED:
+    status = (await handle.describe()).status
+    if status in ENDED_FROM_OUTSIDE:  # terminated or timed out: nothing inside undid it
+        raise RunEndedWithoutResult(status)
+    if status == WorkflowExecutionStatus.CANCELED:
         return Confirmation(
             order_id=request.order_id,
             confirmed=False,
@@ -297,6 +301,10 @@ async def wait_for_state(client: Client, order_id: str, state: OrderState) -> Or
             if status.state == state:
                 return status
         await asyncio.sleep(0.05)
+
+
+# Ends that no workflow code saw: the run holds no result and undid nothing.
+ENDED_FROM_OUTSIDE = (WorkflowExecutionStatus.TERMINATED, WorkflowExecutionStatus.TIMED_OUT)
 
 
 class RunEndedWithoutResult(Exception):

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowFailureError
 
     from contracts.order import Confirmation, OrderRequest, OrderResult, OrderStatus
-    from podium.client import Wait
+    from podium.client import RunEndedWithoutResult, Wait
 
 
 def register(commands: Commands) -> None:
@@ -128,7 +128,7 @@ async def place(settings: Settings, request: "OrderRequest", *, wait: "Wait") ->
     from temporalio.service import RPCError
 
     from contracts.order import OrderState
-    from podium.client import OrderIdTaken, has_worker, place_order
+    from podium.client import OrderIdTaken, RunEndedWithoutResult, has_worker, place_order
     from workers.runtime.temporal import connect_temporal
 
     client = await connect_temporal(settings)
@@ -160,6 +160,9 @@ async def place(settings: Settings, request: "OrderRequest", *, wait: "Wait") ->
         result = await place_order(client, request, settings.task_queue, wait="outcome")
     except OrderIdTaken as err:
         return fail(str(err), exits.BAD_INPUT)
+    except RunEndedWithoutResult as ended:
+        print(describe_ended(request.order_id, ended))
+        return exits.ORDER_NOT_COMPLETED
     except asyncio.CancelledError:  # Ctrl-C: only the waiting stops, never the order
         warn(
             f"stopped waiting; order {request.order_id} carries on in Temporal if the server "
@@ -175,8 +178,17 @@ async def place(settings: Settings, request: "OrderRequest", *, wait: "Wait") ->
     return exits.OK if result.state == OrderState.COMPLETED else exits.ORDER_NOT_COMPLETED
 
 
+def describe_ended(order_id: str, ended: "RunEndedWithoutResult") -> str:
+    from temporalio.client import WorkflowExecutionStatus
+
+    line = f"order {order_id}: its workflow run ended {ended.status.name}"
+    if ended.status == WorkflowExecutionStatus.CANCELED:
+        return line
+    return f"{line}\n  nothing undid it from inside: `podium reconcile` gives back what it holds"
+
+
 async def status(settings: Settings, order_id: str) -> int:
-    from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+    from temporalio.client import WorkflowFailureError
     from temporalio.service import RPCError, RPCStatusCode
 
     from podium.client import RunEndedWithoutResult, has_worker, last_known_result
@@ -193,9 +205,7 @@ async def status(settings: Settings, order_id: str) -> int:
         print(f"order {order_id}: FAILED ({_failure(err)})")
         return exits.OK
     except RunEndedWithoutResult as ended:
-        print(f"order {order_id}: its workflow run ended {ended.status.name}")
-        if ended.status != WorkflowExecutionStatus.CANCELED:
-            print("  nothing undid it from inside: `podium reconcile` gives back what it holds")
+        print(describe_ended(order_id, ended))
         print("  (the step history needs a running worker: `podium worker`)")
         return exits.OK
     except RPCError as err:

@@ -7,8 +7,10 @@ import uuid
 import pytest
 from temporalio.client import Client
 
+from contracts.order import workflow_id_for
 from podium.cli import exits, main
 from tests.integration.test_early_return import GatedPublisher
+from tests.integration.test_operator_actions import temporal_cli
 from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
 
@@ -64,3 +66,18 @@ def test_the_two_ways_of_waiting_exclude_each_other(capsys: pytest.CaptureFixtur
         main(["place", "--item", "MUG-BLUE:1:1.00", "--no-wait", "--wait-for-outcome"])
     assert exited.value.code == exits.BAD_INPUT
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+async def test_placing_an_order_whose_run_was_terminated_says_so_and_points_to_reconcile(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    order_id = f"cli-term-{uuid.uuid4().hex[:8]}"
+    assert await podium("--order-id", order_id, "--no-wait") == exits.OK  # no worker: it waits
+    temporal_cli(settings, "workflow", "terminate", "--workflow-id", workflow_id_for(order_id))
+
+    assert await podium("--order-id", order_id) == exits.ORDER_NOT_COMPLETED
+
+    printed = capsys.readouterr()
+    assert f"order {order_id}: its workflow run ended TERMINATED" in printed.out
+    assert "`podium reconcile` gives back what it holds" in printed.out
+    assert "Traceback" not in printed.err

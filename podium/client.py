@@ -145,9 +145,25 @@ async def _start(client: Client, request: OrderRequest, task_queue: str) -> Orde
 async def _existing(client: Client, request: OrderRequest) -> OrderHandle:
     """The run that holds the order's id, if it was placed with these very contents."""
     existing = await order_handle(client, request.order_id).describe()
-    if (await existing.memo()).get("fingerprint") != fingerprint(request):
+    handle = client.get_workflow_handle_for(OrderWorkflow.run, existing.id, run_id=existing.run_id)
+    placed = (await existing.memo()).get("fingerprint")
+    if placed is None:  # started by a client we did not write (the `temporal` CLI): no memo
+        placed = await _input_fingerprint(client, handle)
+    if placed != fingerprint(request):
         raise OrderIdTaken(f"order {request.order_id} was already placed with different contents")
-    return client.get_workflow_handle_for(OrderWorkflow.run, existing.id, run_id=existing.run_id)
+    return handle
+
+
+async def _input_fingerprint(client: Client, handle: OrderHandle) -> str | None:
+    """The fingerprint of the request the run was started with, None when it holds none."""
+    async for event in handle.fetch_history_events():
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        try:
+            [started] = await client.data_converter.decode(payloads, [OrderRequest])
+        except (ApplicationError, ValueError):  # not one order request (e.g. its undo's run)
+            return None
+        return fingerprint(started)
+    return None
 
 
 async def _confirmed(client: Client, request: OrderRequest, task_queue: str) -> Confirmation:

@@ -16,7 +16,7 @@ from contracts.order import OrderRequest, OrderState
 from contracts.steps import Published, PublishEvent
 from podium.cli import exits
 from podium.cli import orders as order_commands
-from podium.client import order_handle, order_status, wait_for_state
+from podium.client import OrderIdTaken, order_handle, order_status, place_order, wait_for_state
 from tests.support.factories import an_order, order_data
 from tests.support.servers import venv_binary
 from tests.support.waits import drain, eventually
@@ -194,3 +194,21 @@ async def test_reconcile_leaves_running_orders_and_completes_a_confirmed_one(
     events = events_of(await drain(event_tap), confirmed.order_id)
     assert [type(e) for e in events] == [OrderCompletedV1]
     assert events[0].event_id == event_id_for(confirmed.workflow_id, OrderCompletedV1.ROUTING_KEY)
+
+
+async def test_an_order_the_temporal_cli_started_is_answered_when_placed_again(
+    settings: Settings, temporal: Client
+) -> None:
+    # No memo on such a run: its own input says whether the contents are the same.
+    order = an_order()
+    async with running_worker(temporal, settings):
+        start_with_cli(settings, order)
+        await until_status(temporal, order.order_id, WorkflowExecutionStatus.COMPLETED)
+        answer = await place_order(temporal, order, settings.task_queue)
+        other = order.model_copy(update={"payment_token": "tok_other"})
+        with pytest.raises(OrderIdTaken):
+            await place_order(temporal, other, settings.task_queue)
+
+    assert answer.confirmed and answer.state == OrderState.COMPLETED
+    runs = [r async for r in temporal.list_workflows(f"WorkflowId = '{order.workflow_id}'")]
+    assert len(runs) == 1

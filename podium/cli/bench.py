@@ -21,22 +21,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="a short run with fewer samples")
     parser.add_argument(
         "--orders",
-        type=_whole(1, 100_000),
+        type=_within(1, 100_000, int),
         default=None,
         help="workflows per variant in flight (1500, quick 200)",
     )
     parser.add_argument(
-        "--concurrency", type=_whole(1, 1000), default=None, help="workflows in flight (16)"
+        "--concurrency", type=_within(1, 1000, int), default=None, help="workflows in flight (16)"
     )
     parser.add_argument(
         "--gap-ms",
-        type=_bounded(0, 5000),
+        type=_within(0, 5000),
         default=None,
         help="rest before each workflow at concurrency 1 (200)",
     )
     parser.add_argument(
         "--rate",
-        type=_bounded(0.1, 1000),
+        type=_within(0.1, 1000),
         default=None,
         help="open-loop orders per second (half the saturated rate measured in the run)",
     )
@@ -57,27 +57,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-def _bounded(low: float, high: float) -> Callable[[str], float]:
+def _within(low: float, high: float, number: type = float) -> Callable[[str], float]:
+    """An argparse type: `number` (float, or int for a whole number) from `low` to `high`."""
+    kind = "whole number" if number is int else "number"
+
     def parse(text: str) -> float:
         try:
-            value = float(text)
+            value = number(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+            raise argparse.ArgumentTypeError(f"not a {kind}: {text[:40]!r}") from None
         if not low <= value <= high:  # NaN fails too
             raise argparse.ArgumentTypeError(f"from {low:g} to {high:g}, got {value:g}")
-        return value
-
-    return parse
-
-
-def _whole(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"from {low} to {high}, got {value}")
         return value
 
     return parse

@@ -33,7 +33,7 @@ START_TIMEOUT = 60.0
 @dataclass(frozen=True)
 class Workload:
     label: str
-    runner: str  # a key of bench.worker_process.RUNNERS
+    sandbox: str  # the worker's PODIUM_WORKFLOW_SANDBOX
     bare: bool = False  # the bare same-shape workflow instead of orders
 
 
@@ -57,9 +57,7 @@ def _revealed(settings: Settings) -> str:
 
 
 @asynccontextmanager
-async def worker_process(
-    settings: Settings, runner: str, log: Path, bare: bool = False
-) -> AsyncIterator[int]:
+async def worker_process(settings: Settings, log: Path, bare: bool = False) -> AsyncIterator[int]:
     """The order worker (or the bare workflow's) in a child process, polling
     `settings.task_queue`; yields its pid."""
     with log.open("ab") as err:
@@ -67,7 +65,6 @@ async def worker_process(
             sys.executable,
             "-m",
             "bench.worker_process",
-            runner,
             *([BARE] if bare else []),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -109,8 +106,14 @@ async def cpu_per_order(
 ) -> CpuCost:
     """One saturated block on a worker process of its own, after a warm-up block (imports,
     caches, connections) that is not counted."""
-    queue = f"{base.task_queue}-cpu-{workload.runner}{'-bare' if workload.bare else ''}"
-    settings = base.model_copy(update={"task_queue": queue, "metrics_port": free_port()})
+    queue = f"{base.task_queue}-cpu-{workload.sandbox}{'-bare' if workload.bare else ''}"
+    settings = base.model_copy(
+        update={
+            "task_queue": queue,
+            "metrics_port": free_port(),
+            "workflow_sandbox": workload.sandbox,
+        }
+    )
     if workload.bare:
         call = bare_call(client, queue, tag, "j", shape.sequential())
     else:
@@ -119,7 +122,7 @@ async def cpu_per_order(
     shared.progress.phase(f"CPU per order, {workload.label} worker process", rounds.per_round)
     # A worker process that dies would leave its workflows waiting for ever: bounded.
     patience = rounds.budget * 2 + 120
-    async with worker_process(settings, workload.runner, log, workload.bare) as pid:
+    async with worker_process(settings, log, workload.bare) as pid:
         try:
             async with asyncio.timeout(patience):
                 warm = await closed_loop(

@@ -36,7 +36,7 @@ from workers.runtime.temporal import connect_temporal
 
 DEFAULT_CONCURRENCY = 16  # saturates 2 cores: see docs/benchmarks.md
 DEFAULT_GAP_MS = 200.0
-SANDBOXED = Workload("sandboxed", "sandboxed")
+SANDBOXED = Workload("sandboxed", "strict")
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,9 @@ def plan_for(
         open_seconds=20.0,
         cpu_workloads=(
             SANDBOXED,
-            Workload("bare same-shape", "sandboxed", bare=True),
+            Workload("bare same-shape", "strict", bare=True),
             Workload("passthrough", "passthrough"),
-            Workload("unsandboxed", "unsandboxed"),
+            Workload("unsandboxed", "off"),
         ),
         tracing_rounds=2,
         consumer_events=2000,

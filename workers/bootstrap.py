@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker, WorkflowRunner
+from temporalio.worker import Worker
 
 from activities.events import EventActivities, Publisher
 from activities.publisher import EventPublisher
@@ -112,12 +112,10 @@ def temporal_worker(
     workflows: Sequence[type],
     activities: Sequence[Activity],
     threads: ThreadPoolExecutor | None = None,
-    runner: WorkflowRunner | None = None,
     **options: Any,
 ) -> Worker:
     """A worker sized, intercepted and sandboxed as production's (`settings.workflow_sandbox`);
-    `runner` replaces that runner (the bench measures their costs); `options` are further
-    `Worker` arguments (a test's worker without a workflow cache)."""
+    `options` are further `Worker` arguments (a test's worker without a workflow cache)."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -128,9 +126,7 @@ def temporal_worker(
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=10),
         interceptors=[ActivityLogContext()],
-        workflow_runner=ArgumentCountingRunner(
-            runner or workflow_runner(settings.workflow_sandbox)
-        ),
+        workflow_runner=ArgumentCountingRunner(workflow_runner(settings.workflow_sandbox)),
         **options,
     )
 
@@ -146,14 +142,13 @@ async def running_worker(
     workflows: Sequence[type] = ORDER_WORKFLOWS,
     extra_activities: Sequence[Activity] = (),
     task_queue: str | None = None,
-    runner: WorkflowRunner | None = None,
 ) -> AsyncIterator[Worker]:
     """The order worker polling until the block exits (then shut down cleanly).
 
     Defaults are production's. `services` and `publisher` replace the real ones (handed in,
     neither is closed here, nor is the publisher declared); `replacements` stand in for the
     activities of the same name; `workflows` and `extra_activities` serve another workflow
-    (the bench's); `runner` replaces the sandbox (the bench's measure of its cost).
+    (the bench's).
     """
     own = None
     if publisher is None:
@@ -171,7 +166,6 @@ async def running_worker(
             workflows,
             list(activities.values()),
             threads,
-            runner,
         )
         declaring = asyncio.create_task(declare_at_start(own)) if own else None
         try:

@@ -13,7 +13,6 @@ from bench.cpu import Reading, cpu_seconds, listening_pid
 from bench.cpu_cost import worker_process
 from bench.noop import noop
 from bench.shape import LOCAL_ACTIVITY_MARKER, shape_of_run
-from bench.worker_process import RUNNERS
 from contracts.order import OrderState
 from infra.stack import LocalStack, StackInfo
 from podium.client import place_order
@@ -82,12 +81,13 @@ def test_the_dev_servers_process_is_found_by_its_listening_port(
     assert cpu_seconds() > 0
 
 
-@pytest.mark.parametrize("runner", list(RUNNERS))
+@pytest.mark.parametrize("sandbox", ["strict", "passthrough", "off"])
 async def test_the_order_worker_runs_in_a_process_of_its_own_with_each_runner(
-    runner: str, settings: Settings, temporal: Client, stack_info: StackInfo, tmp_path: Path
+    sandbox: str, settings: Settings, temporal: Client, stack_info: StackInfo, tmp_path: Path
 ) -> None:
     server = listening_pid(stack_info.temporal_address)
-    async with worker_process(settings, runner, tmp_path / "worker.log") as pid:
+    own = settings.model_copy(update={"workflow_sandbox": sandbox})
+    async with worker_process(own, tmp_path / "worker.log") as pid:
         before = Reading.take(pid, server)
         result = await place_order(temporal, an_order(), settings.task_queue, wait="outcome")
         used = Reading.take(pid, server).since(before)
@@ -99,7 +99,7 @@ async def test_the_order_worker_runs_in_a_process_of_its_own_with_each_runner(
 async def test_the_bare_workflows_worker_runs_in_a_process_of_its_own(
     settings: Settings, temporal: Client, tmp_path: Path
 ) -> None:
-    async with worker_process(settings, "sandboxed", tmp_path / "worker.log", bare=True) as pid:
+    async with worker_process(settings, tmp_path / "worker.log", bare=True) as pid:
         steps = await temporal.execute_workflow(
             BareShapeWorkflow.run,
             [[LOCAL], [LOCAL, LOCAL], [REGULAR]],

@@ -27,7 +27,7 @@ TINY = replace(
     consumer_budget=3.0,
     sqlite_transactions=5,
     sqlite_rounds=1,
-    cpu_workloads=(SANDBOXED, Workload("bare same-shape", "sandboxed", bare=True)),
+    cpu_workloads=(SANDBOXED, Workload("bare same-shape", "strict", bare=True)),
     tracing_rounds=0,  # a tracer provider is for the whole process, other tests' too
 )
 

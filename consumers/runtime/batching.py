@@ -23,6 +23,7 @@ handler can cost the consumer.
 
 import asyncio
 import contextlib
+import contextvars
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from typing import Any, Generic, TypeVar
 from adapters.sqlite import Abandon
 from consumers.runtime import metrics
 from consumers.runtime.outcomes import HandlerTimedOut
+from consumers.runtime.threads import awaitable_job
 
 Item = TypeVar("Item")
 Result = Any
@@ -69,25 +71,8 @@ class StoreThread:
         threading.Thread(target=self._serve, name=name, daemon=True).start()
 
     async def run(self, job: Callable[[], Result]) -> Result:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Result] = loop.create_future()
-
-        def settle(value: Result, error: BaseException | None) -> None:
-            if future.done():  # the caller stopped waiting (time limit)
-                return
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(value)
-
-        def step() -> None:
-            try:
-                outcome: tuple[Result, BaseException | None] = (job(), None)
-            except BaseException as err:  # handed to the awaiting coroutine, whatever it is
-                outcome = (None, err)
-            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
-                loop.call_soon_threadsafe(settle, *outcome)
-
+        # A context of its own: a batch is no one delivery's (each handler runs in its own).
+        step, future = awaitable_job(job, contextvars.Context())
         self._jobs.put(step)
         return await future
 

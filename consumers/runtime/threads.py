@@ -1,4 +1,5 @@
-"""Runs a handler in a daemon thread of its own.
+"""Runs a handler in a daemon thread of its own (and gives the store thread of
+consumers/runtime/batching.py the same way to hand a result back to the event loop).
 
 Not the event loop's default executor: it has a handful of threads (cores + 4) shared by every
 consumer in the process, so a few handlers stuck on poison messages would starve the others,
@@ -18,9 +19,19 @@ T = TypeVar("T")
 
 
 async def in_daemon_thread(fn: Callable[[], T]) -> T:
+    # The caller's context: its log context and trace span reach the handler.
+    run, future = awaitable_job(fn, contextvars.copy_context())
+    threading.Thread(target=run, name="consumer-handler", daemon=True).start()
+    return await future
+
+
+def awaitable_job(
+    fn: Callable[[], T], context: contextvars.Context
+) -> tuple[Callable[[], None], "asyncio.Future[T]"]:
+    """`fn` wrapped to run in any thread (in `context`), and the future of the running loop
+    that it settles with `fn`'s result or error."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
-    context = contextvars.copy_context()  # log context and trace span reach the handler
 
     def settle(result: T | None, error: BaseException | None) -> None:
         if future.done():  # the caller stopped waiting (time limit)
@@ -39,5 +50,4 @@ async def in_daemon_thread(fn: Callable[[], T]) -> T:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle, *outcome)
 
-    threading.Thread(target=run, name="consumer-handler", daemon=True).start()
-    return await future
+    return run, future

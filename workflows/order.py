@@ -28,7 +28,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
-from workflows import compensations, visibility
+from workflows import compensations, outcome, summaries, visibility
 from workflows.failures import STEP_FAILED, business_failure, describe
 from workflows.policies import (
     FORWARD,
@@ -127,12 +127,16 @@ class OrderWorkflow:
             payment_id = await self._charge_payment()
             await self._confirm_order()
         except OrderNotPlaced as stop:
-            result = await uninterruptible(self._undo(stop), self._cancelled_late)
-            if stop.failure == CANCELLED_THROUGH_TEMPORAL and self._cancelled_through_temporal:
-                # Undone and published: now the run ends as Canceled, as the operator asked.
-                raise asyncio.CancelledError(CANCELLED_THROUGH_TEMPORAL.message) from None
-            return result
+            return await self._stop(stop)
         return await uninterruptible(self._complete(payment_id), self._cancelled_late)
+
+    async def _stop(self, stop: OrderNotPlaced) -> OrderResult:
+        """Undo the order, then end the run as its outcome reads (workflows/outcome.py)."""
+        result = await uninterruptible(self._undo(stop), self._cancelled_late)
+        if stop.failure == CANCELLED_THROUGH_TEMPORAL and self._cancelled_through_temporal:
+            # Undone and published: now the run ends as Canceled, as the operator asked.
+            raise outcome.cancelled_through_temporal(result, stop.failure.message) from None
+        return outcome.not_placed(result)
 
     # The critical path ---------------------------------------------------------------------
 
@@ -412,7 +416,7 @@ class OrderWorkflow:
                 schedule_to_close_timeout=policy.schedule_to_close,
                 retry_policy=policy.retry,
                 local_retry_threshold=policy.local_retry_threshold,
-                summary=name,
+                summary=summaries.step(name, command),
             )
         return workflow.start_activity_method(
             activity,
@@ -420,7 +424,7 @@ class OrderWorkflow:
             start_to_close_timeout=policy.start_to_close,
             schedule_to_close_timeout=policy.schedule_to_close,
             retry_policy=policy.retry,
-            summary=name,
+            summary=summaries.step(name, command),
         )
 
     # Undoing ---------------------------------------------------------------------------------
@@ -431,7 +435,7 @@ class OrderWorkflow:
         activity, command = compensations.undo_command(name, self._request.order_id, self._key)
 
         async def compensate() -> None:
-            await compensations.run_round(name, activity, command)
+            await compensations.run_round(activity, command, summaries.undo(name, self._request))
             self._progress.record(name, "compensated")
             if self._needs_operator is not None:
                 self._needs_operator = None
@@ -504,4 +508,5 @@ class OrderWorkflow:
             failure=self._failure,
             payment_id=payment_id,
             event_id=event_id,
+            compensated=list(self._compensated),
         )

@@ -6,7 +6,8 @@ create order -> reserve stock -> fraud screen -> charge payment -> confirm order
 A refusal (out of stock, suspected fraud, declined card), a customer's cancel (`podium cancel`)
 or a cancel requested through Temporal (UI, `temporal workflow cancel`, any SDK) before the
 pivot undoes what was done, newest first (refund -> release -> cancel), and publishes
-order.failed.v1; a Temporal cancel then ends the run as Canceled. Compensations, the pivot and
+order.failed.v1; the run then fails with the outcome (OrderFailed, OrderCancelled), or ends as
+Canceled after a Temporal cancel (outcome.py). Compensations, the pivot and
 the publish are never interrupted by a cancel. Past the pivot the order can only complete:
 order.completed.v1 is published, retried until the broker confirms it, and a late Temporal
 cancel is only recorded. A compensation that keeps failing is retried in rounds, flagged for an
@@ -17,7 +18,8 @@ activities; the charge, the compensations and the publish are regular activities
 
 The machinery sits beside this file: saga.py (the compensation stack), compensations.py (the
 undo commands and stuck rounds), shield.py (work a cancel must not stop), progress.py (step
-records), visibility.py (search attributes, UI details, metrics), failures.py, policies.py.
+records), visibility.py (search attributes, UI details, metrics), summaries.py (what each step
+says on the UI's timeline), outcome.py (how the run ends), failures.py, policies.py.
 """
 
 import asyncio

@@ -10,9 +10,11 @@ one workflow, `order-<order_id>`: placing the same order again returns the same 
 
 import asyncio
 import hashlib
+from contextlib import suppress
 from typing import Any, Literal, overload
 
 from opentelemetry import trace
+from pydantic import ValidationError
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -250,7 +252,9 @@ async def outcome(handle: WorkflowHandle[Any, Any]) -> OrderResult:
     except WorkflowFailureError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError) and cause.type in (ORDER_FAILED, ORDER_CANCELLED):
-            return OrderResult.model_validate(cause.details[0])
+            # Anything else under that name (another client's run) raises as it came.
+            with suppress(IndexError, ValidationError):
+                return OrderResult.model_validate(cause.details[0])
         if isinstance(cause, CancelledError):
             return await _cancelled_outcome(handle)
         ended = (await handle.describe()).status
@@ -260,21 +264,23 @@ async def outcome(handle: WorkflowHandle[Any, Any]) -> OrderResult:
 
 
 async def _cancelled_outcome(handle: WorkflowHandle[Any, Any]) -> OrderResult:
-    memo = await (await handle.describe()).memo()
-    if (recorded := memo.get(OUTCOME_MEMO)) is not None:
-        return OrderResult.model_validate(recorded)
-    # Cancelled before the outcome was recorded in the memo: what its start's memo tells.
-    placed = memo.get("summary")
-    order_id = order_id_from_workflow_id(handle.id)
-    if not isinstance(placed, dict) or order_id is None:  # started without Podium's memo
-        raise RunEndedWithoutResult(WorkflowExecutionStatus.CANCELED)
-    return OrderResult(
-        order_id=order_id,
-        state=OrderState.CANCELLED,
-        total=placed["total"],
-        currency=placed["currency"],
-        failure=CANCELLED_THROUGH_TEMPORAL,
-    )
+    description = await handle.describe()
+    with suppress(ValidationError, ApplicationError):  # a memo Podium did not write
+        memo = await description.memo()
+        if (recorded := memo.get(OUTCOME_MEMO)) is not None:
+            return OrderResult.model_validate(recorded)
+        # Cancelled before the outcome was recorded in the memo: what its start's memo tells.
+        placed = memo.get("summary")
+        order_id = order_id_from_workflow_id(handle.id)
+        if isinstance(placed, dict) and order_id is not None:
+            return OrderResult(
+                order_id=order_id,
+                state=OrderState.CANCELLED,
+                total=placed.get("total"),
+                currency=placed.get("currency"),
+                failure=CANCELLED_THROUGH_TEMPORAL,
+            )
+    raise RunEndedWithoutResult(WorkflowExecutionStatus.CANCELED)
 
 
 def fingerprint(request: OrderRequest) -> str:

@@ -31,8 +31,8 @@ GAVE_UP_SUFFIX = "_failed"
 
 
 def not_placed(result: OrderResult) -> OrderResult:
-    """End an undone order: fail the run with its outcome (orders started before the patch
-    return it, as they did)."""
+    """End an undone order: fail the run with its outcome (a history recorded before the
+    patch replays returning it, as it did)."""
     if not workflow.patched(OUTCOME_AS_RUN_STATUS_PATCH):
         return result
     assert result.failure is not None  # an undone order always says why

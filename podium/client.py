@@ -241,8 +241,8 @@ async def outcome(handle: WorkflowHandle[Any, Any]) -> OrderResult:
 
     A completed order completes its run; an undone one fails it (`OrderFailed` after a refusal
     or a give-up, `OrderCancelled` after the customer's cancel) with the outcome as the error's
-    details; a cancel through Temporal cancels it, with the outcome in the memo. Orders placed
-    before that change completed whatever their outcome. A run that ended without an outcome
+    details; a cancel through Temporal cancels it, with the outcome in the memo. Orders that
+    ended before that change completed whatever their outcome. A run that ended without an outcome
     (refused input) raises its WorkflowFailureError; one terminated, timed out or cancelled
     with nothing recorded raises RunEndedWithoutResult.
     """

@@ -21,7 +21,8 @@ from bench.progress import Progress
 from bench.running import Queues
 from bench.shape import Shape
 from contracts.order import OrderRequest, OrderResult, OrderState
-from podium.client import fingerprint
+from podium.client import fingerprint, outcome
+from workflows.summaries import order_summary
 
 PODIUM, SAME_SHAPE, ALL_REGULAR, ORCHESTRATED = (
     "podium",
@@ -100,8 +101,9 @@ def calls(client: Client, queues: Queues, tag: str, shape: Shape) -> dict[str, C
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={"fingerprint": fingerprint(order)},
+            static_summary=order_summary(order),
         )
-        completed(await handle.result())
+        completed(await outcome(handle))
         return Placed()
 
     def bare(letter: str, shape: list[list[str]]) -> Call:

@@ -192,6 +192,7 @@ class OrderResult(Contract):
     failure: Failure | None = None
     payment_id: str | None = None
     event_id: str | None = None
+    compensated: list[str] = []  # the undone steps, newest first
 
 
 class Confirmation(Contract):

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
         OrderIdTaken,
         cancel_order,
         connect,
+        order_handle,
         order_status,
+        outcome,
         place_order,
         wait_for_outcome,
     )
@@ -36,6 +38,8 @@ _HOMES = {
     "order_status": "podium.client",
     "cancel_order": "podium.client",
     "wait_for_outcome": "podium.client",
+    "outcome": "podium.client",
+    "order_handle": "podium.client",
     "OrderIdTaken": "podium.client",
     "OrderRequest": "contracts.order",
     "OrderResult": "contracts.order",
@@ -56,7 +60,9 @@ __all__ = [
     "Settings",
     "cancel_order",
     "connect",
+    "order_handle",
     "order_status",
+    "outcome",
     "place_order",
     "wait_for_outcome",
 ]

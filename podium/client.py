@@ -10,9 +10,11 @@ one workflow, `order-<order_id>`: placing the same order again returns the same 
 
 import asyncio
 import hashlib
+from contextlib import suppress
 from typing import Any, Literal, overload
 
 from opentelemetry import trace
+from pydantic import ValidationError
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -20,13 +22,14 @@ from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import (
@@ -36,11 +39,14 @@ from contracts.order import (
     OrderResult,
     OrderState,
     OrderStatus,
+    order_id_from_workflow_id,
     workflow_id_for,
 )
 from workers.runtime.settings import DEFAULT_TASK_QUEUE, Settings
 from workers.runtime.temporal import connect_temporal
 from workflows.order import CANCELLED_THROUGH_TEMPORAL, ORDER_ID_TAKEN, OrderWorkflow
+from workflows.outcome import ORDER_CANCELLED, ORDER_FAILED, OUTCOME_MEMO
+from workflows.summaries import order_details, order_summary
 
 OrderHandle = WorkflowHandle[OrderWorkflow, OrderResult]
 tracer = trace.get_tracer(__name__)
@@ -116,7 +122,7 @@ async def place_order(
         if wait == "confirmed":
             return await _confirmed(client, request, task_queue)
         handle = await _start(client, request, task_queue)
-    return await handle.result() if wait == "outcome" else handle
+    return await outcome(handle) if wait == "outcome" else handle
 
 
 def _start_options(request: OrderRequest, task_queue: str) -> dict[str, Any]:
@@ -127,6 +133,8 @@ def _start_options(request: OrderRequest, task_queue: str) -> dict[str, Any]:
         "task_queue": task_queue,
         "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
         "memo": {"fingerprint": fingerprint(request), "summary": summary(request)},
+        "static_summary": order_summary(request),
+        "static_details": order_details(request),
     }
 
 
@@ -222,16 +230,57 @@ async def _finished_answer(client: Client, request: OrderRequest) -> Confirmatio
     status = (await handle.describe()).status
     if status in ENDED_FROM_OUTSIDE:  # terminated or timed out: nothing inside undid it
         raise RunEndedWithoutResult(status)
-    if status == WorkflowExecutionStatus.CANCELED:
-        return Confirmation(
-            order_id=request.order_id,
-            confirmed=False,
-            state=OrderState.CANCELLED,
-            total=request.total,
-            currency=request.currency,
-            failure=CANCELLED_THROUGH_TEMPORAL,
-        )
-    return Confirmation.of(await handle.result())
+    return Confirmation.of(await outcome(handle))
+
+
+async def outcome(handle: WorkflowHandle[Any, Any]) -> OrderResult:
+    """The order's outcome once its run ended, whatever the UI's list shows for the run.
+
+        result = await podium.outcome(podium.order_handle(client, "ord-42"))
+        print(result.state, result.failure, result.compensated)
+
+    A completed order completes its run; an undone one fails it (`OrderFailed` after a refusal
+    or a give-up, `OrderCancelled` after the customer's cancel) with the outcome as the error's
+    details; a cancel through Temporal cancels it, with the outcome in the memo. Orders that
+    ended before that change completed whatever their outcome. A run that ended without an outcome
+    (refused input) raises its WorkflowFailureError; one terminated, timed out or cancelled
+    with nothing recorded raises RunEndedWithoutResult.
+    """
+    try:
+        result: OrderResult = await handle.result()
+        return result
+    except WorkflowFailureError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type in (ORDER_FAILED, ORDER_CANCELLED):
+            # Anything else under that name (another client's run) raises as it came.
+            with suppress(IndexError, ValidationError):
+                return OrderResult.model_validate(cause.details[0])
+        if isinstance(cause, CancelledError):
+            return await _cancelled_outcome(handle)
+        ended = (await handle.describe()).status
+        if ended in ENDED_FROM_OUTSIDE:
+            raise RunEndedWithoutResult(ended) from None
+        raise
+
+
+async def _cancelled_outcome(handle: WorkflowHandle[Any, Any]) -> OrderResult:
+    description = await handle.describe()
+    with suppress(ValidationError, ApplicationError):  # a memo Podium did not write
+        memo = await description.memo()
+        if (recorded := memo.get(OUTCOME_MEMO)) is not None:
+            return OrderResult.model_validate(recorded)
+        # Cancelled before the outcome was recorded in the memo: what its start's memo tells.
+        placed = memo.get("summary")
+        order_id = order_id_from_workflow_id(handle.id)
+        if isinstance(placed, dict) and order_id is not None:
+            return OrderResult(
+                order_id=order_id,
+                state=OrderState.CANCELLED,
+                total=placed.get("total"),
+                currency=placed.get("currency"),
+                failure=CANCELLED_THROUGH_TEMPORAL,
+            )
+    raise RunEndedWithoutResult(WorkflowExecutionStatus.CANCELED)
 
 
 def fingerprint(request: OrderRequest) -> str:
@@ -275,7 +324,7 @@ async def wait_for_outcome(
     print(result.failure)  # None when completed
     """
     async with asyncio.timeout(timeout):
-        return await order_handle(client, order_id).result()
+        return await outcome(order_handle(client, order_id))
 
 
 async def cancel_order(client: Client, order_id: str) -> CancelResult:
@@ -339,10 +388,9 @@ async def last_known_result(client: Client, order_id: str) -> OrderResult | None
     status = (await handle.describe()).status
     if status is None or status == WorkflowExecutionStatus.RUNNING:
         return None
-    # A failed run's error (e.g. refused input) is read from its result; other endings are not.
-    if status not in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.FAILED):
+    if status in ENDED_FROM_OUTSIDE:
         raise RunEndedWithoutResult(status)
-    return await handle.result()
+    return await outcome(handle)
 
 
 async def has_worker(client: Client, namespace: str, task_queue: str) -> bool:

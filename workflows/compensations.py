@@ -41,14 +41,14 @@ def undo_command(
     raise ValueError(f"no compensation named {name!r}")
 
 
-async def run_round(name: str, activity: Callable[[Any, Any], Any], command: object) -> None:
+async def run_round(activity: Callable[[Any, Any], Any], command: object, summary: str) -> None:
     """One round of a compensation (its activity, with a few retries of its own)."""
     await workflow.execute_activity_method(
         activity,
         command,
         start_to_close_timeout=COMPENSATION.start_to_close,
         retry_policy=COMPENSATION.retry,
-        summary=name,
+        summary=summary,
     )
 
 

@@ -6,7 +6,8 @@ create order -> reserve stock -> fraud screen -> charge payment -> confirm order
 A refusal (out of stock, suspected fraud, declined card), a customer's cancel (`podium cancel`)
 or a cancel requested through Temporal (UI, `temporal workflow cancel`, any SDK) before the
 pivot undoes what was done, newest first (refund -> release -> cancel), and publishes
-order.failed.v1; a Temporal cancel then ends the run as Canceled. Compensations, the pivot and
+order.failed.v1; the run then fails with the outcome (OrderFailed, OrderCancelled), or ends as
+Canceled after a Temporal cancel (outcome.py). Compensations, the pivot and
 the publish are never interrupted by a cancel. Past the pivot the order can only complete:
 order.completed.v1 is published, retried until the broker confirms it, and a late Temporal
 cancel is only recorded. A compensation that keeps failing is retried in rounds, flagged for an
@@ -17,7 +18,8 @@ activities; the charge, the compensations and the publish are regular activities
 
 The machinery sits beside this file: saga.py (the compensation stack), compensations.py (the
 undo commands and stuck rounds), shield.py (work a cancel must not stop), progress.py (step
-records), visibility.py (search attributes, UI details, metrics), failures.py, policies.py.
+records), visibility.py (search attributes, UI details, metrics), summaries.py (what each step
+says on the UI's timeline), outcome.py (how the run ends), failures.py, policies.py.
 """
 
 import asyncio
@@ -28,7 +30,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
-from workflows import compensations, visibility
+from workflows import compensations, outcome, summaries, visibility
 from workflows.failures import STEP_FAILED, business_failure, describe
 from workflows.policies import (
     FORWARD,
@@ -127,12 +129,16 @@ class OrderWorkflow:
             payment_id = await self._charge_payment()
             await self._confirm_order()
         except OrderNotPlaced as stop:
-            result = await uninterruptible(self._undo(stop), self._cancelled_late)
-            if stop.failure == CANCELLED_THROUGH_TEMPORAL and self._cancelled_through_temporal:
-                # Undone and published: now the run ends as Canceled, as the operator asked.
-                raise asyncio.CancelledError(CANCELLED_THROUGH_TEMPORAL.message) from None
-            return result
+            return await self._stop(stop)
         return await uninterruptible(self._complete(payment_id), self._cancelled_late)
+
+    async def _stop(self, stop: OrderNotPlaced) -> OrderResult:
+        """Undo the order, then end the run as its outcome reads (workflows/outcome.py)."""
+        result = await uninterruptible(self._undo(stop), self._cancelled_late)
+        if stop.failure == CANCELLED_THROUGH_TEMPORAL and self._cancelled_through_temporal:
+            # Undone and published: now the run ends as Canceled, as the operator asked.
+            raise outcome.cancelled_through_temporal(result, stop.failure.message) from None
+        return outcome.not_placed(result)
 
     # The critical path ---------------------------------------------------------------------
 
@@ -412,7 +418,7 @@ class OrderWorkflow:
                 schedule_to_close_timeout=policy.schedule_to_close,
                 retry_policy=policy.retry,
                 local_retry_threshold=policy.local_retry_threshold,
-                summary=name,
+                summary=summaries.step(name, command),
             )
         return workflow.start_activity_method(
             activity,
@@ -420,7 +426,7 @@ class OrderWorkflow:
             start_to_close_timeout=policy.start_to_close,
             schedule_to_close_timeout=policy.schedule_to_close,
             retry_policy=policy.retry,
-            summary=name,
+            summary=summaries.step(name, command),
         )
 
     # Undoing ---------------------------------------------------------------------------------
@@ -431,7 +437,7 @@ class OrderWorkflow:
         activity, command = compensations.undo_command(name, self._request.order_id, self._key)
 
         async def compensate() -> None:
-            await compensations.run_round(name, activity, command)
+            await compensations.run_round(activity, command, summaries.undo(name, self._request))
             self._progress.record(name, "compensated")
             if self._needs_operator is not None:
                 self._needs_operator = None
@@ -504,4 +510,5 @@ class OrderWorkflow:
             failure=self._failure,
             payment_id=payment_id,
             event_id=event_id,
+            compensated=list(self._compensated),
         )

@@ -9,7 +9,6 @@ from temporalio import workflow
 
 from workflows.order import OrderNotPlaced, OrderWorkflow
 from workflows.progress import Progress
-from workflows.shield import uninterruptible
 
 with workflow.unsafe.imports_passed_through():
     from contracts.order import OrderResult, OrderState
@@ -35,7 +34,7 @@ class OrderUndoWorkflow(OrderWorkflow):
     async def run(self, carried: CarriedSaga) -> OrderResult:  # type: ignore[override]
         self._index_order()
         stop = OrderNotPlaced(carried.outcome, carried.failure)
-        return await uninterruptible(self._undo(stop), self._cancelled_late)
+        return await self._stop(stop)
 
 
 # Every workflow type an order runs as: a worker registers them all.

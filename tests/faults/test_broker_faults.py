@@ -12,7 +12,7 @@ from contracts.broker import unrouted_name
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.order import OrderState
 from infra.stack import LocalStack
-from podium.client import order_status, place_order, wait_for_state
+from podium.client import order_status, outcome, place_order, wait_for_state
 from tests.support.factories import an_order
 from tests.support.invariants import ConsumerStores, assert_consumer_invariants, assert_invariants
 from tests.support.running import consumers, fault_worker, wait_for_pending, wait_settled
@@ -41,7 +41,7 @@ async def test_broker_down_at_publish_the_order_completes_once_it_is_back_effect
         finally:
             await asyncio.to_thread(stack.rabbitmq.start)
         async with asyncio.timeout(90):
-            result = await handle.result()
+            result = await outcome(handle)
         stores = ConsumerStores.of(settings, mail.folder)
         await wait_settled([result], stores, within=60)
 
@@ -83,7 +83,7 @@ async def test_lost_confirm_publishes_twice_with_one_id_and_each_consumer_acts_o
             async with asyncio.timeout(30):
                 for order in (an_order(), an_order(payment_token="tok_declined")):
                     handle = await place_order(temporal, order, settings.task_queue, wait="started")
-                    results.append(await handle.result())
+                    results.append(await outcome(handle))
                     publisher.calls = 0  # each order's first publish loses its confirm
             stores = ConsumerStores.of(settings, mail.folder)
             await wait_settled(results, stores)
@@ -106,7 +106,7 @@ async def test_an_event_no_queue_is_bound_for_completes_the_order_and_waits_unro
     async with running_worker(temporal, settings):
         handle = await place_order(temporal, order, settings.task_queue, wait="started")
         async with asyncio.timeout(30):
-            result = await handle.result()
+            result = await outcome(handle)
 
     assert result.state == OrderState.COMPLETED  # the critical path never waits for consumers
     unrouted = await amqp_channel.get_queue(unrouted_name(settings.exchange))

@@ -11,7 +11,7 @@ from temporalio.client import Client
 from activities.steps import InventoryActivities
 from contracts.order import OrderState, OrderStatus
 from contracts.steps import ReleaseStock, Reservation
-from podium.client import order_status, place_order
+from podium.client import order_status, outcome, place_order
 from services.orders import CANCELLED
 from tests.support.factories import an_order
 from tests.support.invariants import assert_invariants
@@ -60,7 +60,7 @@ async def test_failing_release_is_retried_in_rounds_then_cancel_runs_after_it(
         handle = await place_order(temporal, order, settings.task_queue, wait="started")
         status = await first_failed_round(temporal, order.order_id)
         stuck_record = orders.get(order.order_id)
-        result = await handle.result()
+        result = await outcome(handle)
         final = await order_status(temporal, order.order_id)
 
     # While the release kept failing the order said so, and cancel_order had not run.

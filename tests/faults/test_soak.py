@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from consumers.runtime.dlq import list_dead_letters
 from contracts.order import OrderRequest, OrderResult, OrderState
-from podium.client import place_order
+from podium.client import outcome, place_order
 from services.payment import CAPTURED
 from tests.faults.conftest import SUMMARY
 from tests.support.factories import an_order
@@ -105,7 +105,7 @@ async def test_soak_with_random_failures_and_killed_processes_loses_and_doubles_
             await asyncio.sleep(SUBMIT_SECONDS / ORDERS)
         async with asyncio.timeout(150):
             await chaos_task
-            results: list[OrderResult] = await asyncio.gather(*(h.result() for h in handles))
+            results: list[OrderResult] = await asyncio.gather(*(outcome(h) for h in handles))
         stores = ConsumerStores.of(settings, mail.folder)
         await wait_settled(results, stores, within=60)
     except BaseException:

@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from contracts.order import OrderState
 from infra.stack import LocalStack
-from podium.client import order_handle, place_order, wait_for_state
+from podium.client import order_handle, outcome, place_order, wait_for_state
 from tests.support.factories import an_order
 from tests.support.invariants import assert_invariants
 from tests.support.waits import drain, tap
@@ -39,7 +39,7 @@ async def test_orders_in_flight_complete_once_after_a_temporal_restart(
         await asyncio.to_thread(stack.temporal.stop)
         await asyncio.to_thread(stack.temporal.start)
         async with asyncio.timeout(90):
-            results = await asyncio.gather(*(h.result() for h in handles))
+            results = await asyncio.gather(*(outcome(h) for h in handles))
 
     assert [r.state for r in results] == [OrderState.COMPLETED] * IN_FLIGHT
     for order, handle in zip(orders, handles, strict=True):

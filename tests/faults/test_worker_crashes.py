@@ -14,7 +14,7 @@ from activities.steps import PaymentActivities
 from adapters.sqlite import Database
 from contracts.order import OrderState, workflow_id_for
 from contracts.steps import Charge, ChargePayment
-from podium.client import place_order, wait_for_state
+from podium.client import outcome, place_order, wait_for_state
 from services.payment import CAPTURED, payment_id_for
 from tests.support.factories import an_order
 from tests.support.invariants import assert_invariants
@@ -60,7 +60,7 @@ async def test_worker_killed_between_reserve_and_charge_resumes_without_reservin
     assert payments.charges() == [], worker.tail()  # killed before the charge was recorded
 
     async with running_worker(temporal, settings), asyncio.timeout(60):
-        result = await handle.result()
+        result = await outcome(handle)
 
     assert result.state == OrderState.COMPLETED
     # Its local activity's result was recorded before the charge was scheduled: replayed.
@@ -96,7 +96,7 @@ async def test_worker_killed_after_the_charge_was_recorded_retries_with_the_same
         worker.kill()
 
     async with running_worker(temporal, settings), asyncio.timeout(60):
-        result = await handle.result()
+        result = await outcome(handle)
 
     assert result.state == OrderState.COMPLETED
     charge = await activity_runs(handle, "charge_payment")
@@ -134,7 +134,7 @@ async def test_a_charge_slower_than_its_timeout_is_retried_and_still_charged_onc
     order = an_order()
     async with fault_worker(temporal, settings, slow_first_charge), asyncio.timeout(60):
         handle = await place_order(temporal, order, settings.task_queue, wait="started")
-        result = await handle.result()
+        result = await outcome(handle)
         await asyncio.to_thread(late_answer.wait, 5)
 
     assert result.state == OrderState.COMPLETED

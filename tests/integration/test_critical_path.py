@@ -14,7 +14,7 @@ from contracts.events import OrderCompletedV1
 from contracts.money import Currency
 from contracts.order import OrderRequest, OrderResult, OrderState
 from infra.stack import LocalStack
-from podium.client import cancel_order, order_status, place_order, wait_for_state
+from podium.client import cancel_order, order_status, outcome, place_order, wait_for_state
 from tests.support.factories import ORDER_TOTAL, an_order
 from tests.support.invariants import assert_invariants, reserved_units
 from tests.support.waits import drain
@@ -53,7 +53,7 @@ async def test_duplicate_submits_start_one_workflow_and_charge_once(
         handles = await asyncio.gather(
             *(place_order(temporal, order, settings.task_queue, wait="started") for _ in range(5))
         )
-        await handles[0].result()
+        await outcome(handles[0])
         again = await place_order(temporal, order, settings.task_queue, wait="outcome")
 
     assert len({h.result_run_id for h in handles}) == 1
@@ -82,7 +82,7 @@ async def test_broker_down_at_publish_delays_the_event_until_it_is_back(
             waiting = await order_status(temporal, order.order_id)
         finally:
             stack.rabbitmq.start()
-        result = await asyncio.wait_for(handle.result(), timeout=90)
+        result = await asyncio.wait_for(outcome(handle), timeout=90)
 
     assert waiting.state == OrderState.CONFIRMED  # past the pivot, event not yet confirmed
     assert result.state == OrderState.COMPLETED
@@ -124,7 +124,7 @@ async def test_a_batch_of_mixed_orders_keeps_stock_ledger_and_states_consistent(
         if order.order_id.endswith("-cancel"):
             await wait_for_state(temporal, order.order_id, OrderState.RESERVED)
             await cancel_order(temporal, order.order_id)
-        return await handle.result()
+        return await outcome(handle)
 
     async with running_worker(temporal, settings):
         results = await asyncio.gather(*(run(o) for o in orders))

@@ -10,7 +10,14 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from contracts.events import OrderEvent
 from contracts.order import OrderState
-from podium.client import OrderIdTaken, cancel_order, order_handle, place_order, wait_for_state
+from podium.client import (
+    OrderIdTaken,
+    cancel_order,
+    order_handle,
+    outcome,
+    place_order,
+    wait_for_state,
+)
 from tests.support.factories import an_order
 from tests.support.waits import eventually, until
 from workers.bootstrap import running_worker
@@ -52,7 +59,7 @@ async def test_the_answer_comes_before_the_publish_and_the_run_waits_for_it(
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
         assert publisher.events == []  # nothing published yet: the gate is shut
         publisher.gate.set()
-        result = await handle.result()
+        result = await outcome(handle)
     assert answer.confirmed and answer.failure is None
     assert answer.state == OrderState.CONFIRMED
     assert (answer.order_id, answer.total, answer.currency) == (
@@ -89,7 +96,7 @@ async def test_each_refusal_answers_not_confirmed_with_its_reason(
         answer = await place_order(temporal, order, settings.task_queue)
         assert publisher.events == []
         publisher.gate.set()
-        result = await order_handle(temporal, order.order_id).result()
+        result = await outcome(order_handle(temporal, order.order_id))
     assert not answer.confirmed
     assert answer.failure is not None and answer.failure.code == code
     assert answer.failure == result.failure and result.state == OrderState.FAILED
@@ -122,15 +129,15 @@ async def test_placing_the_same_order_again_answers_from_its_one_run(
         )
         while_publishing = await place_order(temporal, order, settings.task_queue)
         publisher.gate.set()
-        await order_handle(temporal, order.order_id).result()
+        await outcome(order_handle(temporal, order.order_id))
         finished = await place_order(temporal, order, settings.task_queue)
-        outcome = await place_order(temporal, order, settings.task_queue, wait="outcome")
+        answered = await place_order(temporal, order, settings.task_queue, wait="outcome")
         # Placed without asking for the answer: a finished run answers from its result.
         declined = an_order(payment_token="tok_declined")
         await place_order(temporal, declined, settings.task_queue, wait="outcome")
         late = await place_order(temporal, declined, settings.task_queue)
     assert first.confirmed and first == second == while_publishing == finished
-    assert outcome.state == OrderState.COMPLETED
+    assert answered.state == OrderState.COMPLETED
     assert not late.confirmed and late.state == OrderState.FAILED
     assert late.failure is not None and late.failure.code == "card_declined"
     for placed in (order, declined):
@@ -149,7 +156,7 @@ async def test_other_contents_under_a_taken_id_are_refused_running_or_finished(
         with pytest.raises(OrderIdTaken, match="different contents"):
             await place_order(temporal, other, settings.task_queue)  # running
         publisher.gate.set()
-        await order_handle(temporal, order.order_id).result()
+        await outcome(order_handle(temporal, order.order_id))
         for wait in ("confirmed", "outcome", "started"):
             with pytest.raises(OrderIdTaken, match="different contents"):
                 await place_order(temporal, other, settings.task_queue, wait=wait)  # type: ignore[call-overload]
@@ -169,7 +176,7 @@ async def test_with_no_worker_the_answer_waits_for_one_to_start(
         pytest.fail(f"answered with no worker running: {placing.result()}")
     async with running_worker(temporal, settings), asyncio.timeout(60):
         answer = await placing
-        await order_handle(temporal, order.order_id).result()
+        await outcome(order_handle(temporal, order.order_id))
     assert answer.confirmed
     assert await runs_of(temporal, order.workflow_id) == 1
 

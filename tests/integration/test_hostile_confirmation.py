@@ -9,7 +9,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from contracts.order import OrderRequest, OrderState
-from podium.client import order_handle, place_order, wait_for_state
+from podium.client import order_handle, outcome, place_order, wait_for_state
 from tests.integration.test_early_return import GatedPublisher
 from tests.integration.test_hostile_input import as_json, line, temporal_cli
 from tests.support.factories import an_order
@@ -72,7 +72,7 @@ async def test_bad_confirmation_arguments_are_refused_before_and_after_the_pivot
         status = await order_handle(temporal, waiting.order_id).describe()
         assert status.status is not None and status.status.name == "RUNNING"
         publisher.gate.set()
-        assert (await order_handle(temporal, confirmed.order_id).result()).state == (
+        assert (await outcome(order_handle(temporal, confirmed.order_id))).state == (
             OrderState.COMPLETED
         )
         await order_handle(temporal, waiting.order_id).terminate("test over")

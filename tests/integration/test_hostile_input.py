@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from contracts.order import OrderState, workflow_id_for
 from podium.cli import exits
 from podium.cli import orders as order_commands
-from podium.client import place_order
+from podium.client import outcome, place_order
 from tests.support.factories import an_order, order_data
 from tests.support.servers import venv_binary
 from workers.bootstrap import running_worker
@@ -157,7 +157,7 @@ async def test_bad_query_and_update_payloads_are_refused_and_the_order_carries_o
         status = await handle.query(OrderWorkflow.status)
         assert status.state != OrderState.FAILED and not status.cancel_requested
         assert (await handle.execute_update(OrderWorkflow.cancel)).accepted
-        result = await asyncio.wait_for(handle.result(), 30)
+        result = await asyncio.wait_for(outcome(handle), 30)
     assert result.state == OrderState.CANCELLED
     kinds = [event.event_type async for event in handle.fetch_history_events()]
     assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in kinds

@@ -15,7 +15,7 @@ from activities.steps import InventoryActivities
 from contracts.events import OrderFailedV1
 from contracts.order import OrderState
 from contracts.steps import Reservation, ReserveStock
-from podium.client import cancel_order, order_status, place_order
+from podium.client import cancel_order, order_status, outcome, place_order
 from services.inventory import InventoryService
 from tests.support.factories import an_order
 from tests.support.shop import RecordingPublisher
@@ -61,7 +61,7 @@ async def test_customer_cancel_during_a_local_step_undoes_it(
         gated.gate.set()
         async with asyncio.timeout(30):
             accepted = await cancelling
-            result = await handle.result()
+            result = await outcome(handle)
         status = await order_status(temporal, order.order_id)
 
     assert accepted.accepted

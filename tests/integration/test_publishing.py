@@ -19,7 +19,7 @@ from infra.stack import StackInfo
 from infra.stack.ports import free_port
 from podium.cli import dead_letters, exits
 from podium.cli.consumers import consume
-from podium.client import place_order, wait_for_state
+from podium.client import outcome, place_order, wait_for_state
 from tests.support.factories import an_order
 from tests.support.management import Management
 from tests.support.waits import eventually
@@ -53,7 +53,7 @@ async def test_with_no_consumer_deployed_orders_complete_and_their_events_wait_u
             what="exchange",
         )
         handle = await place_order(temporal, an_order(), own.task_queue, wait="started")
-        result = await handle.result()
+        result = await outcome(handle)
     assert result.state == OrderState.COMPLETED
     assert declared["arguments"] == {"alternate-exchange": unrouted}
     assert (await management.exchange(unrouted))["type"] == "fanout"

@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from contracts.money import Currency
 from contracts.order import OrderState
-from podium.client import place_order, wait_for_state
+from podium.client import outcome, place_order, wait_for_state
 from tests.support.factories import ORDER_TOTAL, an_order
 from workers.bootstrap import open_services, running_worker
 from workers.runtime.settings import Settings
@@ -60,7 +60,7 @@ async def test_sigterm_lets_the_charge_in_flight_finish_then_a_new_worker_comple
     _, _, payments = open_services(settings)
     assert [c.status for c in payments.charges()] == ["CAPTURED"]
     async with running_worker(temporal, settings):
-        result = await asyncio.wait_for(handle.result(), timeout=60)
+        result = await asyncio.wait_for(outcome(handle), timeout=60)
     assert result.state == OrderState.COMPLETED
     assert payments.captured_total(Currency.EUR) == ORDER_TOTAL
 

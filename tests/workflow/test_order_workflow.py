@@ -13,7 +13,7 @@ from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.money import Currency
 from contracts.order import OrderState
 from contracts.steps import ReleaseStock, Reservation
-from podium.client import cancel_order, order_status, place_order, wait_for_state
+from podium.client import cancel_order, order_status, outcome, place_order, wait_for_state
 from services.inventory import InventoryService
 from tests.support.factories import ORDER_TOTAL, an_order
 from tests.support.shop import Shop
@@ -158,7 +158,7 @@ async def test_cancel_during_the_charge_interrupts_it_and_compensates_everything
             while not await _pending(handle, "charge_payment"):
                 await asyncio.sleep(0.05)
         accepted = await cancel_order(shop.client, order.order_id)
-        result = await handle.result()
+        result = await outcome(handle)
         status = await order_status(shop.client, order.order_id)
 
     assert accepted.accepted
@@ -191,7 +191,7 @@ async def test_cancel_past_the_pivot_is_refused_while_the_event_waits_for_the_br
         await asyncio.sleep(0.5)  # publish attempts keep failing meanwhile
         assert shop.publisher.attempts >= 2 and not shop.publisher.events
         shop.publisher.broker_down = False
-        result = await handle.result()
+        result = await outcome(handle)
 
     assert not refused.accepted
     assert refused.reason is not None and "no longer be cancelled" in refused.reason
@@ -217,9 +217,9 @@ async def test_duplicate_submit_returns_the_same_run_and_charges_once(shop: Shop
             place_order(shop.client, order, shop.task_queue, wait="started"),
             place_order(shop.client, order, shop.task_queue, wait="started"),
         )
-        await first.result()
+        await outcome(first)
         third = await place_order(shop.client, order, shop.task_queue, wait="started")
-        result = await third.result()
+        result = await outcome(third)
 
     assert first.id == second.id == third.id
     assert result.state == OrderState.COMPLETED

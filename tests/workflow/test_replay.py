@@ -143,3 +143,35 @@ def test_the_v6_histories_hold_the_confirmation_update() -> None:
         kinds = [event.event_type for event in load(path).events]
         assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED in kinds, path.stem
         assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED in kinds, path.stem
+
+
+def test_v7_histories_end_each_order_as_its_outcome_reads() -> None:
+    """From v7 an undone order fails its run, a Temporal cancel cancels it, behind a patch."""
+    ends = {p.stem: load(p).events[-1].event_type for p in HISTORIES if p.stem.startswith("v7-")}
+    failed = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
+    completed = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    assert ends == {
+        "v7-completed": completed,
+        "v7-transient": completed,
+        "v7-cancel_too_late": completed,
+        "v7-declined": failed,
+        "v7-out_of_stock": failed,
+        "v7-fraud": failed,
+        "v7-cancelled": failed,  # the customer's cancel: OrderCancelled
+        "v7-stuck": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+        "v7-stuck-run2": failed,
+        "v7-temporal_cancelled": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    }
+    versions = {p.stem.split("-", 1)[1] for p in HISTORIES if p.stem.startswith("v6-")}
+    assert versions == {p.stem.split("-", 1)[1] for p in HISTORIES if p.stem.startswith("v7-")}
+
+
+def test_older_histories_replay_with_other_activity_summaries() -> None:
+    """Summaries are user metadata, not commands: the v6 histories hold the old ones (the
+    activity type again) and still replay (test_recorded_history_replays_...)."""
+    summaries = [
+        e.user_metadata.summary.data
+        for e in load(next(p for p in HISTORIES if p.stem == "v6-declined")).events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert b'"charge_payment"' in summaries

@@ -16,7 +16,7 @@ from activities.steps import InventoryActivities
 from contracts.order import OrderState
 from contracts.steps import ReleaseStock, Reservation
 from podium.cli.orders import describe_status
-from podium.client import order_handle, order_status, place_order
+from podium.client import order_handle, order_status, outcome, place_order
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
@@ -52,7 +52,7 @@ async def test_a_stuck_compensation_needs_an_operator_continues_as_new_then_fini
     async with shop.worker(broken.release_stock):
         first = await place_order(shop.client, order, shop.task_queue, wait="started")
         first_run = first.result_run_id
-        outcome = asyncio.create_task(first.result())  # lets the test server skip time
+        ending = asyncio.create_task(outcome(first))  # lets the test server skip time
         async with asyncio.timeout(60):
             while True:
                 latest = await order_handle(shop.client, order.order_id).describe()
@@ -68,8 +68,9 @@ async def test_a_stuck_compensation_needs_an_operator_continues_as_new_then_fini
         async with asyncio.timeout(30):
             answer = await place_order(shop.client, order, shop.task_queue)
         broken.broken = False
-        result = await outcome
+        result = await ending
         final = await order_status(shop.client, order.order_id)
+        last_description = await order_handle(shop.client, order.order_id).describe()
         first_description = await shop.client.get_workflow_handle(
             first.id, run_id=first_run
         ).describe()
@@ -90,8 +91,11 @@ async def test_a_stuck_compensation_needs_an_operator_continues_as_new_then_fini
     assert first_description.status == WorkflowExecutionStatus.CONTINUED_AS_NEW
     assert len(first_history.events) < 20 * ROUNDS_PER_RUN
     assert broken.calls > 5 * ROUNDS_PER_RUN
-    # Repaired, the same compensations finish with the same keys and the order fails cleanly.
+    # Repaired, the same compensations finish with the same keys and the order fails cleanly,
+    # its last run failed like a run that never got stuck.
     assert result.state == OrderState.FAILED
+    assert last_description.status == WorkflowExecutionStatus.FAILED
+    assert result.compensated == ["release_stock", "cancel_order"]
     assert final.needs_operator is None
     assert len(final.steps) <= MAX_STEP_RECORDS
     assert [s.step for s in final.steps if s.outcome == "compensated"] == [
@@ -130,13 +134,13 @@ async def test_a_stuck_compensation_is_counted_on_the_workers_prometheus_endpoin
         order = an_order(payment_token="tok_declined")
         async with shop.worker(broken.release_stock):
             handle = await place_order(shop.client, order, shop.task_queue, wait="started")
-            outcome = asyncio.create_task(handle.result())
+            ending = asyncio.create_task(outcome(handle))
             async with asyncio.timeout(60):
                 while (await order_status(shop.client, order.order_id)).needs_operator is None:
                     await asyncio.sleep(0.1)
             text = await asyncio.to_thread(_scrape, port)
             broken.broken = False
-            await outcome
+            await ending
     finally:
         await env.shutdown()
 

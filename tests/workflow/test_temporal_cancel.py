@@ -19,7 +19,7 @@ from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.money import Currency
 from contracts.order import OrderState
 from contracts.steps import Charge, ChargePayment
-from podium.client import order_status, place_order, wait_for_state
+from podium.client import order_status, outcome, place_order, wait_for_state
 from services.payment import PaymentService
 from tests.support.factories import ORDER_TOTAL, an_order
 from tests.support.shop import Shop
@@ -162,7 +162,7 @@ async def test_temporal_cancel_past_the_pivot_is_recorded_too_late_and_the_order
         await handle.cancel()
         await asyncio.sleep(0.5)
         shop.publisher.broker_down = False
-        result = await handle.result()
+        result = await outcome(handle)
         status = await order_status(shop.client, order.order_id)
         description = await handle.describe()
 
@@ -196,7 +196,7 @@ async def test_temporal_cancel_while_undoing_lets_the_undo_and_its_publish_finis
             while shop.publisher.attempts < 2:
                 await asyncio.sleep(0.05)
         shop.publisher.broker_down = False
-        result = await handle.result()
+        result = await outcome(handle)
         status = await order_status(shop.client, order.order_id)
 
     assert result.state == OrderState.FAILED

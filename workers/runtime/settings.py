@@ -4,6 +4,8 @@ Values come from `PODIUM_*` environment variables, then `.env`, then the file th
 writes (`.podium/stack.env`, holding the generated broker password).
 """
 
+from datetime import timedelta
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -48,6 +50,11 @@ class Settings(BaseSettings):
     # Fault injection for demos and tests: the simulated payment gateway.
     payment_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     payment_latency_ms: int = Field(default=0, ge=0)
+
+    # Manual review: an order above this total (in its currency's units) waits before the
+    # charge for a person to approve or reject it (`podium review`), rejected after the window.
+    review_above: Decimal = Field(default=Decimal(1_000), ge=0, allow_inf_nan=False)
+    review_timeout: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
 
     # Logging
     log_level: str = "INFO"

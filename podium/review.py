@@ -1,0 +1,126 @@
+"""Manual review from any Python script: the orders that wait for a reviewer, and the decision.
+
+    waiting = await podium.orders_awaiting_review(client, task_queue)
+    await podium.approve_order(client, "ord-42", reviewer="grace", reason="known customer")
+
+An order held for review (above `PODIUM_REVIEW_ABOVE`, or flagged by the fraud screen) waits
+before its charge; approved it is charged and completes, rejected it is undone.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from temporalio.client import (
+    Client,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from contracts.order import OrderState, order_id_from_workflow_id
+from contracts.problems import one_line
+from contracts.review import ReviewDecision, Reviewed
+from podium.client import order_handle
+from workers.runtime.settings import DEFAULT_TASK_QUEUE
+from workflows.order import OrderWorkflow
+from workflows.visibility import ORDER_STATUS
+
+MAX_LISTED = 200
+
+
+class ReviewRefused(Exception):
+    """The order is not awaiting review (never flagged, already decided, finished)."""
+
+
+@dataclass(frozen=True)
+class AwaitingReview:
+    order_id: str
+    customer_id: str
+    total: Decimal | None
+    currency: str
+    since: datetime | None  # when the order was placed
+
+
+async def approve_order(client: Client, order_id: str, *, reviewer: str, reason: str) -> Reviewed:
+    """Let an order held for review go on to its charge (ValidationError for bad input,
+    ReviewRefused when it is not awaiting review, RPCError NOT_FOUND for no such order)."""
+    decision = ReviewDecision(reviewer=reviewer, reason=reason)
+    return await _decide(client, order_id, decision, approve=True)
+
+
+async def reject_order(client: Client, order_id: str, *, reviewer: str, reason: str) -> Reviewed:
+    """Refuse an order held for review: its stock is released and it is cancelled."""
+    decision = ReviewDecision(reviewer=reviewer, reason=reason)
+    return await _decide(client, order_id, decision, approve=False)
+
+
+async def _decide(
+    client: Client, order_id: str, decision: ReviewDecision, *, approve: bool
+) -> Reviewed:
+    update = OrderWorkflow.approve if approve else OrderWorkflow.reject
+    handle = order_handle(client, order_id)
+    try:
+        return await handle.execute_update(update, decision)
+    except WorkflowUpdateFailedError as err:  # refused by the workflow's validator
+        cause = err.cause
+        reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise ReviewRefused(reason) from None
+    except RPCError:
+        description = await handle.describe()  # raises NOT_FOUND for an unknown order
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            raise
+        raise ReviewRefused(f"order {order_id} is already finished") from None
+
+
+async def orders_awaiting_review(
+    client: Client, task_queue: str = DEFAULT_TASK_QUEUE, limit: int = 50
+) -> list[AwaitingReview]:
+    """Running orders awaiting review on `task_queue`, oldest first, at most `limit` (up to
+    MAX_LISTED). Read from the server's visibility store: it lags a moment behind."""
+    query = (
+        f"{ORDER_STATUS.name} = '{OrderState.AWAITING_REVIEW}' "
+        f"AND ExecutionStatus = 'Running' AND TaskQueue = '{_quoted(task_queue)}' "
+        "ORDER BY StartTime ASC"
+    )
+    listed = []
+    async for execution in client.list_workflows(query, limit=min(limit, MAX_LISTED)):
+        order_id = order_id_from_workflow_id(execution.id)
+        if order_id is None:
+            continue
+        summary = await _summary(execution)
+        listed.append(
+            AwaitingReview(
+                order_id=order_id,
+                customer_id=one_line(summary.get("customer_id", "?"), 64),
+                total=_decimal(summary.get("total")),
+                currency=one_line(summary.get("currency", ""), 8),
+                since=execution.start_time,
+            )
+        )
+    return listed
+
+
+async def _summary(execution: WorkflowExecution) -> dict[str, object]:
+    """The memo our client wrote; another client's (the `temporal` CLI's) may hold anything."""
+    try:
+        summary = (await execution.memo()).get("summary")
+    except (ApplicationError, ValueError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _decimal(value: object) -> Decimal | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        amount = Decimal(value)
+    except ArithmeticError:
+        return None
+    return amount if amount.is_finite() else None

@@ -8,7 +8,7 @@ before its charge; approved it is charged and completes, rejected it is undone.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from temporalio.client import (
@@ -78,15 +78,15 @@ async def _decide(
 async def orders_awaiting_review(
     client: Client, task_queue: str = DEFAULT_TASK_QUEUE, limit: int = 50
 ) -> list[AwaitingReview]:
-    """Running orders awaiting review on `task_queue`, oldest first, at most `limit` (up to
-    MAX_LISTED). Read from the server's visibility store: it lags a moment behind."""
+    """Running orders awaiting review on `task_queue`, oldest first, at most `limit`. Read from
+    the server's visibility store, which lags a moment behind; of more than MAX_LISTED waiting
+    orders, the newest MAX_LISTED are looked at (the dev server's store cannot sort)."""
     query = (
         f"{ORDER_STATUS.name} = '{OrderState.AWAITING_REVIEW}' "
-        f"AND ExecutionStatus = 'Running' AND TaskQueue = '{_quoted(task_queue)}' "
-        "ORDER BY StartTime ASC"
+        f"AND ExecutionStatus = 'Running' AND TaskQueue = '{_quoted(task_queue)}'"
     )
     listed = []
-    async for execution in client.list_workflows(query, limit=min(limit, MAX_LISTED)):
+    async for execution in client.list_workflows(query, limit=MAX_LISTED):
         order_id = order_id_from_workflow_id(execution.id)
         if order_id is None:
             continue
@@ -100,7 +100,8 @@ async def orders_awaiting_review(
                 since=execution.start_time,
             )
         )
-    return listed
+    listed.sort(key=lambda order: order.since or datetime.max.replace(tzinfo=UTC))
+    return listed[: max(1, min(limit, MAX_LISTED))]
 
 
 async def _summary(execution: WorkflowExecution) -> dict[str, object]:

@@ -81,9 +81,12 @@ async def decide(
         if err.status == RPCStatusCode.NOT_FOUND:
             return fail(f"no order {order_id}", exits.BAD_INPUT)
         raise
-    goes_on = "it goes on to its charge" if action == "approve" else "it is being undone"
+    if action == "approve":
+        done, goes_on = "approved", "it goes on to its charge"
+    else:
+        done, goes_on = "rejected", "it is being undone"
     print(
-        f"order {order_id}: {action}d by {reviewer}; {goes_on}. "
+        f"order {order_id}: {done} by {reviewer}; {goes_on}. "
         f"Follow it with `podium status {order_id}`"
     )
     return exits.OK

@@ -107,6 +107,12 @@ def describe_status(current: "OrderStatus") -> str:
             f"  NEEDS AN OPERATOR: {stuck.compensation} failed {stuck.rounds} rounds, still "
             f"retrying (last error: {stuck.last_error})"
         )
+    if review := current.review:
+        lines.append(
+            f"  AWAITING REVIEW ({review.reason}): approve or reject by "
+            f"{review.deadline:%Y-%m-%d %H:%M} UTC with `podium review approve|reject "
+            f"{current.order_id} --reviewer NAME --reason TEXT`, else it is rejected"
+        )
     for step in current.steps:
         detail = f" ({step.detail})" if step.detail else ""
         lines.append(f"  {step.at:%H:%M:%S.%f} {step.step:<16} {step.outcome}{detail}")

@@ -54,7 +54,10 @@ class Settings(BaseSettings):
     # Manual review: an order above this total (in its currency's units) waits before the
     # charge for a person to approve or reject it (`podium review`), rejected after the window.
     review_above: Decimal = Field(default=Decimal(1_000), ge=0, allow_inf_nan=False)
-    review_timeout: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0))
+    # Seconds ("3600") or ISO 8601 ("PT2H"), up to a year.
+    review_timeout: timedelta = Field(
+        default=timedelta(hours=24), gt=timedelta(0), le=timedelta(days=366)
+    )
 
     # Logging
     log_level: str = "INFO"
@@ -115,6 +118,13 @@ class Settings(BaseSettings):
     temporal_tls_key_file: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: SecretStr | None = None
+
+    @field_validator("review_timeout", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -75,6 +75,12 @@ async def _decide(
         raise ReviewRefused(f"order {order_id} is already finished") from None
 
 
+async def is_running(client: Client, order_id: str) -> bool:
+    """Whether the order's workflow still runs (RPCError NOT_FOUND for no such order)."""
+    description = await order_handle(client, order_id).describe()
+    return description.status == WorkflowExecutionStatus.RUNNING
+
+
 async def orders_awaiting_review(
     client: Client, task_queue: str = DEFAULT_TASK_QUEUE, limit: int = 50
 ) -> list[AwaitingReview]:

@@ -262,7 +262,8 @@ class OrderWorkflow:
 
     @workflow.update
     async def confirmation(self, request: OrderRequest) -> Confirmation:
-        """Answer once the pivot is durable (confirmed) or the order stopped before it (why not).
+        """Answer once the pivot is durable (confirmed), the order stopped before it (why not),
+        or it waits for a reviewer (AWAITING_REVIEW: neither yet, and maybe for hours).
 
         Sent with the start (update-with-start), it is the customer's answer: its completion
         goes to the server with the workflow task that records the confirm step, while the

@@ -23,7 +23,9 @@ def register(commands: Commands) -> None:
         "review", help="orders held for manual review: list them, approve or reject one"
     )
     actions = review.add_subparsers(metavar="ACTION", required=True)
-    cmd = actions.add_parser("list", help="orders awaiting review, oldest first")
+    cmd = actions.add_parser(
+        "list", help="orders awaiting review on PODIUM_TASK_QUEUE, oldest first"
+    )
     cmd.add_argument("--limit", type=_limit, default=50, help="at most this many (1 to 200)")
     cmd.set_defaults(command=lambda args, settings: asyncio.run(list_(settings, args.limit)))
     for action, verb in (("approve", "charge and complete it"), ("reject", "undo it")):
@@ -59,7 +61,7 @@ async def decide(
     from contracts.problems import describe
     from contracts.review import ReviewDecision
     from podium.client import has_worker
-    from podium.review import ReviewRefused, approve_order, reject_order
+    from podium.review import ReviewRefused, approve_order, is_running, reject_order
     from workers.runtime.temporal import connect_temporal
 
     try:
@@ -67,6 +69,18 @@ async def decide(
     except ValidationError as err:
         return fail(describe(err, "review decision"), exits.BAD_INPUT)
     client = await connect_temporal(settings)
+    try:
+        running = await is_running(client, order_id)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return fail(f"no order {order_id}", exits.BAD_INPUT)
+        raise
+    if not running:
+        return fail(
+            f"cannot {action} order {order_id}: it is already finished "
+            f"(`podium status {order_id}` tells how it ended)",
+            exits.ORDER_NOT_COMPLETED,
+        )
     if not await has_worker(client, settings.temporal_namespace, settings.task_queue):
         return fail(
             "no worker is running to take the decision; start `podium worker` first",

@@ -79,10 +79,7 @@ async def test_review_list_approve_and_reject_as_a_person_runs_them(
         rejected = await wait_for_outcome(temporal, refused_)
         decided = capsys.readouterr().out
 
-        # Refusals: decided already, never flagged, no such order, bad input.
-        assert await podium("review", "reject", kept, "--reviewer", "bob", "--reason", "late") == (
-            exits.ORDER_NOT_COMPLETED
-        )
+        # Refusals: never flagged, no such order, bad input, and (below) finished.
         assert await podium("review", "approve", small, "--reviewer", "bob", "--reason", "x") == (
             exits.ORDER_NOT_COMPLETED
         )
@@ -92,6 +89,10 @@ async def test_review_list_approve_and_reject_as_a_person_runs_them(
         assert await podium("review", "approve", kept, "--reviewer", "bob", "--reason", "a\nb") == (
             exits.BAD_INPUT
         )
+    # A finished order needs no worker to be refused.
+    assert await podium("review", "reject", kept, "--reviewer", "bob", "--reason", "late") == (
+        exits.ORDER_NOT_COMPLETED
+    )
     printed = capsys.readouterr()
 
     assert f"order {kept}: approved by grace; it goes on to its charge" in decided
@@ -99,7 +100,10 @@ async def test_review_list_approve_and_reject_as_a_person_runs_them(
     assert rejected.state == OrderState.FAILED
     assert rejected.failure is not None and rejected.failure.code == "review_rejected"
     errors = printed.err.splitlines()
-    assert f"podium: cannot reject order {kept}: order {kept} is already finished" in errors
+    assert (
+        f"podium: cannot reject order {kept}: it is already finished (`podium status {kept}` "
+        "tells how it ended)"
+    ) in errors
     assert any(line.startswith(f"podium: cannot approve order {small}: ") for line in errors), (
         errors
     )

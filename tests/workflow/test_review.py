@@ -185,6 +185,9 @@ async def test_a_decision_is_refused_unless_the_order_awaits_review(shop: Shop) 
         ("grace", "a" * 501),
         ("grace", "line one\nline two"),
         ("grace", "bell\x07"),
+        ("grace", "line\u2028separator"),
+        ("grace", "\u202egnp.exe"),
+        ("grace", "next\x85line"),
     ],
 )
 def test_a_decision_is_bounded_and_on_one_line(reviewer: str, reason: str) -> None:

@@ -42,7 +42,7 @@ class Scenario:
     review: bool = False  # above the review threshold: approved as `podium review approve` does
 
 
-def scenarios(tag: str, review_above: Decimal = Decimal(1_000)) -> list[Scenario]:
+def scenarios(tag: str, review_above: Decimal) -> list[Scenario]:
     def order(
         n: int, items: list[dict[str, Any]], token: str = "tok_visa", **kw: Any
     ) -> OrderRequest:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.risk import DEFAULT_REVIEW_ABOVE, DEFAULT_REVIEW_WINDOW
+
 STACK_ENV_FILE = Path(".podium/stack.env")
 DEFAULT_TASK_QUEUE = "podium-orders"  # the workers' and the clients' default
 
@@ -53,10 +55,10 @@ class Settings(BaseSettings):
 
     # Manual review: an order above this total (in its currency's units) waits before the
     # charge for a person to approve or reject it (`podium review`), rejected after the window.
-    review_above: Decimal = Field(default=Decimal(1_000), ge=0, allow_inf_nan=False)
+    review_above: Decimal = Field(default=DEFAULT_REVIEW_ABOVE, ge=0, allow_inf_nan=False)
     # Seconds ("3600") or ISO 8601 ("PT2H"), up to a year.
     review_timeout: timedelta = Field(
-        default=timedelta(hours=24), gt=timedelta(0), le=timedelta(days=366)
+        default=DEFAULT_REVIEW_WINDOW, gt=timedelta(0), le=timedelta(days=366)
     )
 
     # Logging

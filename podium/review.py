@@ -7,7 +7,8 @@ An order held for review (above `PODIUM_REVIEW_ABOVE`, or flagged by the fraud s
 before its charge; approved it is charged and completes, rejected it is undone.
 """
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from temporalio.client import (
     Client,
     WorkflowExecution,
     WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
@@ -23,7 +25,7 @@ from temporalio.service import RPCError
 from contracts.order import OrderState, order_id_from_workflow_id
 from contracts.problems import one_line
 from contracts.review import ReviewDecision, Reviewed
-from podium.client import order_handle
+from podium.client import order_handle, order_status
 from workers.runtime.settings import DEFAULT_TASK_QUEUE
 from workflows.order import OrderWorkflow
 from workflows.visibility import ORDER_STATUS
@@ -42,6 +44,7 @@ class AwaitingReview:
     total: Decimal | None
     currency: str
     since: datetime | None  # when the order was placed
+    deadline: datetime | None = None  # when it is rejected unless decided (from its status)
 
 
 async def approve_order(client: Client, order_id: str, *, reviewer: str, reason: str) -> Reviewed:
@@ -108,6 +111,21 @@ async def orders_awaiting_review(
         )
     listed.sort(key=lambda order: order.since or datetime.max.replace(tzinfo=UTC))
     return listed[: max(1, min(limit, MAX_LISTED))]
+
+
+async def with_deadlines(client: Client, waiting: list[AwaitingReview]) -> list[AwaitingReview]:
+    """The same orders with their deadlines, asked of each one's status query (which needs a
+    running worker); an order that does not answer within a few seconds keeps none."""
+
+    async def deadline(order: AwaitingReview) -> AwaitingReview:
+        try:
+            async with asyncio.timeout(5):
+                status = await order_status(client, order.order_id)
+        except (TimeoutError, RPCError, WorkflowQueryFailedError):
+            return order
+        return replace(order, deadline=status.review.deadline if status.review else None)
+
+    return list(await asyncio.gather(*(deadline(order) for order in waiting)))
 
 
 async def _summary(execution: WorkflowExecution) -> dict[str, object]:

@@ -107,7 +107,8 @@ async def decide(
 
 
 async def list_(settings: Settings, limit: int) -> int:
-    from podium.review import orders_awaiting_review
+    from podium.client import has_worker
+    from podium.review import orders_awaiting_review, with_deadlines
     from workers.runtime.temporal import connect_temporal
 
     client = await connect_temporal(settings)
@@ -115,6 +116,8 @@ async def list_(settings: Settings, limit: int) -> int:
     if not waiting:
         print("no order is awaiting review")
         return exits.OK
+    if await has_worker(client, settings.temporal_namespace, settings.task_queue):
+        waiting = await with_deadlines(client, waiting)
     print(f"{len(waiting)} order(s) awaiting review, oldest first:")
     for order in waiting:
         print(f"  {describe_waiting(order)}")
@@ -125,4 +128,5 @@ async def list_(settings: Settings, limit: int) -> int:
 def describe_waiting(order: "AwaitingReview") -> str:
     total = f"{order.total} {order.currency}" if order.total is not None else "?"
     since = f"placed {order.since:%Y-%m-%d %H:%M} UTC" if order.since else ""
-    return f"{order.order_id:<24} {total:>14}  {order.customer_id:<16} {since}"
+    by = f", decide by {order.deadline:%Y-%m-%d %H:%M} UTC" if order.deadline else ""
+    return f"{order.order_id:<24} {total:>14}  {order.customer_id:<16} {since}{by}"

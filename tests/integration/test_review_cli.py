@@ -62,7 +62,7 @@ async def test_review_list_approve_and_reject_as_a_person_runs_them(
 
         out = await listed(capsys, kept, refused_)
         assert "order(s) awaiting review" in out and small not in out
-        assert "1500.00 EUR" in out
+        assert "1500.00 EUR" in out and out.count(", decide by ") == 2
         assert await podium("status", kept) == exits.OK
         status = capsys.readouterr().out
         assert f"order {kept}: AWAITING_REVIEW 1500.00 EUR" in status

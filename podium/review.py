@@ -117,12 +117,14 @@ async def with_deadlines(client: Client, waiting: list[AwaitingReview]) -> list[
     """The same orders with their deadlines, asked of each one's status query (which needs a
     running worker); an order that does not answer within a few seconds keeps none."""
 
+    at_once = asyncio.Semaphore(16)
+
     async def deadline(order: AwaitingReview) -> AwaitingReview:
         try:
-            async with asyncio.timeout(5):
+            async with at_once, asyncio.timeout(5):
                 status = await order_status(client, order.order_id)
-        except (TimeoutError, RPCError, WorkflowQueryFailedError):
-            return order
+        except (TimeoutError, RPCError, WorkflowQueryFailedError, ApplicationError):
+            return order  # e.g. a run another client started under an order's id
         return replace(order, deadline=status.review.deadline if status.review else None)
 
     return list(await asyncio.gather(*(deadline(order) for order in waiting)))

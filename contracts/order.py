@@ -121,6 +121,7 @@ class OrderState(StrEnum):
     RECEIVED = "RECEIVED"
     CREATED = "CREATED"
     RESERVED = "RESERVED"
+    AWAITING_REVIEW = "AWAITING_REVIEW"  # stopped before the charge until a person decides
     CHARGED = "CHARGED"
     CONFIRMED = "CONFIRMED"
     COMPENSATING = "COMPENSATING"
@@ -145,6 +146,11 @@ StepOutcome = Literal[
     "failed",
     "interrupted",  # stopped by a cancel while in flight
     "compensated",
+    # the outcomes of step "review" (manual review of a risky order):
+    "awaiting",
+    "approved",
+    "rejected",
+    "timed out",
     "compensation retrying",  # one failed round of a compensation
     # the outcomes of step "cancel":
     "requested",
@@ -168,6 +174,13 @@ class NeedsOperator(Contract):
     last_error: str
 
 
+class PendingReview(Contract):
+    """Why an order waits for a reviewer, and until when: then it is rejected automatically."""
+
+    reason: str
+    deadline: datetime
+
+
 class OrderStatus(Contract):
     """What the status query returns: where the order is and how it got there."""
 
@@ -180,6 +193,7 @@ class OrderStatus(Contract):
     cancel_requested: bool = False
     pivot_passed: bool = False
     needs_operator: NeedsOperator | None = None
+    review: PendingReview | None = None  # while AWAITING_REVIEW
 
 
 class OrderResult(Contract):
@@ -198,7 +212,8 @@ class OrderResult(Contract):
 class Confirmation(Contract):
     """The answer a customer waits for: the order is confirmed (charged and past its pivot, so
     it will complete) or it is not, and why. Given as soon as that is durable; the outcome's
-    event is published afterwards."""
+    event is published afterwards. An order held for manual review answers at once with state
+    AWAITING_REVIEW, not confirmed and no failure: it is neither yet."""
 
     version: Literal[1] = 1
     order_id: str

@@ -7,7 +7,9 @@ retried step never charges, reserves or refunds twice. A release or refund also 
 of the step it undoes; cancelling an order names the order.
 """
 
+from datetime import timedelta
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field
 
@@ -62,8 +64,16 @@ class AssessRisk(Contract):
 
 
 class RiskAssessment(Contract):
+    """The screen's verdict; a refusal is a FraudSuspected failure instead.
+
+    "review" holds the order for a person, for `review_window` at most. The window is decided
+    here, in the recorded result, so a workflow's replay never depends on today's settings.
+    """
+
     order_id: str
-    decision: str  # "approved"; a refusal is a FraudSuspected failure
+    decision: Literal["approved", "review"] = "approved"
+    reason: str | None = None  # why it needs a review
+    review_window: timedelta | None = None
 
 
 class RefundPayment(Contract):

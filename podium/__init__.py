@@ -30,6 +30,12 @@ if TYPE_CHECKING:
         place_order,
         wait_for_outcome,
     )
+    from podium.review import (
+        ReviewRefused,
+        approve_order,
+        orders_awaiting_review,
+        reject_order,
+    )
     from workers.runtime.settings import Settings
 
 _HOMES = {
@@ -47,6 +53,10 @@ _HOMES = {
     "OrderStatus": "contracts.order",
     "CancelResult": "contracts.order",
     "Confirmation": "contracts.order",
+    "approve_order": "podium.review",
+    "reject_order": "podium.review",
+    "orders_awaiting_review": "podium.review",
+    "ReviewRefused": "podium.review",
     "Settings": "workers.runtime.settings",
 }
 __all__ = [
@@ -57,13 +67,17 @@ __all__ = [
     "OrderResult",
     "OrderState",
     "OrderStatus",
+    "ReviewRefused",
     "Settings",
+    "approve_order",
     "cancel_order",
     "connect",
     "order_handle",
     "order_status",
+    "orders_awaiting_review",
     "outcome",
     "place_order",
+    "reject_order",
     "wait_for_outcome",
 ]
 

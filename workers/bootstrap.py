@@ -76,7 +76,9 @@ def open_services(settings: Settings, *, injected_faults: bool = True) -> Servic
     )
 
 
-def order_activities(services: Services, publisher: Publisher) -> list[Activity]:
+def order_activities(
+    services: Services, publisher: Publisher, settings: Settings
+) -> list[Activity]:
     order = OrderActivities(services.orders)
     stock = InventoryActivities(services.inventory)
     payment = PaymentActivities(services.payments)
@@ -88,7 +90,7 @@ def order_activities(services: Services, publisher: Publisher) -> list[Activity]
         stock.release_stock,
         payment.charge_payment,
         payment.refund_payment,
-        RiskActivities(RiskService()).assess_risk,
+        RiskActivities(RiskService(settings.review_above, settings.review_timeout)).assess_risk,
         EventActivities(publisher).publish_event,
     ]
 
@@ -156,7 +158,7 @@ async def running_worker(
     own_services = services is None
     if services is None:
         services = await asyncio.to_thread(open_services, settings)
-    activities = {_name(fn): fn for fn in order_activities(services, publisher)}
+    activities = {_name(fn): fn for fn in order_activities(services, publisher, settings)}
     activities.update({_name(fn): fn for fn in [*replacements, *extra_activities]})
     with ThreadPoolExecutor(settings.activity_threads, "podium-activity") as threads:
         worker = temporal_worker(

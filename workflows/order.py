@@ -1,7 +1,11 @@
 """OrderWorkflow: the critical path of an order, as a saga.
 
-create order -> reserve stock -> fraud screen -> charge payment -> confirm order (pivot)
--> publish outcome
+create order -> reserve stock -> fraud screen [-> manual review] -> charge payment
+-> confirm order (pivot) -> publish outcome
+
+An order the fraud screen flags for review (above PODIUM_REVIEW_ABOVE, or by its rules) waits
+before the charge, AWAITING_REVIEW, for an `approve` or `reject` update (`podium review`); with
+no decision within the screen's window it is rejected. Rejected, it is undone as a refusal.
 
 A refusal (out of stock, suspected fraud, declined card), a customer's cancel (`podium cancel`)
 or a cancel requested through Temporal (UI, `temporal workflow cancel`, any SDK) before the
@@ -19,7 +23,8 @@ activities; the charge, the compensations and the publish are regular activities
 The machinery sits beside this file: saga.py (the compensation stack), compensations.py (the
 undo commands and stuck rounds), shield.py (work a cancel must not stop), progress.py (step
 records), visibility.py (search attributes, UI details, metrics), summaries.py (what each step
-says on the UI's timeline), outcome.py (how the run ends), failures.py, policies.py.
+says on the UI's timeline), outcome.py (how the run ends), review.py (the wait for a reviewer),
+failures.py, policies.py.
 """
 
 import asyncio
@@ -41,6 +46,7 @@ from workflows.policies import (
     compensation_pause,
 )
 from workflows.progress import Progress
+from workflows.review import Review
 from workflows.saga import Compensation, Saga
 from workflows.shield import uninterruptible
 
@@ -63,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
         OrderState,
         OrderStatus,
     )
+    from contracts.review import ReviewDecision, Reviewed
     from contracts.saga_state import CarriedSaga
     from contracts.steps import (
         AssessRisk,
@@ -72,6 +79,7 @@ with workflow.unsafe.imports_passed_through():
         OrderRef,
         PublishEvent,
         ReserveStock,
+        RiskAssessment,
         StockLine,
     )
 
@@ -111,6 +119,7 @@ class OrderWorkflow:
         self._compensated: list[str] = []
         self._rounds_this_run = 0
         self._stopped_as = OrderState.FAILED
+        self._review = Review()
         self._saga = Saga(
             pause=self._pause_between_rounds,
             retry_on=(ActivityError,),
@@ -125,7 +134,8 @@ class OrderWorkflow:
             await self._reserve_stock()
             # Added after v2 shipped: orders started before it replay without the step.
             if workflow.patched(FRAUD_CHECK_PATCH):
-                await self._screen_for_fraud()
+                verdict = await self._screen_for_fraud()
+                await self._hold_for_review(verdict)
             payment_id = await self._charge_payment()
             await self._confirm_order()
         except OrderNotPlaced as stop:
@@ -162,14 +172,38 @@ class OrderWorkflow:
         )
         self._set_state(OrderState.RESERVED)
 
-    async def _screen_for_fraud(self) -> None:
+    async def _screen_for_fraud(self) -> RiskAssessment:
         command = AssessRisk(
             order_id=self._request.order_id,
             amount=self._request.total,
             currency=self._request.currency,
             payment_token=self._request.payment_token,
         )
-        await self._forward("assess_risk", RiskActivities.assess_risk, command, None, FORWARD_LOCAL)
+        verdict: RiskAssessment = await self._forward(
+            "assess_risk", RiskActivities.assess_risk, command, None, FORWARD_LOCAL
+        )
+        return verdict
+
+    async def _hold_for_review(self, verdict: RiskAssessment) -> None:
+        """A risky order waits here, before its charge, until a person decides (or no one does
+        in time: rejected). A cancel meanwhile undoes it as a cancel does anywhere else."""
+        if not self._review.needed(verdict):
+            return
+        window = self._review.open(verdict)
+        self._progress.record("review", "awaiting", verdict.reason)
+        self._set_state(OrderState.AWAITING_REVIEW)
+        try:
+            ended = await self._review.wait(window, lambda: self._cancel_requested)
+        except asyncio.CancelledError:
+            self._cancelled_through_temporal = self._cancel_requested = True
+            self._progress.record("cancel", "requested", "through Temporal")
+            raise OrderNotPlaced(OrderState.CANCELLED, CANCELLED_THROUGH_TEMPORAL) from None
+        self._stop_if_cancelled()
+        assert ended is not None  # only a cancel ends the wait without one
+        self._progress.record("review", ended, self._review.detail())
+        if ended != "approved":
+            raise OrderNotPlaced(OrderState.FAILED, self._review.failure(window))
+        self._set_state(OrderState.RESERVED)
 
     async def _charge_payment(self) -> str:
         command = ChargePayment(
@@ -234,7 +268,8 @@ class OrderWorkflow:
 
     @workflow.update
     async def confirmation(self, request: OrderRequest) -> Confirmation:
-        """Answer once the pivot is durable (confirmed) or the order stopped before it (why not).
+        """Answer once the pivot is durable (confirmed), the order stopped before it (why not),
+        or it waits for a reviewer (AWAITING_REVIEW: neither yet, and maybe for hours).
 
         Sent with the start (update-with-start), it is the customer's answer: its completion
         goes to the server with the workflow task that records the confirm step, while the
@@ -259,8 +294,8 @@ class OrderWorkflow:
     def _answer(self) -> Confirmation | None:
         if self._state in (OrderState.CONFIRMED, OrderState.COMPLETED):
             confirmed = True
-        elif self._failure is not None:
-            confirmed = False
+        elif self._failure is not None or self._state == OrderState.AWAITING_REVIEW:
+            confirmed = False  # refused, or neither yet: a reviewer decides, maybe in hours
         else:
             return None
         return Confirmation(
@@ -284,6 +319,7 @@ class OrderWorkflow:
             cancel_requested=self._cancel_requested,
             pivot_passed=self._saga.pivot_passed,
             needs_operator=self._needs_operator,
+            review=self._review.pending,
         )
 
     @workflow.update
@@ -299,6 +335,30 @@ class OrderWorkflow:
             raise ValueError("the order is already confirmed and can no longer be cancelled")
         if self._cancel_requested or self._state == OrderState.COMPENSATING:
             raise ValueError("the order is already being cancelled")
+
+    @workflow.update
+    def approve(self, decision: ReviewDecision) -> Reviewed:
+        """A reviewer lets an order held for review go on to its charge."""
+        self._review.decide(True, decision)
+        return Reviewed(
+            order_id=self._request.order_id, decision="approved", reviewer=decision.reviewer
+        )
+
+    @workflow.update
+    def reject(self, decision: ReviewDecision) -> Reviewed:
+        """A reviewer refuses an order held for review: it is undone, as a refusal is."""
+        self._review.decide(False, decision)
+        return Reviewed(
+            order_id=self._request.order_id, decision="rejected", reviewer=decision.reviewer
+        )
+
+    @approve.validator
+    def _approve_allowed(self, decision: ReviewDecision) -> None:
+        self._review.refuse_unless_open(self._request.order_id, self._cancel_requested)
+
+    @reject.validator
+    def _reject_allowed(self, decision: ReviewDecision) -> None:
+        self._review.refuse_unless_open(self._request.order_id, self._cancel_requested)
 
     def _cancelled_late(self) -> None:
         """A Temporal cancel while an undo, the pivot or a publish runs: recorded, not obeyed."""

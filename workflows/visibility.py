@@ -5,7 +5,13 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.order import NeedsOperator, OrderRequest, OrderState, OrderStatus
+    from contracts.order import (
+        NeedsOperator,
+        OrderRequest,
+        OrderState,
+        OrderStatus,
+        PendingReview,
+    )
 
 # Custom search attributes for finding orders in the Temporal UI; the server must know them
 # (the local stack registers them when it starts).
@@ -64,10 +70,13 @@ def story(status: OrderStatus) -> str:
     reason = status.failure.message if status.failure else ""
     if (stuck := status.needs_operator) is not None:
         return _needs_operator_story(stuck)
+    if status.state == OrderState.AWAITING_REVIEW and status.review is not None:
+        return _review_story(status.order_id, status.review)
     return {
         OrderState.RECEIVED: "received; creating the order",
         OrderState.CREATED: "order created; reserving stock",
         OrderState.RESERVED: f"stock reserved; charging {amount}",
+        OrderState.AWAITING_REVIEW: f"stock reserved; {amount} awaits a reviewer",
         OrderState.CHARGED: f"{amount} charged; confirming the order",
         OrderState.CONFIRMED: "confirmed (pivot passed); publishing order.completed.v1",
         OrderState.COMPENSATING: f"undoing the order ({reason})",
@@ -81,6 +90,14 @@ def _needs_operator_story(stuck: NeedsOperator) -> str:
     return (
         f"NEEDS AN OPERATOR: {stuck.compensation} failed {stuck.rounds} rounds "
         f"({stuck.last_error}); still retrying"
+    )
+
+
+def _review_story(order_id: str, review: PendingReview) -> str:
+    by = review.deadline.strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"AWAITING REVIEW ({review.reason}): a reviewer approves or rejects it by {by} "
+        f"(podium review approve|reject {order_id}), else it is rejected automatically"
     )
 
 

@@ -7,12 +7,13 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from contracts.order import Confirmation, OrderRequest, OrderResult, OrderState
+from contracts.order import MAX_UNIT_PRICE, Confirmation, OrderRequest, OrderResult, OrderState
 from podium.cli.order_input import SAMPLE_ADDRESS
-from podium.cli.orders import ui_link
+from podium.cli.orders import describe_confirmation, ui_link
 from podium.cli.parsing import Commands
 from workers.runtime.settings import Settings
 
@@ -38,9 +39,10 @@ class Scenario:
     label: str
     request: OrderRequest
     cancel: bool = False
+    review: bool = False  # above the review threshold: approved as `podium review approve` does
 
 
-def scenarios(tag: str) -> list[Scenario]:
+def scenarios(tag: str, review_above: Decimal) -> list[Scenario]:
     def order(
         n: int, items: list[dict[str, Any]], token: str = "tok_visa", **kw: Any
     ) -> OrderRequest:
@@ -76,7 +78,18 @@ def scenarios(tag: str) -> list[Scenario]:
             "out of stock", order(5, [{"sku": "VINYL-LTD", "quantity": 2, "unit_price": "35.00"}])
         ),
         Scenario("cancelled by customer", order(6, [mug], token="tok_transient_1000"), cancel=True),
+        Scenario("large, approved in review", order(7, [_above(review_above)]), review=True),
     ]
+
+
+def _above(review_above: Decimal) -> dict[str, Any]:
+    """A hoodie priced a little above the review threshold (PODIUM_REVIEW_ABOVE)."""
+    price = min(review_above + 250, MAX_UNIT_PRICE)
+    return {
+        "sku": "LAMP-DESK",
+        "quantity": int(review_above // price) + 1,
+        "unit_price": f"{price:.2f}",
+    }
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,17 @@ async def run_scenario(client: "Client", settings: Settings, scenario: Scenario)
         await cancel_order(client, scenario.request.order_id)
     answer = await placing
     answered_in = time.perf_counter() - started
+    if scenario.review:
+        from podium.cli.review import decide
+
+        print(describe_confirmation(answer))
+        await decide(
+            settings,
+            "approve",
+            scenario.request.order_id,
+            reviewer="demo-reviewer",
+            reason="a large order from a known customer",
+        )
     result = await wait_for_outcome(client, scenario.request.order_id)
     return Placed(answer, answered_in, result, time.perf_counter() - started)
 
@@ -110,6 +134,8 @@ def outcome_table(rows: list[tuple[Scenario, Placed]]) -> str:
     for scenario, placed in rows:
         answer, result = placed.answer, placed.result
         said = "confirmed" if answer.confirmed else "not confirmed"
+        if answer.state == OrderState.AWAITING_REVIEW:
+            said = "in review"
         reason = answer.failure.code if answer.failure else ""
         total = f"{result.total} {result.currency}"
         lines.append(
@@ -176,7 +202,7 @@ async def run_demo(settings: Settings) -> int:
     client = await connect_temporal(settings)
     await declare_consumer_topology(settings)
     tag = uuid.uuid4().hex[:6]
-    plan = scenarios(tag)
+    plan = scenarios(tag, settings.review_above)
     print(f"placing {len(plan)} sample orders (worker and consumers run in this process)\n")
     async with running_worker(client, settings), running_consumers(settings):
         outcomes = await asyncio.gather(*(run_scenario(client, settings, s) for s in plan))

@@ -107,6 +107,12 @@ def describe_status(current: "OrderStatus") -> str:
             f"  NEEDS AN OPERATOR: {stuck.compensation} failed {stuck.rounds} rounds, still "
             f"retrying (last error: {stuck.last_error})"
         )
+    if review := current.review:
+        lines.append(
+            f"  AWAITING REVIEW ({review.reason}): approve or reject by "
+            f"{review.deadline:%Y-%m-%d %H:%M} UTC with `podium review approve|reject "
+            f"{current.order_id} --reviewer NAME --reason TEXT`, else it is rejected"
+        )
     for step in current.steps:
         detail = f" ({step.detail})" if step.detail else ""
         lines.append(f"  {step.at:%H:%M:%S.%f} {step.step:<16} {step.outcome}{detail}")
@@ -114,8 +120,17 @@ def describe_status(current: "OrderStatus") -> str:
 
 
 def describe_confirmation(answer: "Confirmation") -> str:
+    from contracts.order import OrderState
+
     if answer.confirmed:
         return f"order {answer.order_id}: confirmed {answer.total} {answer.currency}"
+    if answer.state == OrderState.AWAITING_REVIEW:
+        return (
+            f"order {answer.order_id}: awaiting manual review {answer.total} {answer.currency} "
+            "(not charged yet)\n  a reviewer decides with `podium review approve|reject "
+            f"{answer.order_id} --reviewer NAME --reason TEXT`; follow it with "
+            f"`podium status {answer.order_id}`"
+        )
     line = f"order {answer.order_id}: not confirmed {answer.total} {answer.currency}"
     if answer.failure:
         line += f" ({answer.failure.code}: {answer.failure.message})"
@@ -123,7 +138,8 @@ def describe_confirmation(answer: "Confirmation") -> str:
 
 
 async def place(settings: Settings, request: "OrderRequest", *, wait: "Wait") -> int:
-    """Exit codes: OK when confirmed (with `wait="outcome"`: completed; `"started"`: submitted),
+    """Exit codes: OK when confirmed or held for review (with `wait="outcome"`: completed;
+    `"started"`: submitted),
     ORDER_NOT_COMPLETED when refused, failed or cancelled, BAD_INPUT when the id is taken."""
     from temporalio.service import RPCError
 
@@ -156,7 +172,8 @@ async def place(settings: Settings, request: "OrderRequest", *, wait: "Wait") ->
             answer = await place_order(client, request, settings.task_queue)
             print(describe_confirmation(answer))
             print(f"  {ui_link(settings, request.order_id)}")
-            return exits.OK if answer.confirmed else exits.ORDER_NOT_COMPLETED
+            held = answer.state == OrderState.AWAITING_REVIEW  # placed; a reviewer decides
+            return exits.OK if answer.confirmed or held else exits.ORDER_NOT_COMPLETED
         result = await place_order(client, request, settings.task_queue, wait="outcome")
     except OrderIdTaken as err:
         return fail(str(err), exits.BAD_INPUT)

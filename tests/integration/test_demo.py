@@ -25,5 +25,9 @@ async def test_the_demo_places_its_sample_orders_and_shows_each_side_effect(
     out = capsys.readouterr().out
     for outcome in ("happy path", "declined card", "out of stock", "cancelled by customer"):
         assert outcome in out
-    assert out.count("COMPLETED") >= 3 and "CANCELLED" in out
-    assert "notifications: 6 sent, 0 pending" in out
+    assert out.count("COMPLETED") >= 4 and "CANCELLED" in out
+    assert "notifications: 7 sent, 0 pending" in out
+    # The reviewed order: answered while it waits, approved as `podium review approve` does.
+    [reviewed] = [line for line in out.splitlines() if "large, approved in review" in line]
+    assert "in review" in reviewed and "COMPLETED" in reviewed
+    assert "awaiting manual review" in out and "approved by demo-reviewer" in out

@@ -1,3 +1,4 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -5,7 +6,7 @@ import pytest
 from contracts.money import Currency
 from services import errors
 from services.errors import BusinessError, FraudSuspected
-from services.risk import REVIEW_LIMIT, RiskService
+from services.risk import DEFAULT_REVIEW_ABOVE, DEFAULT_REVIEW_WINDOW, RiskService
 from workflows.policies import BUSINESS_ERRORS
 
 
@@ -14,11 +15,22 @@ def test_ordinary_orders_are_approved() -> None:
     assert assessment.decision == "approved"
 
 
-def test_the_fraud_token_and_huge_orders_are_refused() -> None:
+def test_the_fraud_token_is_refused() -> None:
     with pytest.raises(FraudSuspected, match="fraud list"):
         RiskService().assess("o-1", Decimal(10), Currency.EUR, "tok_fraud")
-    with pytest.raises(FraudSuspected, match="review limit"):
-        RiskService().assess("o-2", REVIEW_LIMIT + 1, Currency.EUR, "tok_visa")
+
+
+def test_large_or_flagged_orders_go_to_review_with_their_window() -> None:
+    large = RiskService().assess("o-2", DEFAULT_REVIEW_ABOVE + 1, Currency.EUR, "tok_visa")
+    assert large.decision == "review" and large.review_window == DEFAULT_REVIEW_WINDOW
+    assert large.reason is not None and "above 1000" in large.reason
+    assert RiskService().assess("o-3", DEFAULT_REVIEW_ABOVE, Currency.EUR, "tok_visa").decision == (
+        "approved"
+    )
+    service = RiskService(review_above=Decimal(50), review_window=timedelta(minutes=5))
+    flagged = service.assess("o-4", Decimal(10), Currency.EUR, "tok_review")
+    assert flagged.decision == "review" and flagged.review_window == timedelta(minutes=5)
+    assert service.assess("o-5", Decimal(51), Currency.EUR, "tok_visa").decision == "review"
 
 
 def test_every_business_error_is_non_retryable_in_the_retry_policies() -> None:

@@ -17,6 +17,7 @@ from workers.runtime.payloads import PLAIN_CONVERTER
 from workflows.order import OrderWorkflow
 from workflows.order_undo import ORDER_WORKFLOWS
 from workflows.policies import StepPolicy
+from workflows.review import MANUAL_REVIEW_PATCH
 
 with workflow.unsafe.imports_passed_through():
     from contracts.order import OrderRequest, OrderResult
@@ -175,3 +176,26 @@ def test_older_histories_replay_with_other_activity_summaries() -> None:
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
     assert b'"charge_payment"' in summaries
+
+
+def test_the_v8_histories_hold_the_review_patch_its_window_and_each_ending() -> None:
+    """From v8 a risky order waits for a reviewer behind the `manual-review` patch."""
+    ends = {}
+    for path in (p for p in HISTORIES if p.stem.startswith("v8-review_")):
+        events = load(path).events
+        markers = [
+            e.marker_recorded_event_attributes.details["patch-data"]
+            for e in events
+            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and e.marker_recorded_event_attributes.marker_name == "core_patch"
+        ]
+        assert any(MANUAL_REVIEW_PATCH.encode() in m.payloads[0].data for m in markers), path.stem
+        assert EventType.EVENT_TYPE_TIMER_STARTED in [e.event_type for e in events], path.stem
+        ends[path.stem.removeprefix("v8-review_")] = events[-1].event_type
+    assert ends == {
+        "approved": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        "rejected": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        "timeout": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        "cancelled": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        "temporal_cancelled": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    }

@@ -132,7 +132,7 @@ async def _workflow_worker(shop: Shop) -> AsyncIterator[Worker]:
             shop.settings,
             shop.task_queue,
             ORDER_WORKFLOWS,
-            order_activities(shop.services, shop.publisher),
+            order_activities(shop.services, shop.publisher, shop.settings),
             threads,
             max_cached_workflows=0,
             no_remote_activities=True,

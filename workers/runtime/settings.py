@@ -4,6 +4,8 @@ Values come from `PODIUM_*` environment variables, then `.env`, then the file th
 writes (`.podium/stack.env`, holding the generated broker password).
 """
 
+from datetime import timedelta
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -11,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.risk import DEFAULT_REVIEW_ABOVE, DEFAULT_REVIEW_WINDOW
 
 STACK_ENV_FILE = Path(".podium/stack.env")
 DEFAULT_TASK_QUEUE = "podium-orders"  # the workers' and the clients' default
@@ -48,6 +52,14 @@ class Settings(BaseSettings):
     # Fault injection for demos and tests: the simulated payment gateway.
     payment_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     payment_latency_ms: int = Field(default=0, ge=0)
+
+    # Manual review: an order above this total (in its currency's units) waits before the
+    # charge for a person to approve or reject it (`podium review`), rejected after the window.
+    review_above: Decimal = Field(default=DEFAULT_REVIEW_ABOVE, ge=0, allow_inf_nan=False)
+    # Seconds ("3600") or ISO 8601 ("PT2H"), up to a year.
+    review_timeout: timedelta = Field(
+        default=DEFAULT_REVIEW_WINDOW, gt=timedelta(0), le=timedelta(days=366)
+    )
 
     # Logging
     log_level: str = "INFO"
@@ -108,6 +120,13 @@ class Settings(BaseSettings):
     temporal_tls_key_file: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: SecretStr | None = None
+
+    @field_validator("review_timeout", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STACK_ENV_FILE = Path(".podium/stack.env")
 DEFAULT_TASK_QUEUE = "podium-orders"  # the workers' and the clients' default
+# `podium bench` runs its thousands of workflows here, apart from the real orders.
+BENCH_NAMESPACE = "podium-bench"
 
 
 class Settings(BaseSettings):
@@ -24,6 +26,7 @@ class Settings(BaseSettings):
     # Temporal
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
+    bench_namespace: str = BENCH_NAMESPACE
     temporal_ui_url: str = "http://localhost:8233"
     task_queue: str = DEFAULT_TASK_QUEUE
 

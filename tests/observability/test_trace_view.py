@@ -162,6 +162,23 @@ def test_hostile_or_torn_lines_cost_one_warning_line_and_the_tree_still_shows(
     assert warning.startswith(f"podium: skipped {len(HOSTILE) + 1} line(s) of {path}")
 
 
+def test_names_and_values_from_the_file_reach_the_terminal_printable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "spans.jsonl"
+    tracer = provider_for(path, "podium-worker\x1b[2J").get_tracer("t")
+    attributes = {"podium.order_id": "o-5", "podium.error": "\x1b]0;owned\x07" + "x" * 5000}
+    with tracer.start_as_current_span("evil\x1b[31m\nname", attributes=attributes):
+        pass
+    settings = Settings(_env_file=None, trace_file=path)  # type: ignore[call-arg]
+
+    assert show_trace(settings, "o-5") == 0
+
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and len(out.splitlines()) == 2
+    assert len(out.splitlines()[1]) < 1_000
+
+
 def test_reading_stops_at_the_newest_file_that_completes_the_trace(tmp_path: Path) -> None:
     path = tmp_path / "spans.jsonl"
     tracer = provider_for(path, "podium-worker").get_tracer("t")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from contracts.order import workflow_id_for
+from contracts.problems import one_line
 from workers.runtime.span_file import MAX_LINE_BYTES, rotated_files
 
 Record = dict[str, Any]  # one span: trace_id, span_id, parent_id, name, service, times, ...
@@ -21,6 +22,7 @@ MAX_TRACES = 50
 MAX_SPANS = 20_000
 MAX_FILES = 100
 MAX_ARRAY_VALUES = 64
+MAX_TEXT_CHARS = 300
 # Spans reach the file in batches, up to seconds after they end, from several processes.
 WRITE_DELAY_NS = 60 * 10**9
 KINDS = {1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
@@ -147,28 +149,28 @@ def _record(span: dict[str, Any], service: str | None) -> Record:
         "trace_id": _hex(span["traceId"], 32),
         "span_id": _hex(span["spanId"], 16),
         "parent_id": _hex(span["parentSpanId"], 16) if span.get("parentSpanId") else None,
-        "name": _text(span["name"]),
-        "kind": KINDS.get(int(span.get("kind", 1)), "INTERNAL"),
+        "name": _shown(span["name"]),
+        "kind": _enum(span.get("kind", 1), KINDS, "SPAN_KIND_"),
         "service": service,
         "start_ns": int(span["startTimeUnixNano"]),
         "end_ns": int(span.get("endTimeUnixNano") or span["startTimeUnixNano"]),
         "attributes": _attributes(span.get("attributes", [])),
         "status": {
-            "code": STATUS_CODES.get(code) if isinstance(code, int) else _status_name(code),
-            "description": _text(status.get("message", "")) or None,
+            "code": _enum(code, STATUS_CODES, "STATUS_CODE_"),
+            "description": _shown(status.get("message", "")) or None,
         },
     }
     return record
 
 
 def _attributes(pairs: list[dict[str, Any]]) -> dict[str, Any]:
-    return {_text(pair["key"]): _value(pair.get("value") or {}) for pair in pairs}
+    return {_shown(pair["key"]): _value(pair.get("value") or {}) for pair in pairs}
 
 
 def _value(any_value: dict[str, Any]) -> Any:
     """An OTLP AnyValue as a Python value (int64 come as strings in OTLP JSON)."""
     if "stringValue" in any_value:
-        return _text(any_value["stringValue"])
+        return _shown(any_value["stringValue"])
     if "boolValue" in any_value:
         return bool(any_value["boolValue"])
     if "intValue" in any_value:
@@ -188,14 +190,22 @@ def _hex(value: Any, length: int) -> str:
     return text
 
 
+def _shown(value: Any) -> str:
+    """Text from the file goes to a terminal: one printable, bounded line."""
+    return one_line(_text(value), MAX_TEXT_CHARS)
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError("not a string")
     return value
 
 
-def _status_name(code: Any) -> str:
-    return _text(code).removeprefix("STATUS_CODE_")
+def _enum(value: Any, names: dict[int, str], prefix: str) -> str:
+    """OTLP JSON writes enums as numbers; some writers use their names."""
+    if isinstance(value, int):
+        return names.get(value, "UNSET")
+    return _text(value).removeprefix(prefix)[:20]
 
 
 def _whole(spans: dict[str, Record]) -> bool:

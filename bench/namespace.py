@@ -51,7 +51,8 @@ async def ensure_namespace(client: Client) -> None:
         raise NamespaceMissing(
             f"cannot create the bench's Temporal namespace {namespace!r} "
             f"({one_line(err.message, 200)}); restart the local stack (`podium dev down && "
-            f"podium dev up`) or create it: temporal operator namespace create {namespace}"
+            "podium dev up`) or create it: temporal operator namespace create --namespace "
+            f"{namespace}"
         ) from None
 
 

@@ -8,7 +8,7 @@ line that is not OTLP JSON (torn, foreign, hostile) is counted and skipped, neve
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -66,7 +66,9 @@ def order_traces(path: Path, backups: int, order_id: str) -> Found:
 def _predates(file: Path, found: Found) -> bool:
     """Whether the file reaches back before the order's traces began, so older files cannot
     hold their spans (its first line is its oldest: a span is written when it ends)."""
-    first = next(_lines(file, found, count=False), b"")
+    lines = _lines(file, found, count=False)
+    first = next(lines, b"")
+    lines.close()
     ends = [span["end_ns"] for span in _spans(first, found, count=False)]
     begun = min(span["start_ns"] for spans in found.traces.values() for span in spans.values())
     return bool(ends) and min(ends) < begun - WRITE_DELAY_NS
@@ -105,7 +107,7 @@ def _collect(file: Path, wanted: set[str], found: Found) -> None:
             found.spans += 1
 
 
-def _lines(file: Path, found: Found, count: bool = True) -> Iterator[bytes]:
+def _lines(file: Path, found: Found, count: bool = True) -> Generator[bytes]:
     try:
         with file.open("rb") as lines:
             while line := lines.readline(MAX_LINE_BYTES + 1):

@@ -2,6 +2,8 @@
 
 import json
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -243,3 +245,35 @@ def test_compensations_read_undo(tmp_path: Path, capsys: pytest.CaptureFixture[s
     lines = capsys.readouterr().out.splitlines()
     assert lines[2].startswith("|- RunActivity:charge_payment")
     assert lines[3].startswith("`- undo: RunActivity:release_stock")
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from workers.runtime.span_file import OtlpJsonFileExporter
+
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(OtlpJsonFileExporter(Path(sys.argv[1]), 30_000, 3)))
+tracer = provider.get_tracer("t")
+for n in range(300):
+    with tracer.start_as_current_span(f"{sys.argv[2]} {n}", attributes={"pad": "x" * 300}):
+        pass
+"""
+
+
+def test_processes_writing_and_rotating_together_leave_only_whole_lines(tmp_path: Path) -> None:
+    path = tmp_path / "spans.jsonl"
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), f"w{n}"]) for n in range(3)
+    ]
+    assert [w.wait(120) for w in writers] == [0, 0, 0]
+
+    files = [path, *(tmp_path / f"spans.jsonl.{n}" for n in (1, 2, 3))]
+    assert sorted(tmp_path.glob("spans.jsonl.*")) == sorted(
+        [*files[1:], tmp_path / "spans.jsonl.lock"]
+    )
+    for file in files:
+        for line in file.read_text().splitlines():
+            Parse(line, ExportTraceServiceRequest())  # whole: no line cut into by another

@@ -61,7 +61,9 @@ async def test_real_processes_write_otlp_json_that_podium_trace_reads(
             "--wait-for-outcome",
         )
         assert placed.returncode == exits.ORDER_NOT_COMPLETED, placed.stderr
-        assert podium(settings, "status", order_id).returncode == exits.OK
+        # A status query, as a person polls it: it must leave no span.
+        status = podium(settings, "status", order_id)
+        assert status.returncode in (exits.OK, exits.ORDER_NOT_COMPLETED), status.stderr
     finally:
         worker.stop()  # SIGTERM: each process flushes its spans on the way out
         consumers.stop()

@@ -1,6 +1,7 @@
 """The saga's steps as activities: each class adapts one service, handed in at construction, and
 turns its business refusals into non-retryable failures the workflow compensates on."""
 
+from opentelemetry import trace
 from temporalio import activity
 
 from activities.failures import business_errors_as_failures
@@ -22,6 +23,13 @@ from services.orders import OrderService
 from services.payment import PaymentService
 from services.risk import RiskService
 
+# Set on the span of each undo activity, so a trace tells compensations from forward steps.
+COMPENSATION = "podium.compensation"
+
+
+def _undoing() -> None:
+    trace.get_current_span().set_attribute(COMPENSATION, True)
+
 
 class OrderActivities:
     def __init__(self, orders: OrderService) -> None:
@@ -39,6 +47,7 @@ class OrderActivities:
 
     @activity.defn(name="cancel_order")
     def cancel_order(self, command: OrderRef) -> OrderRecord:
+        _undoing()
         with business_errors_as_failures():
             return self._orders.cancel(command.key, command.order_id)
 
@@ -54,6 +63,7 @@ class InventoryActivities:
 
     @activity.defn(name="release_stock")
     def release_stock(self, command: ReleaseStock) -> Reservation:
+        _undoing()
         with business_errors_as_failures():
             return self._inventory.release(command.key, command.reservation_key)
 
@@ -87,5 +97,6 @@ class PaymentActivities:
 
     @activity.defn(name="refund_payment")
     def refund_payment(self, command: RefundPayment) -> Charge:
+        _undoing()
         with business_errors_as_failures():
             return self._payments.refund(command.key, command.charge_key)

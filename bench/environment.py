@@ -31,6 +31,8 @@ from workers.runtime.settings import Settings
 
 SKU = "MUG-BLUE"
 BENCH_STOCK = 10**9
+# Every task queue, exchange and consumer queue of a run starts with this.
+BENCH_PREFIX = "podium-bench-"
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ async def delete_broker_objects(settings: Settings, extra_queues: tuple[str, ...
 @asynccontextmanager
 async def bench_environment(base: Settings, root: Path) -> AsyncIterator[BenchEnv]:
     tag = uuid.uuid4().hex[:6]
-    prefix = f"podium-bench-{tag}"
+    prefix = f"{BENCH_PREFIX}{tag}"
     folder = root / f"run-{tag}"
     (folder / "mail").mkdir(parents=True)
     with mail_server(folder / "mail") as smtp_port:

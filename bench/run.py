@@ -20,6 +20,7 @@ from bench.cpu_cost import Workload, cpu_per_order
 from bench.effects_done import EffectsDone, lags
 from bench.environment import BenchEnv, bench_environment
 from bench.load import PODIUM, Call, calls
+from bench.namespace import ensure_namespace
 from bench.open_loop import OpenLoop, open_loop
 from bench.phases import Numbering, Phase, Rounds, Shared, in_flight, one_at_a_time
 from bench.plot import write_plot
@@ -164,7 +165,10 @@ async def run_bench(
     started = datetime.now(UTC)
     folder = out_dir or settings.data_dir.parent / "bench"
     progress = Progress(total_phases=5 + bool(plan.tracing_rounds) + len(plan.cpu_workloads))
+    # Every workflow of the run, orders and bare baselines alike, lives in the bench's namespace.
+    settings = settings.model_copy(update={"temporal_namespace": settings.bench_namespace})
     client = await connect_temporal(settings)
+    await ensure_namespace(client)
     with quiet_logs():
         m = await _measure(settings, client, plan, folder, progress)
     progress.close()
@@ -177,6 +181,7 @@ async def run_bench(
         "python": sys.version.split()[0],
         "temporalio": version("temporalio"),
         "temporal": settings.temporal_address,
+        "temporal_namespace": settings.temporal_namespace,
         "prefetch": settings.consumer_prefetch,
         "consumer_concurrency": settings.consumer_concurrency,
         "max_concurrent_activities": settings.max_concurrent_activities,

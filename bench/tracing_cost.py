@@ -21,7 +21,7 @@ from opentelemetry.util.types import Attributes
 
 from bench.load import Block, Call
 from bench.phases import Rounds, Shared
-from workers.runtime.span_file import JsonLinesSpanExporter
+from workers.runtime.span_file import OtlpJsonFileExporter
 
 
 class SwitchSampler(Sampler):
@@ -54,7 +54,7 @@ def install_switchable_tracing(spans_file: Path) -> SwitchSampler | None:
     provider = TracerProvider(
         sampler=sampler, resource=Resource.create({"service.name": "podium-bench"})
     )
-    provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(spans_file)))
+    provider.add_span_processor(BatchSpanProcessor(OtlpJsonFileExporter(spans_file)))
     trace.set_tracer_provider(provider)
     return sampler
 

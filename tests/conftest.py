@@ -25,6 +25,7 @@ from services.orders import OrderService
 from services.payment import PaymentService
 from tests.support.management import Management
 from tests.support.servers import (
+    TEST_NAMESPACE,
     Mail,
     register_search_attributes,
     running_mail_server,
@@ -88,7 +89,11 @@ def stack_info(stack: LocalStack, _infos: dict[Path, StackInfo]) -> StackInfo:
 async def temporal(stack_info: StackInfo, _clients: dict[str, Client]) -> Client:
     address = stack_info.temporal_address
     if address not in _clients:
-        settings = Settings(_env_file=None, temporal_address=address)  # type: ignore[call-arg]
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            temporal_address=address,
+            temporal_namespace=TEST_NAMESPACE,
+        )
         _clients[address] = await connect_temporal(settings)
     return _clients[address]
 

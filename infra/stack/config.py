@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.stack.ports import free_port_in, free_ports
+from workers.runtime.settings import BENCH_NAMESPACE
 
 TLS_FILES = ("ca.pem", "server.pem", "server-key.pem")
 
@@ -20,6 +21,9 @@ class StackConfig:
     # the gRPC port before the gRPC listener binds it.
     temporal_http_port: int = 7243
     temporal_metrics_port: int = 7244
+    # Created by the dev server at start, each with the search attributes: the user's orders,
+    # the benchmark's runs (and the tests' namespace in a test's stack).
+    namespaces: tuple[str, ...] = ("default", BENCH_NAMESPACE)
     amqp_port: int = 5679
     management_port: int = 15679
     dist_port: int = 25679

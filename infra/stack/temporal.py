@@ -70,18 +70,19 @@ class TemporalServer:
             "127.0.0.1",
             "--log-level",
             "warn",
-            "--namespace",
-            "default",
             "--ui-disable-news-fetch",  # offline machines: the UI must not call out
             *DEV_SQLITE_PRAGMAS,
             *DYNAMIC_CONFIG,
         ]
+        for namespace in c.namespaces:
+            cmd += ["--namespace", namespace]
+        # The dev server registers these in every namespace it creates.
         for name, kind in SEARCH_ATTRIBUTES.items():
             cmd += ["--search-attribute", f"{name}={kind}"]
         return launch(
             cmd,
             what=f"Temporal on port {c.temporal_port}",
-            ready=lambda: run_async(_ready(f"127.0.0.1:{c.temporal_port}")),
+            ready=lambda: run_async(_ready(f"127.0.0.1:{c.temporal_port}", c.namespaces)),
             timeout=START_TIMEOUT,
             log_file=self.log_file,
             pid_file=self.pid_file,
@@ -106,12 +107,15 @@ def _temporal_binary() -> Path:
     return Path(found)
 
 
-async def _ready(address: str) -> bool:
+async def _ready(address: str, namespaces: tuple[str, ...]) -> bool:
     from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
     from temporalio.client import Client
 
     client = await asyncio.wait_for(Client.connect(address), 5)
     if not await client.service_client.check_health():
         return False
-    await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace="default"))
+    for namespace in namespaces:
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace)
+        )
     return True

@@ -1,24 +1,23 @@
-"""`podium trace ORDER_ID`: the order's spans from the local span file, as a tree.
+"""`podium trace ORDER_ID`: the order's spans from the local OTLP JSON span files, as a tree.
 
 A trace belongs to the order when one of its spans carries `podium.order_id` (client, publish,
 consumers) or the Temporal interceptor's `temporalWorkflowID` of the order's workflow. Spans the
 workflow emits are instants by design (Temporal cannot keep a span open across replays), so
-they show 0.0 ms.
+they show 0.0 ms. Compensations (the undo activities) are marked "undo".
 """
 
 import argparse
+import sys
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
 
-from contracts.order import workflow_id_for
 from podium.cli import exits
 from podium.cli.parsing import Commands, identifier
 from workers.runtime.settings import Settings
-from workers.runtime.span_file import read_records
+from workers.runtime.span_file import MAX_LINE_BYTES
+from workers.runtime.span_reader import Found, Record, order_traces
 
-Record = dict[str, Any]
 NO_SPANS = 1
+COMPENSATION = "podium.compensation"
 SHOWN = (
     "podium.order_id",
     "podium.customer_id",
@@ -44,34 +43,31 @@ def _trace(args: argparse.Namespace, settings: Settings) -> int:
 
 def show_trace(settings: Settings, order_id: str) -> int:
     """Print the span tree of every trace of `order_id`; exit 1 when there is none."""
-    traces = order_traces(read_records(settings.trace_file), order_id)
-    if not traces:
+    found = order_traces(settings.trace_file, settings.trace_file_backups, order_id)
+    _warn(found, settings)
+    if not found.traces:
         print(f"podium: no spans found for order {order_id} in {settings.trace_file}")
         if settings.otlp_endpoint:
             print(f"  spans are exported to {settings.otlp_endpoint}: look there (e.g. Jaeger)")
         else:
             print("  were the worker, consumers and client started with tracing configured?")
         return NO_SPANS
-    for trace_id, spans in traces.items():
-        print(render_trace(trace_id, spans))
+    traces = sorted(found.traces.items(), key=lambda item: min(map(_start, item[1].values())))
+    for trace_id, spans in traces:
+        if spans:
+            print(render_trace(trace_id, list(spans.values())))
     return exits.OK
 
 
-def order_traces(records: Iterable[Record], order_id: str) -> dict[str, list[Record]]:
-    """The spans of each trace that concerns the order, keyed by trace id, oldest trace first."""
-    workflow_id = workflow_id_for(order_id)
-    by_trace: dict[str, list[Record]] = defaultdict(list)
-    wanted: set[str] = set()
-    for record in records:
-        by_trace[record["trace_id"]].append(record)
-        attributes = record.get("attributes") or {}
-        if (
-            attributes.get("podium.order_id") == order_id
-            or attributes.get("temporalWorkflowID") == workflow_id
-        ):
-            wanted.add(record["trace_id"])
-    chosen = {t: by_trace[t] for t in wanted}
-    return dict(sorted(chosen.items(), key=lambda item: min(_start(s) for s in item[1])))
+def _warn(found: Found, settings: Settings) -> None:
+    if found.unreadable:
+        print(
+            f"podium: skipped {found.unreadable} line(s) of {settings.trace_file} (or its rotated "
+            f"files) that are not OTLP JSON spans or exceed {MAX_LINE_BYTES // 2**20} MiB",
+            file=sys.stderr,
+        )
+    if found.truncated:
+        print("podium: the order has more spans than are shown", file=sys.stderr)
 
 
 def render_trace(trace_id: str, spans: list[Record]) -> str:
@@ -108,8 +104,9 @@ def _describe(span: Record, t0: int) -> str:
     shown = " ".join(
         f"{k.removeprefix('podium.')}={attributes[k]}" for k in SHOWN if k in attributes
     )
+    undo = "undo: " if attributes.get(COMPENSATION) is True else ""
     text = (
-        f"{span['name']}  [{span.get('service') or '?'}]  "
+        f"{undo}{span['name']}  [{span.get('service') or '?'}]  "
         f"+{(start - t0) / 1e6:.1f} ms  {duration:.1f} ms"
     )
     if shown:

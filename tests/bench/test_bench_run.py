@@ -6,10 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
 
 from bench.cpu_cost import Workload
+from bench.environment import BENCH_PREFIX
 from bench.load import ONE_AT_A_TIME, VARIANTS
 from bench.run import SANDBOXED, plan_for, run_bench
+from tests.support.management import Management
 from workers.runtime.settings import Settings
 
 TINY = replace(
@@ -33,7 +36,10 @@ TINY = replace(
 
 
 async def test_a_short_run_measures_every_figure_and_goal(
-    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    settings: Settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    management: Management,
 ) -> None:
     out = tmp_path / "bench"
     assert await run_bench(settings, plan=TINY, out_dir=out) == 0
@@ -52,3 +58,20 @@ async def test_a_short_run_measures_every_figure_and_goal(
     table = capsys.readouterr().out
     assert "goals (issue 10)" in table and "CPU per order" in table
     assert not list(out.glob("run-*"))  # the run's scratch folder is gone
+    assert report["config"]["temporal_namespace"] == settings.bench_namespace
+
+    # Nothing of the bench is left where people look: its runs are in its own namespace only,
+    # and the broker holds none of its queues or exchanges.
+    assert await bench_runs(settings, settings.bench_namespace)
+    for namespace in ("default", settings.temporal_namespace):
+        assert await bench_runs(settings, namespace) == []
+    for kind in ("queues", "exchanges"):
+        names = [o["name"] for o in await management.call("GET", f"/{kind}/{management.vhost}")]
+        assert not [name for name in names if name.startswith(BENCH_PREFIX)], kind
+
+
+async def bench_runs(settings: Settings, namespace: str) -> list[str]:
+    """The ids of the bench's workflows in `namespace`, as the server's visibility lists them."""
+    client = await Client.connect(settings.temporal_address, namespace=namespace)
+    query = f"TaskQueue STARTS_WITH '{BENCH_PREFIX}'"
+    return [w.id async for w in client.list_workflows(query, limit=1000)]

@@ -35,6 +35,7 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
     env.update(
         PODIUM_TEMPORAL_ADDRESS=settings.temporal_address,
+        PODIUM_TEMPORAL_NAMESPACE=settings.temporal_namespace,
         PODIUM_AMQP_URL=settings.amqp_url,
         PODIUM_DATA_DIR=str(settings.data_dir),
         PODIUM_TASK_QUEUE=settings.task_queue,

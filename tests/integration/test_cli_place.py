@@ -20,6 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PODIUM_TEMPORAL_ADDRESS", settings.temporal_address)
+    monkeypatch.setenv("PODIUM_TEMPORAL_NAMESPACE", settings.temporal_namespace)
     monkeypatch.setenv("PODIUM_TASK_QUEUE", settings.task_queue)
     # Leave the test process's logging (pytest's capture) and tracing as they are.
     monkeypatch.setattr("workers.runtime.logging.configure_logging", lambda *a, **k: None)

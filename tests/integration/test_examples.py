@@ -22,6 +22,7 @@ async def test_the_example_places_its_orders_and_prints_each_outcome(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
     env.update(
         PODIUM_TEMPORAL_ADDRESS=settings.temporal_address,
+        PODIUM_TEMPORAL_NAMESPACE=settings.temporal_namespace,
         PODIUM_TASK_QUEUE=settings.task_queue,
     )
     async with running_worker(temporal, settings):

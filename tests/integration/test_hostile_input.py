@@ -36,6 +36,8 @@ async def temporal_cli(settings: Settings, *args: str) -> tuple[int, str]:
         *args,
         "--address",
         settings.temporal_address,
+        "--namespace",
+        settings.temporal_namespace,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

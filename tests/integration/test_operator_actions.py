@@ -28,7 +28,14 @@ pytestmark = pytest.mark.integration
 
 
 def temporal_cli(settings: Settings, *args: str) -> str:
-    command = [venv_binary("temporal"), *args, "--address", settings.temporal_address]
+    command = [
+        venv_binary("temporal"),
+        *args,
+        "--address",
+        settings.temporal_address,
+        "--namespace",
+        settings.temporal_namespace,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -65,6 +65,7 @@ def test_a_worker_process_keeps_its_databases_private(settings: Settings, tmp_pa
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
     env.update(
         PODIUM_TEMPORAL_ADDRESS=settings.temporal_address,
+        PODIUM_TEMPORAL_NAMESPACE=settings.temporal_namespace,
         PODIUM_AMQP_URL=settings.amqp_url,
         PODIUM_DATA_DIR=str(data),
         PODIUM_TASK_QUEUE=settings.task_queue,

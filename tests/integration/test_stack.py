@@ -16,11 +16,12 @@ from pathlib import Path
 import aio_pika
 import pytest
 from aiormq.exceptions import ProbableAuthenticationError
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
 from infra.mailserver import stored_emails
 from infra.stack import LocalStack, StackConfig, StackInfo
-from workers.runtime.settings import Settings
+from workers.runtime.settings import BENCH_NAMESPACE, Settings
 
 pytestmark = pytest.mark.integration
 
@@ -52,6 +53,11 @@ async def test_up_serves_temporal_and_the_broker_with_generated_credentials(
 ) -> None:
     client = await Client.connect(info.temporal_address)
     assert await client.service_client.check_health()
+    # The user's orders and the benchmark's runs each have a namespace from the start.
+    for namespace in ("default", BENCH_NAMESPACE):
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace)
+        )
 
     connection = await aio_pika.connect(info.amqp_url)
     await connection.close()

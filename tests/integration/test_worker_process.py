@@ -25,6 +25,7 @@ def start_worker(settings: Settings, **extra: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PODIUM_TEMPORAL_ADDRESS": settings.temporal_address,
+        "PODIUM_TEMPORAL_NAMESPACE": settings.temporal_namespace,
         "PODIUM_AMQP_URL": settings.amqp_url,
         "PODIUM_DATA_DIR": str(settings.data_dir),
         "PODIUM_TASK_QUEUE": settings.task_queue,

@@ -16,7 +16,7 @@ from consumers.runtime.definition import Consumer
 from consumers.runtime.outcomes import DeadLetter, RetryLater
 from contracts.events import OrderCompletedV1
 from contracts.order import OrderRequest, OrderState, workflow_id_for
-from podium.client import place_order
+from podium.client import order_status, place_order
 from tests.support.consumers import completed
 from tests.support.factories import an_order
 from workers.bootstrap import declare_consumer_topology, running_consumers, running_worker
@@ -149,6 +149,11 @@ async def test_declined_card_trace_shows_the_compensations(
     assert cancel.start_time is not None
     assert charge.start_time < release.start_time < cancel.start_time  # newest undone first
     assert named(ours, "RunActivity:refund_payment") == []  # nothing was charged
+    assert [attr(s, "podium.compensation") for s in (charge, release, cancel)] == [
+        None,
+        True,
+        True,
+    ]
     assert named(ours, "RunActivity:confirm_order") == []
     publish = one(ours, "publish order.failed.v1")
     assert parent_of(publish, ours).name == "RunActivity:publish_event"
@@ -201,3 +206,22 @@ async def test_retries_stay_in_the_trace_and_a_dead_letter_is_an_error(
     assert attr(dead, "podium.outcome") == "dead-lettered"
     assert dead.status.status_code == StatusCode.ERROR
     assert dead.status.description == "no such customer"
+
+
+async def test_status_queries_make_no_spans_of_their_own(
+    traced_settings: Settings, spans: InMemorySpanExporter
+) -> None:
+    """`podium status` polls a query: untraced, so no trace per poll reaches the span file."""
+    settings = traced_settings
+    client = await connect_temporal(settings)
+    order = an_order()
+    await declare_consumer_topology(settings)
+    async with running_worker(client, settings):
+        await place_order(client, order, settings.task_queue, wait="outcome")
+        spans.clear()
+        for _ in range(3):
+            assert (await order_status(client, order.order_id)).state == OrderState.COMPLETED
+        with trace.get_tracer("test").start_as_current_span("operator looks"):
+            await order_status(client, order.order_id)
+    names = [s.name for s in spans.get_finished_spans()]
+    assert names == ["operator looks"]

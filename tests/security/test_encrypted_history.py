@@ -42,6 +42,8 @@ def show_history(settings: Settings, order_id: str, codec_endpoint: str) -> str:
         "show",
         "--address",
         settings.temporal_address,
+        "--namespace",
+        settings.temporal_namespace,
         "--workflow-id",
         workflow_id_for(order_id),
         "--output",

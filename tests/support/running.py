@@ -85,6 +85,7 @@ def process_env(settings: Settings) -> dict[str, str]:
     s = settings
     return {
         "PODIUM_TEMPORAL_ADDRESS": s.temporal_address,
+        "PODIUM_TEMPORAL_NAMESPACE": s.temporal_namespace,
         "PODIUM_AMQP_URL": s.amqp_url,
         "PODIUM_TASK_QUEUE": s.task_queue,
         "PODIUM_DATA_DIR": str(s.data_dir),

@@ -6,7 +6,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -19,11 +19,15 @@ from infra.stack.ports import free_port
 from workers.runtime.settings import Settings
 from workflows.visibility import SEARCH_ATTRIBUTES
 
+# Where the tests run their workflows on a stack's dev server: never the user's `default`.
+TEST_NAMESPACE = "podium-test"
+
 
 @contextmanager
 def running_stack(home: Path) -> Iterator[LocalStack]:
     """A stack of its own in `home`, all servers up, stopped on exit."""
-    stack = LocalStack(StackConfig.ephemeral(home))
+    config = StackConfig.ephemeral(home)
+    stack = LocalStack(replace(config, namespaces=(*config.namespaces, TEST_NAMESPACE)))
     try:
         stack.up()
         yield stack
@@ -38,6 +42,7 @@ def settings_for(info: StackInfo, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         temporal_address=info.temporal_address,
+        temporal_namespace=TEST_NAMESPACE,
         amqp_url=info.amqp_url,
         data_dir=tmp_path / "data",
         task_queue=f"it-{uuid.uuid4()}",

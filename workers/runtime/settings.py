@@ -18,6 +18,8 @@ from services.risk import DEFAULT_REVIEW_ABOVE, DEFAULT_REVIEW_WINDOW
 
 STACK_ENV_FILE = Path(".podium/stack.env")
 DEFAULT_TASK_QUEUE = "podium-orders"  # the workers' and the clients' default
+# `podium bench` runs its thousands of workflows here, apart from the real orders.
+BENCH_NAMESPACE = "podium-bench"
 
 
 class Settings(BaseSettings):
@@ -28,6 +30,7 @@ class Settings(BaseSettings):
     # Temporal
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
+    bench_namespace: str = BENCH_NAMESPACE
     temporal_ui_url: str = "http://localhost:8233"
     task_queue: str = DEFAULT_TASK_QUEUE
 
@@ -88,9 +91,13 @@ class Settings(BaseSettings):
     mail_dir: Path = Path(".podium/mail")
 
     # Tracing: spans go to an OTLP collector (e.g. Jaeger) when an endpoint is set, otherwise
-    # to a JSON-lines file that `podium trace ORDER_ID` reads (see docs/observability.md).
+    # to a file that `podium trace ORDER_ID` reads (see docs/observability.md).
     otlp_endpoint: str | None = None
+    # OTLP JSON lines (the collector's file format); at this size the file is rotated to
+    # spans.jsonl.1, .2, ..., keeping this many old ones.
     trace_file: Path = Path(".podium/traces/spans.jsonl")
+    trace_file_max_bytes: int = Field(default=20 * 1024 * 1024, ge=64 * 1024)
+    trace_file_backups: int = Field(default=3, ge=0, le=20)
 
     # Observability: Prometheus endpoints (0 disables one). Loopback by default; bind
     # 0.0.0.0 where a scraper runs on another host (e.g. in a pod).

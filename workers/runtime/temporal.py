@@ -1,12 +1,12 @@
 import re
 
 from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import Runtime
 
 from contracts.problems import one_line
 from workers.runtime.codec import data_converter
 from workers.runtime.settings import Settings
+from workers.runtime.temporal_tracing import TracingWithoutQueries
 from workers.runtime.tls import temporal_api_key, temporal_tls
 
 
@@ -25,7 +25,7 @@ async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -
             api_key=temporal_api_key(settings),
             # On the client only: workers built from it inherit it, and a second one on the
             # worker would duplicate every span.
-            interceptors=[TracingInterceptor()],
+            interceptors=[TracingWithoutQueries()],
             runtime=runtime,
         )
     except RuntimeError as err:

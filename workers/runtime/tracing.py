@@ -9,12 +9,13 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from workers.runtime.settings import Settings
-from workers.runtime.span_file import JsonLinesSpanExporter
+from workers.runtime.span_file import OtlpJsonFileExporter
 
+MAX_ATTRIBUTE_CHARS = 2_000
 _configured: TracerProvider | None = None
 
 
@@ -36,7 +37,11 @@ def configure_tracing(settings: Settings, service_name: str) -> TracerProvider:
 
 
 def build_provider(settings: Settings, service_name: str) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
+    provider = TracerProvider(
+        resource=Resource.create({SERVICE_NAME: service_name}),
+        # Error texts and the like stay short: no span outgrows a line of the span file.
+        span_limits=SpanLimits(max_attribute_length=MAX_ATTRIBUTE_CHARS),
+    )
     provider.add_span_processor(BatchSpanProcessor(span_exporter(settings)))
     return provider
 
@@ -44,7 +49,9 @@ def build_provider(settings: Settings, service_name: str) -> TracerProvider:
 def span_exporter(settings: Settings) -> SpanExporter:
     if settings.otlp_endpoint:
         return _otlp_exporter(settings.otlp_endpoint)
-    return JsonLinesSpanExporter(settings.trace_file)
+    return OtlpJsonFileExporter(
+        settings.trace_file, settings.trace_file_max_bytes, settings.trace_file_backups
+    )
 
 
 def flush_tracing(timeout_millis: int = 5_000) -> None:

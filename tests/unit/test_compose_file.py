@@ -132,6 +132,10 @@ def test_temporal_is_checked_with_the_temporal_cli_and_set_up_without_auto_setup
     setup = " ".join(SERVICES["temporal-setup"]["command"])
     for name in ("CustomerId", "OrderStatus", "OrderTotal"):
         assert name in setup
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    namespaces = re.search(r"for ns in ([\w -]+); do", setup)
+    assert namespaces is not None
+    assert namespaces.group(1).split() == [defaults.temporal_namespace, defaults.bench_namespace]
 
 
 def test_images_are_pinned_to_the_dev_servers_lines() -> None:

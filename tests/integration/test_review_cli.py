@@ -26,6 +26,7 @@ LARGE_ITEM = "MUG-BLUE:1:1500.00"  # above the default review threshold
 @pytest.fixture(autouse=True)
 def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PODIUM_TEMPORAL_ADDRESS", settings.temporal_address)
+    monkeypatch.setenv("PODIUM_TEMPORAL_NAMESPACE", settings.temporal_namespace)
     monkeypatch.setenv("PODIUM_TASK_QUEUE", settings.task_queue)
     monkeypatch.setattr("workers.runtime.logging.configure_logging", lambda *a, **k: None)
     monkeypatch.setattr("workers.runtime.tracing.configure_tracing", lambda *a, **k: None)

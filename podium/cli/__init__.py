@@ -9,12 +9,23 @@ import os
 import sys
 from collections.abc import Sequence
 
-from podium.cli import bench, consumers, dead_letters, demo, dev, orders, reconcile, serve, trace
+from podium.cli import (
+    bench,
+    catalogue,
+    consumers,
+    dead_letters,
+    demo,
+    dev,
+    orders,
+    reconcile,
+    serve,
+    trace,
+)
 from podium.cli.exits import BAD_INPUT, OK, fail
 from podium.cli.parsing import Parser
 from workers.runtime.settings import Settings
 
-GROUPS = (orders, consumers, dead_letters, serve, reconcile, trace, dev, demo, bench)
+GROUPS = (orders, catalogue, consumers, dead_letters, serve, reconcile, trace, dev, demo, bench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,7 +25,14 @@ def data(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 
+def utc(timestamp: float) -> str:
+    """A Unix time as ISO 8601 in UTC."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
 def emit(document: Mapping[str, Any] | list[Any]) -> None:
-    json.dump(document, sys.stdout, ensure_ascii=False, default=str)
+    # ASCII only: text from outside (dead letters' bodies and reasons) can hold terminal
+    # control characters, which JSON escapes only below U+0020.
+    json.dump(document, sys.stdout, ensure_ascii=True, default=str)
     sys.stdout.write("\n")
     sys.stdout.flush()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from podium.cli.output import data
 
 if TYPE_CHECKING:
-    from contracts.order import Confirmation, OrderResult, OrderStatus
+    from contracts.order import Confirmation, OrderResult
     from podium.cli.progress import Look
 
 
@@ -32,15 +32,16 @@ def answer_json(answer: "Confirmation | OrderResult", ui_url: str) -> dict[str, 
 def status_json(
     order_id: str, look: "Look", ui_url: str, known: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """What `podium status --json` prints. Without a worker to answer the status query, the
-    order's fields are what the server `known`s of a finished run (null while it runs) and
-    `steps` is empty."""
-    status: OrderStatus | None = look.status
-    fields: dict[str, Any] = (
-        data(status) if status is not None else {"order_id": order_id, "state": None}
-    )
-    fields.update(known or {})
-    fields.setdefault("steps", [])
+    """What `podium status --json` prints, always with the same keys. Without a worker to
+    answer the status query, the order's fields are what the server `known`s of a finished run
+    (null while it runs) and `steps` is empty."""
+    from contracts.order import OrderStatus
+
+    fields: dict[str, Any] = dict.fromkeys(OrderStatus.model_fields)
+    fields.update(order_id=order_id, steps=[])
+    if look.status is not None:
+        fields.update(data(look.status))
+    fields.update((k, v) for k, v in (known or {}).items() if k in OrderStatus.model_fields)
     return {
         **fields,
         "run_status": look.run_status,

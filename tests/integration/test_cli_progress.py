@@ -132,3 +132,26 @@ async def test_place_json_is_one_document_with_the_answer(
     assert first["total"] == str(confirmed.total) and first["failure"] is None
     assert second["state"] == "FAILED" and second["failure"]["code"] == "card_declined"
     assert {"ui_url", "currency"} <= first.keys() & second.keys()
+
+
+async def test_status_json_keeps_its_keys_without_a_worker(
+    settings: Settings, temporal: Client, event_tap: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done, waiting = an_order(), an_order()
+    async with running_worker(temporal, settings), asyncio.timeout(60):
+        assert await commands.place(settings, done, wait="outcome") == exits.OK
+        capsys.readouterr()
+        assert await commands.status(settings, done.order_id, as_json=True) == exits.OK
+        answered = json.loads(capsys.readouterr().out)
+    idle = settings.model_copy(update={"task_queue": f"{settings.task_queue}-idle"})
+    await place_order(temporal, waiting, idle.task_queue, wait="started")
+    assert await commands.status(idle, done.order_id, as_json=True) == exits.OK
+    assert await commands.status(idle, waiting.order_id, as_json=True) == exits.OK
+    finished, running = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    await temporal.get_workflow_handle(f"order-{waiting.order_id}").terminate()
+
+    assert set(answered) == set(finished) == set(running)
+    assert answered["steps"] and answered["current"]["step"] is None
+    assert finished["state"] == "COMPLETED" and finished["steps"] == []
+    assert finished["total"] == str(done.total) and finished["run_status"] == "COMPLETED"
+    assert running["state"] is None and running["run_status"] == "RUNNING"

@@ -3,7 +3,10 @@ charge, a bounded wait, and a status that tells the current step, attempt and la
 
 import asyncio
 import json
+import os
+import pty
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +17,7 @@ from podium.cli import exits, main
 from podium.cli import orders as commands
 from podium.client import place_order, wait_for_outcome, wait_for_state
 from tests.support.factories import an_order
-from tests.support.running import wait_for_pending
+from tests.support.running import PODIUM, process_env, wait_for_pending
 from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
 
@@ -155,3 +158,45 @@ async def test_status_json_keeps_its_keys_without_a_worker(
     assert finished["state"] == "COMPLETED" and finished["steps"] == []
     assert finished["total"] == str(done.total) and finished["run_status"] == "COMPLETED"
     assert running["state"] is None and running["run_status"] == "RUNNING"
+
+
+async def test_on_a_terminal_place_rewrites_one_progress_line_then_answers_on_stdout(
+    settings: Settings, temporal: Client, event_tap: object
+) -> None:
+    order_id = f"tty-{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env.update(process_env(settings), PODIUM_LOG_LEVEL="warning")
+    master, terminal = pty.openpty()  # stderr is a terminal, stdout a pipe
+    command = [str(PODIUM), "place", "--item", "MUG-BLUE:1:12.50", "--order-id", order_id]
+    async with running_worker(temporal, settings), asyncio.timeout(90):
+        read = asyncio.create_task(asyncio.to_thread(_read_all, master))
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            "--token",
+            "tok_transient_3",
+            env=env,
+            cwd=settings.data_dir.parent,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        out, _ = await process.communicate()
+        shown = (await read).decode()
+    assert process.returncode == exits.OK
+    assert out.decode().startswith(f"order {order_id}: confirmed")
+    assert "\n" not in shown.replace("\r\n", "\n").strip("\n"), "one line, rewritten in place"
+    frames = [frame for frame in shown.split("\r\x1b[K") if frame]
+    assert any("charge_payment · attempt" in frame for frame in frames), shown
+    assert shown.endswith("\r\x1b[K")  # cleared before the answer
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    try:
+        while chunk := os.read(fd, 4096):
+            chunks.append(chunk)
+    except OSError:  # EIO: the terminal's last writer closed it
+        pass
+    finally:
+        os.close(fd)
+    return b"".join(chunks)

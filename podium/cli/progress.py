@@ -35,6 +35,7 @@ FORWARD_STEPS = (
 POLL_SECONDS = 0.5  # two looks a second: live enough for a person, light on the worker
 RPC_SECONDS = 5.0  # each question to the server is bounded; a slow answer is skipped
 MAX_ERROR = 300
+MAX_PENDING = 10  # an order runs one regular activity at a time; a run of another kind may not
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,8 @@ async def look(client: "Client", order_id: str, *, query: bool = True) -> Look:
     description = await handle.describe(rpc_timeout=timedelta(seconds=RPC_SECONDS))
     run_status = description.status.name if description.status else "UNKNOWN"
     pending = [
-        await _pending(client, info) for info in description.raw_description.pending_activities
+        await _pending(client, info)
+        for info in description.raw_description.pending_activities[:MAX_PENDING]
     ]
     status = await _queried(client, order_id) if query else None
     return Look(run_status=run_status, pending=pending, status=status)

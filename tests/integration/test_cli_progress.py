@@ -200,3 +200,25 @@ def _read_all(fd: int) -> bytes:
     finally:
         os.close(fd)
     return b"".join(chunks)
+
+
+async def test_timeout_from_the_command_line_exits_5_with_a_json_document(
+    settings: Settings,
+    temporal: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PODIUM_TEMPORAL_ADDRESS", settings.temporal_address)
+    monkeypatch.setenv("PODIUM_TASK_QUEUE", f"{settings.task_queue}-idle")  # nobody answers
+    monkeypatch.setattr("workers.runtime.logging.configure_logging", lambda *a, **k: None)
+    monkeypatch.setattr("workers.runtime.tracing.configure_tracing", lambda *a, **k: None)
+    order_id = f"cli-timeout-{uuid.uuid4().hex[:8]}"
+    argv = ["place", "--item", "MUG-BLUE:1:12.50", "--order-id", order_id, "--timeout", "1"]
+    assert await asyncio.to_thread(main, [*argv, "--json"]) == exits.STILL_RUNNING
+    printed = capsys.readouterr()
+    await temporal.get_workflow_handle(f"order-{order_id}").terminate()
+    document = json.loads(printed.out)
+    assert document["order_id"] == order_id and document["timed_out"] is True
+    assert document["ui_url"].endswith(f"/workflows/order-{order_id}")
+    assert f"stopped waiting after 1 s; order {order_id} carries on" in printed.err
+    assert "Traceback" not in printed.err

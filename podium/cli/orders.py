@@ -201,10 +201,14 @@ async def place(
             else:
                 answer = await place_order(client, request, settings.task_queue, wait="outcome")
     except OrderIdTaken as err:
+        await _stop(following, progress)
         return fail(str(err), exits.BAD_INPUT)
     except RunEndedWithoutResult as ended:
         await _stop(following, progress)
-        print(describe_ended(order_id, ended))
+        if as_json:
+            emit({"order_id": order_id, "run_status": ended.status.name, "ui_url": link})
+        else:
+            print(describe_ended(order_id, ended))
         return exits.ORDER_NOT_COMPLETED
     except TimeoutError:
         if not limit.expired():  # a server's own timeout, not --timeout

@@ -16,6 +16,7 @@ from contracts.order import OrderState
 from podium.cli import exits, main
 from podium.cli import orders as commands
 from podium.client import place_order, wait_for_outcome, wait_for_state
+from tests.integration.test_operator_actions import temporal_cli
 from tests.support.factories import an_order
 from tests.support.running import PODIUM, process_env, wait_for_pending
 from workers.bootstrap import running_worker
@@ -222,3 +223,17 @@ async def test_timeout_from_the_command_line_exits_5_with_a_json_document(
     assert document["ui_url"].endswith(f"/workflows/order-{order_id}")
     assert f"stopped waiting after 1 s; order {order_id} carries on" in printed.err
     assert "Traceback" not in printed.err
+
+
+async def test_place_json_of_a_run_terminated_with_the_temporal_cli(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    order = an_order()
+    assert await commands.place(settings, order, wait="started") == exits.OK  # no worker
+    temporal_cli(settings, "workflow", "terminate", "--workflow-id", f"order-{order.order_id}")
+    capsys.readouterr()
+    assert await commands.place(settings, order, wait="confirmed", as_json=True) == (
+        exits.ORDER_NOT_COMPLETED
+    )
+    document = json.loads(capsys.readouterr().out)
+    assert document["order_id"] == order.order_id and document["run_status"] == "TERMINATED"

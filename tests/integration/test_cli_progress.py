@@ -38,7 +38,7 @@ def india_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 async def test_place_shows_the_charge_retried_with_its_attempt_and_last_error(
     settings: Settings, temporal: Client, event_tap: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    order = an_order(payment_token="tok_transient_3")  # the gateway fails three times
+    order = an_order(payment_token="tok_transient_4")  # the gateway fails four times
     async with running_worker(temporal, settings), asyncio.timeout(60):
         assert await commands.place(settings, order, wait="confirmed") == exits.OK
     printed = capsys.readouterr()
@@ -174,7 +174,7 @@ async def test_on_a_terminal_place_rewrites_one_progress_line_then_answers_on_st
         process = await asyncio.create_subprocess_exec(
             *command,
             "--token",
-            "tok_transient_3",
+            "tok_transient_4",
             env=env,
             cwd=settings.data_dir.parent,
             stdout=asyncio.subprocess.PIPE,

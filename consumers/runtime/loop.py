@@ -14,7 +14,6 @@ in between redelivers the original; the store's processed marker absorbs the dup
 import asyncio
 import contextlib
 import contextvars
-import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,7 +47,6 @@ from consumers.runtime.threads import in_daemon_thread
 from consumers.runtime.topology import declare_consumer_queue
 
 log = structlog.get_logger(__name__)
-_stdlib_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -198,8 +196,6 @@ class ConsumerLoop:
             await self._failed(handling, attempt, routing_key, error, bound)
         else:
             self.breaker.succeeded()
-            if _stdlib_log.isEnabledFor(logging.DEBUG):  # a line per event costs, even filtered
-                bound.debug("processed" if applied else "duplicate ignored")
             handling.decided(Outcome.PROCESSED if applied else Outcome.DUPLICATE)
             handling.durable = True
         await message.ack()
@@ -303,8 +299,7 @@ class ConsumerLoop:
             log.warning("dependency unavailable, message kept for later", error=reason)
             await self._park(handling, attempt, routing_key)
             return
-        if not exhausted:
-            log.info("retrying later", error=reason, delay_ms=delays[attempt])
+        if not exhausted:  # the event's own line (middleware) says so, with the error
             await self._retry(handling, attempt + 1, routing_key, reason)
         else:
             log.warning("retries exhausted, dead-lettering", error=reason)

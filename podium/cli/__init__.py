@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from podium.cli import (
     bench,
+    catalogue,
     consumers,
     dead_letters,
     demo,
@@ -25,7 +26,19 @@ from podium.cli.exits import BAD_INPUT, OK, fail
 from podium.cli.parsing import Parser
 from workers.runtime.settings import Settings
 
-GROUPS = (orders, review, consumers, dead_letters, serve, reconcile, trace, dev, demo, bench)
+GROUPS = (
+    orders,
+    review,
+    catalogue,
+    consumers,
+    dead_letters,
+    serve,
+    reconcile,
+    trace,
+    dev,
+    demo,
+    bench,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

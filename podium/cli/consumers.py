@@ -8,11 +8,16 @@ from typing import TYPE_CHECKING
 
 from podium.cli import exits
 from podium.cli.exits import fail
+from podium.cli.output import add_json_flag, emit, utc
 from podium.cli.parsing import Commands, identifier
 from workers.runtime.settings import Settings
 
 if TYPE_CHECKING:
     from consumers.analytics import AnalyticsReport
+    from consumers.runtime.status import ConsumerStatus
+
+# The broker's answers for `--status`, all queues together; a stuck broker ends in one line.
+STATUS_TIMEOUT_SECONDS = 30
 
 
 def register(commands: Commands) -> None:
@@ -24,23 +29,32 @@ def register(commands: Commands) -> None:
         help="show queue, retry and dead-letter depths and the breaker state of the consumers"
         " running on this host (as their processes last reported it), then exit",
     )
+    cmd.add_argument("--json", action="store_true", help="with --status: print one JSON document")
     cmd.set_defaults(command=_consumers, traced="podium-consumers")
 
     cmd = commands.add_parser(
         "analytics", help="revenue and units per SKU and hour, orders by outcome"
     )
-    cmd.set_defaults(command=lambda args, settings: asyncio.run(show_analytics(settings)))
+    add_json_flag(cmd)
+    cmd.set_defaults(
+        command=lambda args, settings: asyncio.run(show_analytics(settings, as_json=args.json))
+    )
 
     cmd = commands.add_parser("loyalty", help="a customer's loyalty points")
     cmd.add_argument("customer_id", type=identifier)
+    add_json_flag(cmd)
     cmd.set_defaults(
-        command=lambda args, settings: asyncio.run(show_loyalty(settings, args.customer_id))
+        command=lambda args, settings: asyncio.run(
+            show_loyalty(settings, args.customer_id, as_json=args.json)
+        )
     )
 
 
 def _consumers(args: argparse.Namespace, settings: Settings) -> int:
     if args.status:
-        return asyncio.run(show_status(settings, args.names))
+        return asyncio.run(show_status(settings, args.names, as_json=args.json))
+    if args.json:
+        return fail("--json goes with --status", exits.BAD_INPUT)
     return asyncio.run(consume(settings, args.names))
 
 
@@ -59,7 +73,7 @@ async def consume(settings: Settings, names: list[str]) -> int:
     return exits.OK
 
 
-async def show_status(settings: Settings, names: list[str]) -> int:
+async def show_status(settings: Settings, names: list[str], *, as_json: bool = False) -> int:
     from consumers.runtime.status import consumer_statuses
     from workers.bootstrap import registered, runtime_options
 
@@ -67,7 +81,11 @@ async def show_status(settings: Settings, names: list[str]) -> int:
         chosen = [c.name for c in registered(settings, names or None)]
     except ValueError as err:
         return fail(str(err), exits.BAD_INPUT)
-    statuses = await consumer_statuses(runtime_options(settings), chosen)
+    async with asyncio.timeout(STATUS_TIMEOUT_SECONDS):
+        statuses = await consumer_statuses(runtime_options(settings), chosen)
+    if as_json:
+        emit({"consumers": [_status_json(s) for s in statuses]})
+        return exits.OK
     print(f"{'consumer':<16} {'queued':>7} {'retrying':>9} {'dead':>6}  breaker (this host)")
     for s in statuses:
         depths = [_count(n) for n in (s.queued, s.retrying, s.dead)]
@@ -83,6 +101,25 @@ async def show_status(settings: Settings, names: list[str]) -> int:
             breakers += f"; {stale} stale report(s) of stopped processes"
         print(f"{s.name:<16} {depths[0]:>7} {depths[1]:>9} {depths[2]:>6}  {breakers}")
     return exits.OK
+
+
+def _status_json(status: "ConsumerStatus") -> dict[str, object]:
+    return {
+        "name": status.name,
+        "queued": status.queued,
+        "retrying": status.retrying,
+        "dead": status.dead,
+        "processes": [
+            {
+                "pid": p.pid,
+                "breaker": p.breaker,
+                "failures": p.failures,
+                "since": utc(p.since),
+                "alive": p.alive,
+            }
+            for p in status.processes
+        ],
+    }
 
 
 def _count(value: int | None) -> str:
@@ -109,8 +146,15 @@ async def loyalty_points(settings: Settings, customer_id: str) -> int:
     return await asyncio.to_thread(loyalty.points, store, customer_id)
 
 
-async def show_analytics(settings: Settings) -> int:
+async def show_analytics(settings: Settings, *, as_json: bool = False) -> int:
     report = await analytics_report(settings)
+    if as_json:
+        rows = [
+            {**row.__dict__, "revenue": str(row.revenue)}  # money stays a decimal string
+            for row in report.sku_hours
+        ]
+        emit({"outcomes": dict(sorted(report.outcomes.items())), "sku_hours": rows})
+        return exits.OK
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "none yet"
     print(f"orders by outcome: {outcomes}")
     print(f"{'hour (UTC)':<18} {'sku':<14} {'units':>6} {'revenue':>12}")
@@ -119,7 +163,10 @@ async def show_analytics(settings: Settings) -> int:
     return exits.OK
 
 
-async def show_loyalty(settings: Settings, customer_id: str) -> int:
+async def show_loyalty(settings: Settings, customer_id: str, *, as_json: bool = False) -> int:
     points = await loyalty_points(settings, customer_id)
+    if as_json:
+        emit({"customer_id": customer_id, "points": points})
+        return exits.OK
     print(f"{customer_id}: {points} points")
     return exits.OK

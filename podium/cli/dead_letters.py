@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from podium.cli import exits
 from podium.cli.exits import fail
+from podium.cli.output import add_json_flag, emit
 from podium.cli.parsing import Commands
 from workers.runtime.settings import Settings
 
@@ -26,8 +27,11 @@ def register(commands: Commands) -> None:
     actions = dlq.add_subparsers(metavar="ACTION", required=True)
     cmd = actions.add_parser("list", help="list dead letters (they stay in the queue)")
     cmd.add_argument("consumer", help="a consumer's name, or `unrouted`")
+    add_json_flag(cmd)
     cmd.set_defaults(
-        command=lambda args, settings: asyncio.run(show_dead_letters(settings, args.consumer))
+        command=lambda args, settings: asyncio.run(
+            show_dead_letters(settings, args.consumer, as_json=args.json)
+        )
     )
     cmd = actions.add_parser("replay", help="move dead letters back to the consumer's queue")
     cmd.add_argument("consumer", help="a consumer's name, or `unrouted`")
@@ -70,11 +74,15 @@ def _source(settings: Settings, name: str) -> "RuntimeOptions":
     return runtime_options(settings)
 
 
-async def show_dead_letters(settings: Settings, consumer: str) -> int:
+async def show_dead_letters(settings: Settings, consumer: str, *, as_json: bool = False) -> int:
     from consumers.runtime.dlq import UNROUTED, list_dead_letters
 
     async def run() -> int:
         letters = await list_dead_letters(_source(settings, consumer), consumer)
+        if as_json:
+            messages = [_json(letter) for letter in letters]
+            emit({"consumer": consumer, "count": len(letters), "messages": messages})
+            return exits.OK
         kind = "unrouted event(s)" if consumer == UNROUTED else f"dead letter(s) for {consumer}"
         print(f"{len(letters)} {kind}")
         for letter in letters:
@@ -145,6 +153,17 @@ async def _one_line_errors(run: Callable[[], Awaitable[int]]) -> int:
 
 def _line(err: BaseException) -> str:
     return " ".join(str(err).split())[:300]
+
+
+def _json(letter: "DeadLetterInfo") -> dict[str, object]:
+    return {
+        "message_id": letter.message_id,
+        "routing_key": letter.routing_key,
+        "attempts": letter.attempts,
+        "dead_lettered_at": letter.dead_lettered_at,
+        "reason": letter.reason[:500],
+        "body_preview": letter.body_preview.decode(errors="replace"),
+    }
 
 
 def _describe(letter: "DeadLetterInfo") -> str:

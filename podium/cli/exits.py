@@ -7,6 +7,7 @@ ORDER_NOT_COMPLETED = 1  # the order was refused, failed or was cancelled, or a 
 BAD_INPUT = 2  # the input was refused; nothing was started
 UNAVAILABLE = 3  # a server Podium needs cannot be reached or started
 INTERNAL = 4  # an unexpected error; the log has the details at debug level
+STILL_RUNNING = 5  # `podium place --timeout` ran out before the answer; the order carries on
 
 
 def fail(message: str, code: int) -> int:

@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from podium.cli import exits
 from podium.cli.exits import fail, warn
-from podium.cli.parsing import Commands, identifier
+from podium.cli.output import add_json_flag
+from podium.cli.parsing import Commands, identifier, seconds
 from workers.runtime.settings import Settings
 
 if TYPE_CHECKING:
-    from temporalio.client import Client, WorkflowFailureError
+    from temporalio.client import WorkflowFailureError
 
     from contracts.order import Confirmation, OrderRequest, OrderResult, OrderStatus
+    from podium.cli.progress import Current, ProgressLine
     from podium.client import RunEndedWithoutResult, Wait
 
 
@@ -36,11 +38,23 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="wait until the outcome's event is published and print the final state",
     )
+    cmd.add_argument(
+        "--timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help="stop waiting after this long (exit 5); the order carries on",
+    )
+    add_json_flag(cmd)
     cmd.set_defaults(command=_place, traced="podium-cli")
 
-    cmd = commands.add_parser("status", help="show an order's state and step history")
+    cmd = commands.add_parser("status", help="show an order's state, current step and step history")
     cmd.add_argument("order_id", type=identifier)
-    cmd.set_defaults(command=lambda args, settings: asyncio.run(status(settings, args.order_id)))
+    add_json_flag(cmd)
+    cmd.set_defaults(
+        command=lambda args, settings: asyncio.run(
+            status(settings, args.order_id, as_json=args.json)
+        )
+    )
 
     cmd = commands.add_parser("cancel", help="cancel an order that has not been confirmed yet")
     cmd.add_argument("order_id", type=identifier)
@@ -63,7 +77,7 @@ def _place(args: argparse.Namespace, settings: Settings) -> int:
     except BadOrder as err:
         return fail(str(err), exits.BAD_INPUT)
     wait: Wait = "started" if args.no_wait else "outcome" if args.wait_for_outcome else "confirmed"
-    return asyncio.run(place(settings, request, wait=wait))
+    return asyncio.run(place(settings, request, wait=wait, timeout=args.timeout, as_json=args.json))
 
 
 def _order_from_flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -98,8 +112,13 @@ def describe_result(result: "OrderResult") -> str:
     return line
 
 
-def describe_status(current: "OrderStatus") -> str:
+def describe_status(current: "OrderStatus", now: "Current | None" = None) -> str:
+    from podium.cli.order_views import dated
+    from podium.cli.progress import describe_current
+
     lines = [f"order {current.order_id}: {current.state} {current.total} {current.currency}"]
+    if now is not None and now.step:
+        lines.append(f"  now: {describe_current(now)}")
     if current.failure:
         lines.append(f"  reason: {current.failure.code}: {current.failure.message}")
     if stuck := current.needs_operator:
@@ -113,9 +132,11 @@ def describe_status(current: "OrderStatus") -> str:
             f"{review.deadline:%Y-%m-%d %H:%M} UTC with `podium review approve|reject "
             f"{current.order_id} --reviewer NAME --reason TEXT`, else it is rejected"
         )
+    if current.steps:
+        lines.append("  steps (local time = UTC):")
     for step in current.steps:
         detail = f" ({step.detail})" if step.detail else ""
-        lines.append(f"  {step.at:%H:%M:%S.%f} {step.step:<16} {step.outcome}{detail}")
+        lines.append(f"  {dated(step.at)}  {step.step:<16} {step.outcome}{detail}")
     return "\n".join(lines)
 
 
@@ -137,17 +158,29 @@ def describe_confirmation(answer: "Confirmation") -> str:
     return line
 
 
-async def place(settings: Settings, request: "OrderRequest", *, wait: "Wait") -> int:
+async def place(
+    settings: Settings,
+    request: "OrderRequest",
+    *,
+    wait: "Wait",
+    timeout: float | None = None,  # noqa: ASYNC109  (the --timeout flag, seconds)
+    as_json: bool = False,
+) -> int:
     """Exit codes: OK when confirmed or held for review (with `wait="outcome"`: completed;
     `"started"`: submitted),
-    ORDER_NOT_COMPLETED when refused, failed or cancelled, BAD_INPUT when the id is taken."""
+    ORDER_NOT_COMPLETED when refused, failed or cancelled, BAD_INPUT when the id is taken,
+    STILL_RUNNING when `timeout` ran out first."""
     from temporalio.service import RPCError
 
-    from contracts.order import OrderState
+    from contracts.order import Confirmation, OrderResult, OrderState
+    from podium.cli.order_views import answer_json
+    from podium.cli.output import emit
+    from podium.cli.progress import ProgressLine, follow
     from podium.client import OrderIdTaken, RunEndedWithoutResult, has_worker, place_order
     from workers.runtime.temporal import connect_temporal
 
     client = await connect_temporal(settings)
+    order_id, link = request.order_id, ui_link(settings, request.order_id)
 
     async def warn_if_no_worker() -> None:
         try:
@@ -155,44 +188,86 @@ async def place(settings: Settings, request: "OrderRequest", *, wait: "Wait") ->
         except RPCError:  # placing the order says what is wrong with the server
             return
         if not working:
+            progress.clear()
             warn(
                 f"no worker is polling task queue {settings.task_queue}; the order waits "
                 "until one starts (`podium worker`)"
             )
 
+    progress = ProgressLine()
     # Asked beside the order, not before it: the answer does not wait for the check.
     check = asyncio.create_task(warn_if_no_worker())
+    following = None
+    if wait != "started":
+        following = asyncio.create_task(follow(client, order_id, progress.show))
+    limit = asyncio.timeout(timeout)
     try:
-        if wait == "started":
-            await place_order(client, request, settings.task_queue, wait="started")
-            await check  # its warning matters most when nothing waits for a worker
-            print(f"order {request.order_id} submitted: {ui_link(settings, request.order_id)}")
-            return exits.OK
-        if wait == "confirmed":
-            answer = await place_order(client, request, settings.task_queue)
-            print(describe_confirmation(answer))
-            print(f"  {ui_link(settings, request.order_id)}")
-            held = answer.state == OrderState.AWAITING_REVIEW  # placed; a reviewer decides
-            return exits.OK if answer.confirmed or held else exits.ORDER_NOT_COMPLETED
-        result = await place_order(client, request, settings.task_queue, wait="outcome")
+        async with limit:
+            if wait == "started":
+                await place_order(client, request, settings.task_queue, wait="started")
+                await check  # its warning matters most when nothing waits for a worker
+                if as_json:
+                    emit({"order_id": order_id, "submitted": True, "ui_url": link})
+                else:
+                    print(f"order {order_id} submitted: {link}")
+                return exits.OK
+            answer: Confirmation | OrderResult
+            if wait == "confirmed":
+                answer = await place_order(client, request, settings.task_queue)
+            else:
+                answer = await place_order(client, request, settings.task_queue, wait="outcome")
     except OrderIdTaken as err:
+        await _stop(following, progress)
         return fail(str(err), exits.BAD_INPUT)
     except RunEndedWithoutResult as ended:
-        print(describe_ended(request.order_id, ended))
+        await _stop(following, progress)
+        if as_json:
+            emit({"order_id": order_id, "run_status": ended.status.name, "ui_url": link})
+        else:
+            print(describe_ended(order_id, ended))
         return exits.ORDER_NOT_COMPLETED
+    except TimeoutError:
+        if not limit.expired():  # a server's own timeout, not --timeout
+            raise
+        await _stop(following, progress)
+        if as_json:
+            emit({"order_id": order_id, "timed_out": True, "ui_url": link})
+        warn(f"stopped waiting after {timeout:g} s; {_carries_on(order_id, link)}")
+        return exits.STILL_RUNNING
     except asyncio.CancelledError:  # Ctrl-C: only the waiting stops, never the order
-        warn(
-            f"stopped waiting; order {request.order_id} carries on in Temporal if the server "
-            f"took it. Follow it with `podium status {request.order_id}` or "
-            f"{ui_link(settings, request.order_id)}; placing it again with --order-id "
-            f"{request.order_id} never places it twice"
-        )
+        await _stop(following, progress)
+        warn(f"stopped waiting; {_carries_on(order_id, link)}")
         raise
     finally:
         check.cancel()
-    print(describe_result(result))
-    print(f"  {ui_link(settings, request.order_id)}")
-    return exits.OK if result.state == OrderState.COMPLETED else exits.ORDER_NOT_COMPLETED
+        await _stop(following, progress)
+    if isinstance(answer, Confirmation):
+        held = answer.state == OrderState.AWAITING_REVIEW  # placed; a reviewer decides
+        text, done = describe_confirmation(answer), answer.confirmed or held
+    else:
+        text, done = describe_result(answer), answer.state == OrderState.COMPLETED
+    if as_json:
+        emit(answer_json(answer, link))
+    else:
+        print(f"{text}\n  {link}")
+    return exits.OK if done else exits.ORDER_NOT_COMPLETED
+
+
+def _carries_on(order_id: str, link: str) -> str:
+    return (
+        f"order {order_id} carries on in Temporal if the server took it. Follow it with "
+        f"`podium status {order_id}` or {link}; placing it again with --order-id {order_id} "
+        "never places it twice"
+    )
+
+
+async def _stop(following: "asyncio.Task[None] | None", progress: "ProgressLine") -> None:
+    """End the progress display before anything else is printed."""
+    if following is not None and not following.done():
+        following.cancel()
+        with suppress(asyncio.CancelledError):
+            await following
+    progress.clear()
 
 
 def describe_ended(order_id: str, ended: "RunEndedWithoutResult") -> str:
@@ -204,69 +279,69 @@ def describe_ended(order_id: str, ended: "RunEndedWithoutResult") -> str:
     return f"{line}\n  nothing undid it from inside: `podium reconcile` gives back what it holds"
 
 
-async def status(settings: Settings, order_id: str) -> int:
+async def status(settings: Settings, order_id: str, *, as_json: bool = False) -> int:
     from temporalio.client import WorkflowFailureError
     from temporalio.service import RPCError, RPCStatusCode
 
+    from podium.cli.order_views import status_json
+    from podium.cli.output import data, emit
+    from podium.cli.progress import describe_current, look
     from podium.client import RunEndedWithoutResult, has_worker, last_known_result
     from workers.runtime.temporal import connect_temporal
 
     client = await connect_temporal(settings)
+    link = ui_link(settings, order_id)
+    no_history = "  (the step history needs a running worker: `podium worker`)"
     try:
-        if await has_worker(client, settings.temporal_namespace, settings.task_queue):
-            with suppress(_NoWorkerAnswered):
-                print(describe_status(await _queried(client, order_id)))
-                return exits.OK
+        # A query needs a worker to replay the workflow; the server alone knows the outcome.
+        worker = await has_worker(client, settings.temporal_namespace, settings.task_queue)
+        seen = await look(client, order_id, query=worker)
+        if seen.status is not None:
+            if as_json:
+                emit(status_json(order_id, seen, link))
+            else:
+                print(describe_status(seen.status, seen.current))
+            return exits.OK
         result = await last_known_result(client, order_id)
     except WorkflowFailureError as err:  # ended without an order result: refused input, say
-        print(f"order {order_id}: FAILED ({_failure(err)})")
+        kind, message = _failure(err)
+        if as_json:
+            failure = {"code": kind, "message": message}
+            emit(status_json(order_id, seen, link, {"state": "FAILED", "failure": failure}))
+        else:
+            print(f"order {order_id}: FAILED ({kind}: {message})")
         return exits.OK
     except RunEndedWithoutResult as ended:
-        print(describe_ended(order_id, ended))
-        print("  (the step history needs a running worker: `podium worker`)")
+        if as_json:
+            emit(status_json(order_id, seen, link))
+        else:
+            print(f"{describe_ended(order_id, ended)}\n{no_history}")
         return exits.OK
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return fail(f"no order {order_id}", exits.BAD_INPUT)
         raise
-    # A query needs a worker to replay the workflow; the server alone knows the outcome.
-    if result is None:
+    if as_json:
+        emit(status_json(order_id, seen, link, data(result) if result else {}))
+    elif result is None:
+        where = describe_current(seen.current)
         print(f"order {order_id}: running; no worker is answering, start `podium worker`")
+        if where:  # the server knows the regular activities without a worker
+            print(f"  now: {where}")
     else:
-        print(describe_result(result))
-        print("  (the step history needs a running worker: `podium worker`)")
+        print(f"{describe_result(result)}\n{no_history}")
     return exits.OK
 
 
-class _NoWorkerAnswered(Exception):
-    pass
-
-
-def _failure(err: "WorkflowFailureError") -> str:
+def _failure(err: "WorkflowFailureError") -> tuple[str, str]:
     from temporalio.exceptions import ApplicationError
 
     from contracts.problems import one_line
 
     cause = err.cause
     if isinstance(cause, ApplicationError):
-        return one_line(f"{cause.type}: {cause.message}", 300)
-    return one_line(f"{type(cause).__name__}: {cause}", 300)
-
-
-async def _queried(client: "Client", order_id: str) -> "OrderStatus":
-    from temporalio.client import WorkflowQueryFailedError
-    from temporalio.service import RPCError, RPCStatusCode
-
-    from podium.client import order_status
-
-    try:
-        return await order_status(client, order_id)
-    except WorkflowQueryFailedError as err:  # e.g. a run refused at its start has no state
-        raise _NoWorkerAnswered from err
-    except RPCError as err:
-        if err.status == RPCStatusCode.FAILED_PRECONDITION:  # the worker went away meanwhile
-            raise _NoWorkerAnswered from err
-        raise
+        return cause.type or "ApplicationError", one_line(cause.message, 300)
+    return type(cause).__name__, one_line(cause, 300)
 
 
 async def cancel(settings: Settings, order_id: str) -> int:

@@ -29,3 +29,19 @@ def identifier(text: str) -> str:
         raise argparse.ArgumentTypeError(
             "an id is 1 to 64 letters, digits, '_' or '-', starting with a letter or digit"
         ) from None
+
+
+MAX_TIMEOUT_SECONDS = 86_400.0
+
+
+def seconds(text: str) -> float:
+    """A wait in seconds: more than 0, at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a number of seconds") from None
+    if not 0 < value <= MAX_TIMEOUT_SECONDS:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"give more than 0 and at most {MAX_TIMEOUT_SECONDS:.0f} seconds"
+        )
+    return value

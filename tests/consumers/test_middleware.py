@@ -8,14 +8,15 @@ from consumers.runtime.middleware import (
     Next,
     Outcome,
     log_context,
+    log_outcome,
     measure,
     trace,
     wrap,
 )
 
 
-def test_the_span_is_outermost_then_the_log_context_then_the_timing() -> None:
-    assert (trace, log_context, measure) == MIDDLEWARES
+def test_the_span_is_outermost_then_the_log_context_the_outcome_line_then_the_timing() -> None:
+    assert (trace, log_context, log_outcome, measure) == MIDDLEWARES
 
 
 async def test_each_middleware_wraps_the_next_and_sees_the_outcome_the_handling_decided() -> None:

@@ -210,6 +210,7 @@ async def test_timeout_from_the_command_line_exits_5_with_a_json_document(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("PODIUM_TEMPORAL_ADDRESS", settings.temporal_address)
+    monkeypatch.setenv("PODIUM_TEMPORAL_NAMESPACE", settings.temporal_namespace)
     monkeypatch.setenv("PODIUM_TASK_QUEUE", f"{settings.task_queue}-idle")  # nobody answers
     monkeypatch.setattr("workers.runtime.logging.configure_logging", lambda *a, **k: None)
     monkeypatch.setattr("workers.runtime.tracing.configure_tracing", lambda *a, **k: None)

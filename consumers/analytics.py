@@ -5,11 +5,11 @@ counts once per outcome, keyed by its order id: a second event claiming the same
 the same order (another event id, forged or republished) changes nothing.
 """
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal
 
+from adapters.sql import Transaction
 from consumers.runtime.definition import Consumer
 from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1, OrderFailedV1
@@ -66,7 +66,7 @@ def outcome_of(event: OrderCompletedV1 | OrderFailedV1) -> str:
     return "cancelled" if event.failure.code == CANCELLED_CODE else "failed"
 
 
-def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> None:
+def handle(event: OrderCompletedV1 | OrderFailedV1, tx: Transaction) -> None:
     outcome = outcome_of(event)
     first = tx.execute(
         "INSERT OR IGNORE INTO counted_orders VALUES (?, ?, ?)",
@@ -97,7 +97,7 @@ def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> N
 
 
 def report(store: Store) -> AnalyticsReport:
-    def query(c: sqlite3.Connection) -> AnalyticsReport:
+    def query(c: Transaction) -> AnalyticsReport:
         rows = c.execute("SELECT * FROM sku_hourly ORDER BY hour, sku, currency").fetchall()
         outcomes = c.execute("SELECT outcome, orders FROM outcomes ORDER BY outcome").fetchall()
         return AnalyticsReport(

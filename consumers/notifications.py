@@ -9,12 +9,12 @@ resend by its Message-ID, derived from the event id (our debugging mail server s
 Message-ID, so a resend overwrites rather than doubles).
 """
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from adapters.sql import Transaction
 from consumers.emails import render
 from consumers.mailer import MailOptions, Session
 from consumers.runtime.definition import Consumer
@@ -53,7 +53,7 @@ class OutboxEmail:
 
 
 def consumer(options: MailOptions) -> Consumer:
-    def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> None:
+    def handle(event: OrderCompletedV1 | OrderFailedV1, tx: Transaction) -> None:
         # One email per order and outcome, whatever event id claims it (another version of the
         # event, or a forged one): the customer is not told twice.
         first = tx.execute(
@@ -96,7 +96,7 @@ async def send_pending(store: Store, session: Session, event_id: str | None = No
     return len(rows)
 
 
-def _mark_sent(event_id: str, tx: sqlite3.Connection) -> None:
+def _mark_sent(event_id: str, tx: Transaction) -> None:
     tx.execute("UPDATE outbox SET sent_at = ? WHERE event_id = ?", (_now(), event_id))
 
 

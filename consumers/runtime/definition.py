@@ -5,17 +5,17 @@ consumer's own SQLite store; the runtime records the event as processed in that 
 transaction, so an effect and its processed marker commit together or not at all.
 """
 
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.sql import Transaction
 from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1, OrderFailedV1
 
 EventType = type[OrderCompletedV1] | type[OrderFailedV1]
 KNOWN_EVENTS: tuple[EventType, ...] = (OrderCompletedV1, OrderFailedV1)
-Handler = Callable[[Any, sqlite3.Connection], None]
+Handler = Callable[[Any, Transaction], None]
 """Called with an instance of one of the consumer's event types and the open transaction."""
 AfterCommit = Callable[[Any, Store], Awaitable[None]]
 """Called after the commit, before the ack, also for redeliveries of a processed event."""

@@ -32,7 +32,7 @@ from aio_pika.abc import (
 )
 
 from adapters.rabbitmq import publish
-from adapters.sqlite import Abandon, Transaction
+from adapters.sql import Abandon, Transaction
 from consumers.runtime import headers as h
 from consumers.runtime import metrics
 from consumers.runtime.batching import Batcher, Progress, Unbatched

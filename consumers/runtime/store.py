@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from adapters.sqlite import Abandon, Database, Transaction
+from adapters.sql import Abandon, Transaction
+from adapters.sqlite import Database
 
 T = TypeVar("T")
 

@@ -26,7 +26,7 @@ from consumers.runtime.topology import topology_for
 from infra.stack.ports import free_port
 from podium.cli.order_input import SAMPLE_ADDRESS
 from services.inventory import InventoryService
-from workers.bootstrap import runtime_options
+from workers.bootstrap import runtime_options, service_location
 from workers.runtime.settings import Settings
 
 SKU = "MUG-BLUE"
@@ -127,7 +127,7 @@ async def bench_environment(base: Settings, root: Path) -> AsyncIterator[BenchEn
         )
         for settings in (env.hybrid, env.orchestrated):
             # Created before the worker opens it, so the worker's catalogue adds nothing.
-            InventoryService(settings.inventory_db, {SKU: BENCH_STOCK})
+            InventoryService(service_location(settings, "inventory"), {SKU: BENCH_STOCK}).close()
         try:
             yield env
         finally:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import structlog
@@ -18,6 +19,7 @@ from activities.events import EventActivities, Publisher
 from activities.publisher import EventPublisher
 from activities.steps import InventoryActivities, OrderActivities, PaymentActivities, RiskActivities
 from adapters.rabbitmq import BrokerMismatch
+from adapters.storage import Location, PostgresSchema
 from consumers.mailer import MailOptions
 from consumers.registry import all_consumers, select
 from consumers.runtime.breaker import BreakerOptions
@@ -55,8 +57,17 @@ class Services(NamedTuple):
             service.close()
 
 
+def service_location(settings: Settings, service: str) -> Location:
+    """Where `service` (orders, inventory, payments) keeps its data: its schema in PostgreSQL
+    when a URL is set for it, else its SQLite file under the data folder."""
+    url = getattr(settings, f"{service}_database_url") or settings.database_url
+    if url is None:
+        return Path(getattr(settings, f"{service}_db"))
+    return PostgresSchema(url.get_secret_value(), settings.database_schema_prefix + service)
+
+
 def open_services(settings: Settings, *, injected_faults: bool = True) -> Services:
-    """The services on their SQLite files (blocking: call it in a thread from a loop).
+    """The services on their databases (blocking: call it in a thread from a loop).
 
     `injected_faults`: the gateway trouble the settings ask for (demos, bench, fault tests);
     an operator's own refunds (`podium reconcile`) go without it.
@@ -70,9 +81,10 @@ def open_services(settings: Settings, *, injected_faults: bool = True) -> Servic
         )
     tighten_files(private_dir(settings.data_dir))  # customer data: this user's only
     return Services(
-        OrderService(settings.orders_db),
-        InventoryService(settings.inventory_db, DEFAULT_CATALOGUE),  # adds missing SKUs only
-        PaymentService(settings.payments_db, faults),
+        OrderService(service_location(settings, "orders")),
+        # Adds missing SKUs only.
+        InventoryService(service_location(settings, "inventory"), DEFAULT_CATALOGUE),
+        PaymentService(service_location(settings, "payments"), faults),
     )
 
 

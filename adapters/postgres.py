@@ -17,6 +17,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -169,13 +170,14 @@ class Database(sql.Database):
     def transaction(self, abandon: Abandon | None = None) -> Iterator[Transaction]:
         """A write transaction: committed on success, rolled back on any exception.
 
-        Abandoning it cancels the statement it runs, and it never commits: it rolls back when
-        its thread comes back, which also releases its locks.
+        Abandoning it ends its server process from another connection: the transaction rolls
+        back and its locks are free at once (a handler stuck in it would otherwise hold them
+        for as long as it hangs); the effect's next statement fails, and nothing commits.
         """
         self.open()
         with self._pool.connection() as conn:
             if abandon is not None:
-                abandon.attach(conn.cancel_safe)
+                abandon.attach(partial(self._terminate, conn))
             try:
                 try:
                     yield _Transaction(conn, self.schema)
@@ -200,6 +202,13 @@ class Database(sql.Database):
                 yield _Transaction(conn, self.schema)
             finally:
                 _roll_back(conn)
+
+    def _terminate(self, conn: "psycopg.Connection[Row]") -> None:
+        try:
+            with self._pool.connection() as other:
+                other.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+        except psycopg.Error:  # the pool is out of connections, say: at least stop the statement
+            conn.cancel_safe()
 
 
 def _roll_back(conn: "psycopg.Connection[Row]") -> None:

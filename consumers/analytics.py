@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS sku_hourly (
     sku TEXT NOT NULL,
     currency TEXT NOT NULL,
     units INTEGER NOT NULL,
-    revenue TEXT NOT NULL,
+    revenue {money} NOT NULL,
     PRIMARY KEY (hour, sku, currency)
 );
 CREATE TABLE IF NOT EXISTS counted_orders (
@@ -69,13 +69,14 @@ def outcome_of(event: OrderCompletedV1 | OrderFailedV1) -> str:
 def handle(event: OrderCompletedV1 | OrderFailedV1, tx: Transaction) -> None:
     outcome = outcome_of(event)
     first = tx.execute(
-        "INSERT OR IGNORE INTO counted_orders VALUES (?, ?, ?)",
+        "INSERT INTO counted_orders VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (event.order.order_id, outcome, event.event_id),
     ).rowcount
     if not first:
         return
     tx.execute(
-        "INSERT INTO outcomes VALUES (?, 1) ON CONFLICT(outcome) DO UPDATE SET orders = orders + 1",
+        "INSERT INTO outcomes VALUES (?, 1)"
+        " ON CONFLICT (outcome) DO UPDATE SET orders = outcomes.orders + 1",
         (outcome,),
     )
     if not isinstance(event, OrderCompletedV1):
@@ -84,6 +85,8 @@ def handle(event: OrderCompletedV1 | OrderFailedV1, tx: Transaction) -> None:
     currency = str(event.order.currency)
     for item in event.order.items:
         key = (hour, item.sku, currency)
+        # Read, then written back: another consumer process adding to the same hour waits.
+        tx.lock("sku_hourly/" + "/".join(key))
         row = tx.execute(
             "SELECT units, revenue FROM sku_hourly WHERE hour = ? AND sku = ? AND currency = ?",
             key,
@@ -91,7 +94,8 @@ def handle(event: OrderCompletedV1 | OrderFailedV1, tx: Transaction) -> None:
         units = (row["units"] if row else 0) + item.quantity
         revenue = (Decimal(row["revenue"]) if row else Decimal(0)) + item.unit_price * item.quantity
         tx.execute(
-            "INSERT OR REPLACE INTO sku_hourly VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sku_hourly VALUES (?, ?, ?, ?, ?) ON CONFLICT (hour, sku, currency)"
+            " DO UPDATE SET units = excluded.units, revenue = excluded.revenue",
             (*key, units, str(revenue)),
         )
 

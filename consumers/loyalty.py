@@ -36,13 +36,13 @@ def handle(event: OrderCompletedV1, tx: Transaction) -> None:
     order = event.order
     points = points_for(order.total)
     credited = tx.execute(
-        "INSERT OR IGNORE INTO credits VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO credits VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (order.order_id, order.customer_id, points, event.event_id, datetime.now(UTC).isoformat()),
     ).rowcount
     if credited:
         tx.execute(
             "INSERT INTO balances VALUES (?, ?)"
-            " ON CONFLICT(customer_id) DO UPDATE SET points = points + excluded.points",
+            " ON CONFLICT (customer_id) DO UPDATE SET points = balances.points + excluded.points",
             (order.customer_id, points),
         )
 

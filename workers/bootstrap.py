@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import structlog
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -207,6 +208,10 @@ async def declare_at_start(publisher: EventPublisher) -> None:
         log.warning("broker not reachable at start; publishing connects later", error=str(err))
 
 
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
+
+
 def _name(fn: Activity) -> str:
     return str(fn.__temporal_activity_definition.name)  # type: ignore[attr-defined]
 
@@ -233,6 +238,8 @@ def runtime_options(settings: Settings) -> RuntimeOptions:
         ssl_context=amqp_ssl_context(settings),
         max_body_bytes=settings.consumer_max_body_bytes,
         handler_timeout=settings.consumer_handler_timeout_seconds,
+        database_url=_secret(settings.database_url),
+        database_schema_prefix=settings.database_schema_prefix,
         breaker=BreakerOptions(
             threshold=settings.consumer_breaker_threshold,
             pause=settings.consumer_breaker_pause_seconds,
@@ -273,7 +280,7 @@ async def declare_consumer_topology(settings: Settings) -> None:
 
 def consumer_store(settings: Settings, consumer: Consumer) -> Store:
     """A consumer's own database (blocking: `consumer_stores` opens them from a loop)."""
-    return Store(runtime_options(settings).store_path(consumer.name), consumer.schema)
+    return Store(runtime_options(settings).store_location(consumer.name), consumer.schema)
 
 
 async def consumer_stores(settings: Settings, names: list[str] | None = None) -> dict[str, Store]:

@@ -63,7 +63,7 @@ class ConsumerLoop:
         self.consumer = consumer
         self.options = options
         # Opened on first use, in the handler's thread: never SQLite on the event loop.
-        self.store = Store(options.store_path(consumer.name), consumer.schema)
+        self.store = Store(options.store_location(consumer.name), consumer.schema)
         self._batcher = Batcher(
             consumer.name,
             self._apply_batch,

@@ -1,13 +1,13 @@
-"""A consumer's own SQLite database: its read model or outbox, plus the processed-event ids."""
+"""A consumer's own database (a SQLite file, or a schema in PostgreSQL): its read model or
+outbox, plus the processed-event ids."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TypeVar
 
 from adapters.sql import Abandon, Transaction
-from adapters.sqlite import Database
+from adapters.storage import Location, database
 
 T = TypeVar("T")
 
@@ -49,9 +49,11 @@ class Change:
 class Store:
     """Opened on first use: constructing one is safe on an event loop."""
 
-    def __init__(self, path: Path, schema: str = "") -> None:
-        self.path = path
-        self._db = Database(path, (_PROCESSED, schema))
+    def __init__(self, location: Location, schema: str = "") -> None:
+        """`schema`: the consumer's tables, created with the processed-event ids as the
+        database's first version (adapters/sql.py migrations)."""
+        self.location = location
+        self._db = database(location, (f"{_PROCESSED};\n{schema}",))
 
     def close(self) -> None:
         self._db.close()
@@ -79,6 +81,8 @@ class Store:
             applied = []
             for change in changes:
                 ledger = _Processed(change.routing_key)
+                # As apply_once: a redelivery racing in another process waits for this one.
+                tx.lock(change.event_id)
                 if ledger.recall(tx, change.event_id) is not None:
                     applied.append(False)
                     continue

@@ -9,9 +9,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from adapters.storage import Location, PostgresSchema
 from infra.stack import StackConfig
 from infra.stack.postgres import PostgresCluster
+from workers.runtime.settings import Settings
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -44,3 +47,11 @@ def postgres_places(url: str) -> Places:
     """Schemas no other test uses: each test starts from empty databases."""
     test = uuid.uuid4().hex[:12]
     return lambda name: PostgresSchema(url, f"t{test}_{name}")
+
+
+def on_postgres(settings: Settings, url: str) -> Settings:
+    """`settings` with every service and consumer store in fresh schemas at `url`."""
+    prefix = f"t{uuid.uuid4().hex[:12]}_"
+    return settings.model_copy(
+        update={"database_url": SecretStr(url), "database_schema_prefix": prefix}
+    )

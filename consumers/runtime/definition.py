@@ -1,8 +1,9 @@
 """A consumer is data: a name, the event versions it understands and a handler.
 
 The handler is a plain function run in a worker thread inside a transaction of the
-consumer's own SQLite store; the runtime records the event as processed in that same
-transaction, so an effect and its processed marker commit together or not at all.
+consumer's own store (SQLite, or PostgreSQL: adapters/sql.py); the runtime records the event
+as processed in that same transaction, so an effect and its processed marker commit together
+or not at all.
 """
 
 from collections.abc import Awaitable, Callable, Iterable

@@ -39,6 +39,10 @@ SCHEMA_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 MAX_SCHEMA_LENGTH = 63  # PostgreSQL's identifier limit
 
 
+class DatabaseUnavailable(psycopg.OperationalError):
+    """The server cannot be reached or refuses the login (said without the password)."""
+
+
 class Row(tuple[Any, ...]):
     """A row read by position or by column name, as SQLite's `sqlite3.Row`."""
 
@@ -117,6 +121,7 @@ class Database(sql.Database):
         ):
             raise ValueError(f"bad schema name {schema[:80]!r}: use a-z, 0-9 and _")
         self.schema = schema
+        self._url = url
         self._migrations = tuple(migrations)
         self._seed = seed
         self._ready = False
@@ -145,6 +150,7 @@ class Database(sql.Database):
         with self._opening:
             if self._ready:
                 return self
+            self._check_reachable()
             self._pool.open(wait=True, timeout=WAIT_SECONDS + CONNECT_SECONDS)
             with self._pool.connection() as conn:
                 tx = _Transaction(conn, self.schema)
@@ -161,6 +167,18 @@ class Database(sql.Database):
                 conn.commit()
             self._ready = True
         return self
+
+    def _check_reachable(self) -> None:
+        """Fail at once with the server's reason, not after the pool's patience (it keeps
+        retrying in the background until its timeout)."""
+        try:
+            psycopg.connect(self._url, connect_timeout=CONNECT_SECONDS).close()
+        except psycopg.OperationalError as err:
+            # libpq's message names the host and port, never the password.
+            reason = " ".join(str(err).split())[:300]
+            raise DatabaseUnavailable(
+                f"cannot use PostgreSQL for {self.schema}: {reason}"
+            ) from None
 
     def close(self) -> None:
         """Close the pool's connections; calls after this raise `psycopg_pool.PoolClosed`."""

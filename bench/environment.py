@@ -50,6 +50,16 @@ def bench_settings(base: Settings, prefix: str, data_dir: Path, **changes: Any) 
             "exchange": f"{prefix}.orders",
             "consumer_queue_prefix": prefix,
             "data_dir": data_dir,
+            # Each run's databases are SQLite files in its folder, removed after it, even where
+            # the user's own data lives in PostgreSQL.
+            **dict.fromkeys(
+                (
+                    "database_url",
+                    "orders_database_url",
+                    "inventory_database_url",
+                    "payments_database_url",
+                )
+            ),
             # A side effect that fails is retried soon rather than in 30 s; none should.
             "consumer_retry_delays_ms": [200],
             **changes,

@@ -1,13 +1,16 @@
 """On PostgreSQL each service keeps a schema of its own and its guarantees hold under
 concurrent writers (row and named locks instead of SQLite's single writer)."""
 
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
+from adapters.postgres import DatabaseUnavailable
 from adapters.storage import PostgresSchema
 from contracts.money import Currency
 from services.errors import OrderConflict
@@ -78,3 +81,18 @@ def test_racing_refunds_of_one_charge_refund_once(postgres_url: str) -> None:
             statuses = set(pool.map(lambda i: payments.refund(f"r-{i}", "c").status, range(8)))
         assert statuses == {"REFUNDED"}
         assert payments.refunded_total(Currency.GBP) == Decimal("12.50")
+
+
+def test_an_unreachable_server_or_a_wrong_password_is_one_clear_error(postgres_url: str) -> None:
+    parts = urlsplit(postgres_url)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: refused
+        nowhere = f"postgresql://podium:s3cret@127.0.0.1:{port}/podium"
+        with pytest.raises(DatabaseUnavailable) as caught:
+            OrderService(PostgresSchema(nowhere, "orders"))
+    assert f"port {port}" in str(caught.value) and "s3cret" not in str(caught.value)
+    wrong = postgres_url.replace(f":{parts.password}@", ":s3cret@")
+    with pytest.raises(DatabaseUnavailable, match="password authentication failed") as caught:
+        OrderService(PostgresSchema(wrong, "orders"))
+    assert "s3cret" not in str(caught.value)

@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.storage import PostgresSchema
+from bench.environment import bench_settings
 from contracts.problems import describe
 from workers.bootstrap import service_location
 from workers.runtime.settings import Settings
@@ -72,3 +73,14 @@ def test_each_service_gets_its_schema_and_its_own_url_wins() -> None:
 def test_a_schema_prefix_outside_a_z_0_9_is_refused(prefix: str) -> None:
     with pytest.raises(ValidationError):
         Settings(_env_file=None, database_schema_prefix=prefix)  # type: ignore[call-arg]
+
+
+def test_a_bench_run_keeps_its_databases_in_its_own_folder(tmp_path: Path) -> None:
+    base = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url="postgresql://p:pw@127.0.0.1:5439/podium",
+        inventory_database_url="postgresql://p:pw@db2:5432/stock",
+    )
+    run = bench_settings(base, "podium-bench-x", tmp_path)
+    assert service_location(run, "inventory") == tmp_path / "inventory.db"
+    assert run.database_url is None

@@ -164,7 +164,10 @@ class Database:
 
 def migrate(tx: Transaction, migrations: Migrations) -> int:
     """Apply the versions `tx`'s database lacks, in order, inside `tx` (the caller holds the
-    lock that keeps two openers from migrating at once); returns the version it is at."""
+    lock that keeps two openers from migrating at once); returns the version it is at. No
+    migrations at all: a reader of a database someone else keeps, which changes nothing."""
+    if not migrations:
+        return 0
     tx.execute(
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"

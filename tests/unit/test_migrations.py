@@ -52,3 +52,9 @@ def test_a_failing_migration_leaves_the_previous_version(places: Places) -> None
         database(places("svc"), (V1, "CREATE TABLE tags (name TEXT); SELECT * FROM nope")).open()
     with closing(database(places("svc"), (V1, V2)).open()) as db:
         assert db.read(versions) == [1, 2]
+
+
+def test_a_reader_without_migrations_reads_whatever_version_is_there(places: Places) -> None:
+    database(places("svc"), (V1, V2)).open().close()
+    with closing(database(places("svc"), ()).open()) as reader:
+        assert reader.read(versions) == [1, 2]

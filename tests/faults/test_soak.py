@@ -19,6 +19,7 @@ from contracts.order import OrderRequest, OrderResult, OrderState
 from podium.client import place_order
 from services.payment import CAPTURED
 from tests.faults.conftest import SUMMARY
+from tests.support.databases import BACKENDS, on_postgres
 from tests.support.factories import an_order
 from tests.support.invariants import (
     ConsumerStores,
@@ -40,6 +41,14 @@ KILLS = int(os.environ.get("PODIUM_SOAK_KILLS", "4"))
 SEED = int(os.environ.get("PODIUM_SOAK_SEED", "13"))
 SUBMIT_SECONDS = min(15.0, ORDERS / 8)  # orders arrive over this long, kills happen meanwhile
 FAULTS = {"PODIUM_PAYMENT_FAILURE_RATE": "0.2", "PODIUM_PAYMENT_LATENCY_MS": "50"}
+
+
+@pytest.fixture(params=BACKENDS)
+def fault_settings(fault_settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """The soak with every service and consumer store on SQLite files, and on PostgreSQL."""
+    if request.param == "postgresql":
+        return on_postgres(fault_settings, request.getfixturevalue("postgres_url"))
+    return fault_settings
 
 
 def soak_orders(count: int, rng: random.Random) -> list[OrderRequest]:
@@ -137,7 +146,8 @@ async def test_soak_with_random_failures_and_killed_processes_loses_and_doubles_
     doubles = tally.doubles + sum(n - 1 for n in charges.values())
     reasons = Counter(r.failure.code for r in results if r.failure is not None)
     line = (
-        f"soak: {len(results)} orders in {seconds}s (seed {SEED}), "
+        f"soak on {'PostgreSQL' if settings.database_url else 'SQLite'}: "
+        f"{len(results)} orders in {seconds}s (seed {SEED}), "
         f"{states[OrderState.COMPLETED]} completed, {states[OrderState.FAILED]} compensated "
         f"({', '.join(f'{code} {n}' for code, n in sorted(reasons.items()))}), "
         f"kills: {', '.join(killed)}; lost={tally.lost + len(dead)}, double effects={doubles}"

@@ -34,7 +34,9 @@ WAIT_SECONDS = 10.0
 CONNECT_SECONDS = 10
 # Per database and process. A transaction holds a connection for milliseconds; the services'
 # callers (up to 32 activity threads) queue for one rather than each holding a server process.
-MAX_CONNECTIONS = 8
+# Three workers and two consumer processes (three databases each) then stay at 60 connections
+# at most, within PostgreSQL's default limit of 100.
+MAX_CONNECTIONS = 4
 SCHEMA_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 MAX_SCHEMA_LENGTH = 63  # PostgreSQL's identifier limit
 

@@ -29,7 +29,9 @@ class Consumer:
     name: str
     events: tuple[EventType, ...]
     handle: Handler
-    schema: str = ""
+    # Its store's tables: one script, or its versions in order once it has changed since a
+    # release (a released version never changes; a new one is appended).
+    schema: str | tuple[str, ...] = ""
     after_commit: AfterCommit | None = None
     close: Close | None = None
 

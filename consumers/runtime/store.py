@@ -49,11 +49,13 @@ class Change:
 class Store:
     """Opened on first use: constructing one is safe on an event loop."""
 
-    def __init__(self, location: Location, schema: str = "") -> None:
-        """`schema`: the consumer's tables, created with the processed-event ids as the
-        database's first version (adapters/sql.py migrations)."""
+    def __init__(self, location: Location, schema: str | tuple[str, ...] = "") -> None:
+        """`schema`: the consumer's tables, as one script (its only version) or as its
+        versions, first one first (adapters/sql.py migrations); the processed-event ids are
+        created with the first."""
         self.location = location
-        self._db = database(location, (f"{_PROCESSED};\n{schema}",))
+        first, *later = (schema,) if isinstance(schema, str) else schema or ("",)
+        self._db = database(location, (f"{_PROCESSED};\n{first}", *later))
 
     def close(self) -> None:
         self._db.close()

@@ -161,3 +161,22 @@ def test_a_statement_running_when_abandoned_is_stopped(postgres_url: str) -> Non
     assert time.monotonic() - start < 5
     assert store.processed_count() == 0
     store.close()
+
+
+def test_a_consumer_store_moves_to_its_next_version_keeping_its_data(places: Places) -> None:
+    v1 = "CREATE TABLE seen (event_id TEXT PRIMARY KEY)"
+    with closing(Store(places("c"), v1)) as store:
+        assert store.apply("e1", "k", lambda tx: tx.execute("INSERT INTO seen VALUES ('e1')"))
+    v2 = "ALTER TABLE seen ADD COLUMN amount {money}"
+    with closing(Store(places("c"), (v1, v2))) as store:
+        assert store.apply(
+            "e2", "k", lambda tx: tx.execute("INSERT INTO seen VALUES ('e2', '9.99')")
+        )
+        assert not store.apply("e1", "k", lambda tx: None)  # still known as processed
+        rows = store.read(
+            lambda tx: tx.execute("SELECT event_id, amount FROM seen ORDER BY event_id").fetchall()
+        )
+        assert [(r[0], None if r[1] is None else str(r[1])) for r in rows] == [
+            ("e1", None),
+            ("e2", "9.99"),
+        ]

@@ -51,7 +51,9 @@ def fault_settings(fault_settings: Settings, request: pytest.FixtureRequest) -> 
     return fault_settings
 
 
-def soak_orders(count: int, rng: random.Random) -> list[OrderRequest]:
+def soak_orders(count: int, rng: random.Random, run: str) -> list[OrderRequest]:
+    """`run` sets the ids apart: an order id is its workflow's, and each backend's soak runs on
+    the same Temporal server."""
     kinds = ["ok"] * 14 + ["declined", "insufficient", "transient", "scarce", "scarce"]
     orders = []
     for i in range(count):
@@ -70,7 +72,7 @@ def soak_orders(count: int, rng: random.Random) -> list[OrderRequest]:
             items = [{"sku": sku, "quantity": rng.randint(1, 2), "unit_price": "8.00"}]
         orders.append(
             an_order(
-                order_id=f"soak-{SEED}-{i}-{kind}",
+                order_id=f"soak-{SEED}-{run}-{i}-{kind}",
                 customer_id=f"cust-{i % 7}",
                 items=items,
                 payment_token=token,
@@ -96,7 +98,7 @@ async def test_soak_with_random_failures_and_killed_processes_loses_and_doubles_
 ) -> None:
     settings = fault_settings
     rng = random.Random(SEED)
-    orders = soak_orders(ORDERS, rng)
+    orders = soak_orders(ORDERS, rng, "pg" if settings.database_url else "lite")
     await declare_consumer_topology(settings)  # events are routable before any consumer runs
     logs = tmp_path / "logs"
     processes = {

@@ -1,4 +1,5 @@
-"""The one SQLite module: how every database in Podium is opened, written and read.
+"""SQLite, the embedded default engine (adapters/sql.py says what every engine offers; set a
+PostgreSQL URL and adapters/postgres.py serves instead).
 
 Each service and each consumer keeps a file and tables of its own; all of them open it the same
 way and share one primitive, `Database.apply_once`: apply an effect once per key, recording the
@@ -16,18 +17,17 @@ handler's thread: instead each database keeps a few idle connections and hands o
 whichever thread asks next. A thread holds it for one transaction only.
 """
 
-import asyncio
 import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Protocol, TypeVar
 
-T = TypeVar("T")
-R = TypeVar("R")
+from adapters import sql
+from adapters.sql import Abandon, Dialect, Migrations, Transaction
 
 # A writer holds the lock for one short transaction (milliseconds): waiting longer than this
 # means something is stuck, and the caller's own retries (an activity's retry policy, a
@@ -42,57 +42,18 @@ BUSY_TIMEOUT_SECONDS = 10.0
 # process holds about as many as it had callers at once, however many threads came and went.
 IDLE_CONNECTIONS = 4
 
-Transaction = sqlite3.Connection
-"""An open transaction, as handed to effects, queries and ledgers."""
+
+class Connection(sqlite3.Connection):
+    """A connection as handed out for a transaction (`adapters.sql.Transaction`)."""
+
+    dialect: Dialect = "sqlite"
+
+    def lock(self, name: str) -> None:
+        """Nothing to take: every write transaction holds the file's write lock already."""
 
 
-class Ledger(Protocol[R]):
-    """Where a database remembers the keys it applied, written in the effect's transaction."""
-
-    def recall(self, tx: Transaction, key: str) -> R | None:
-        """What applying `key` gave the first time, or None when it was never applied."""
-
-    def record(self, tx: Transaction, key: str, result: R) -> None:
-        """Remember that `key` was applied, with its result."""
-
-
-class Abandon:
-    """Lets a caller give up on a transaction running in another thread (a handler over its
-    time limit): its connection is closed from outside, which rolls the transaction back and
-    frees the file for the next writer at once; the effect's next statement fails and nothing
-    of it commits."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._abandoned = False
-
-    def attach(self, conn: sqlite3.Connection) -> None:
-        with self._lock:
-            if self._abandoned:
-                raise TimeoutError("abandoned before it started")
-            self._conn = conn
-
-    def detach(self) -> bool:
-        """The transaction ended: True when its connection is still whole (not abandoned), so
-        it may serve the next caller; from now on abandoning touches nothing."""
-        with self._lock:
-            self._conn = None
-            return not self._abandoned
-
-    def abandon(self) -> None:
-        with self._lock:
-            self._abandoned = True
-            conn, self._conn = self._conn, None
-        if conn is not None:
-            # Already closed (the transaction finished meanwhile): nothing left to roll back.
-            with contextlib.suppress(sqlite3.ProgrammingError):
-                conn.interrupt()  # a long statement stops now
-                conn.close()
-
-
-class Database:
-    """One SQLite file, created with its schema by `open` or else on first use: constructing one
+class Database(sql.Database):
+    """One SQLite file, created and migrated by `open` or else on first use: constructing one
     touches nothing, so it is safe anywhere, an event loop included.
 
     Safe to share between threads and processes: each call has a connection to itself for
@@ -103,16 +64,16 @@ class Database:
     def __init__(
         self,
         path: str | Path,
-        schema: Sequence[str] = (),
+        migrations: Migrations = (),
         seed: Callable[[Transaction], None] | None = None,
         *,
         idle_connections: int = IDLE_CONNECTIONS,
     ) -> None:
-        """`schema`: statements (`CREATE ... IF NOT EXISTS`) run when this object first opens
-        the file, then `seed` in the same transaction. `idle_connections`: how many it keeps
-        open between calls (0: a connection per call, as `podium bench` compares)."""
+        """`migrations`: applied when this object first opens the file (`adapters.sql`), then
+        `seed` in the same transaction. `idle_connections`: how many it keeps open between
+        calls (0: a connection per call, as `podium bench` compares)."""
         self.path = Path(path)
-        self._schema = tuple(s.strip().rstrip(";") + ";" for s in schema if s.strip())
+        self._migrations = tuple(migrations)
         self._seed = seed
         self._ready = False
         self._opening = threading.Lock()
@@ -129,8 +90,9 @@ class Database:
             with self._connections.lent() as conn:
                 _write_ahead_log(conn)
                 # One transaction: another process opening the file meanwhile waits for it.
-                conn.executescript("\n".join(("BEGIN IMMEDIATE;", *self._schema)))
+                conn.execute("BEGIN IMMEDIATE")
                 try:
+                    sql.migrate(conn, self._migrations)
                     if self._seed is not None:
                         self._seed(conn)
                 except BaseException:
@@ -147,7 +109,11 @@ class Database:
 
     @contextmanager
     def transaction(self, abandon: Abandon | None = None) -> Iterator[Transaction]:
-        """A write transaction: committed on success, rolled back on any exception."""
+        """A write transaction: committed on success, rolled back on any exception.
+
+        Abandoning it closes its connection from outside, which rolls the transaction back and
+        frees the file for the next writer at once; the effect's next statement fails.
+        """
         self.open()
         with self._connections.lent() as conn:
             # Attached once the write lock is held: closing a connection from another thread
@@ -156,7 +122,7 @@ class Database:
             try:
                 try:
                     if abandon is not None:
-                        abandon.attach(conn)
+                        abandon.attach(partial(_stop, conn))
                     yield conn
                 except BaseException:
                     with contextlib.suppress(sqlite3.ProgrammingError):  # closed: rolled back
@@ -178,47 +144,12 @@ class Database:
             finally:
                 conn.execute("ROLLBACK")
 
-    def read(self, query: Callable[[Transaction], T]) -> T:
-        with self.reading() as tx:
-            return query(tx)
 
-    def write(self, change: Callable[[Transaction], T]) -> T:
-        with self.transaction() as tx:
-            return change(tx)
-
-    def apply_once(
-        self,
-        key: str,
-        effect: Callable[[Transaction], R],
-        ledger: Ledger[R],
-        abandon: Abandon | None = None,
-    ) -> R:
-        """Apply `effect` once per key and record it in `ledger`, in one transaction.
-
-        A repeat gets what the ledger recalls. An exception from the effect rolls it back and
-        records nothing, so the key is free to be applied again.
-        """
-        with self.transaction(abandon) as tx:
-            recalled = ledger.recall(tx, key)
-            if recalled is not None:
-                return recalled
-            result = effect(tx)
-            ledger.record(tx, key, result)
-            return result
-
-    async def aopen(self) -> "Database":
-        return await asyncio.to_thread(self.open)
-
-    async def aread(self, query: Callable[[Transaction], T]) -> T:
-        return await asyncio.to_thread(self.read, query)
-
-    async def awrite(self, change: Callable[[Transaction], T]) -> T:
-        return await asyncio.to_thread(self.write, change)
-
-    async def aapply_once(
-        self, key: str, effect: Callable[[Transaction], R], ledger: Ledger[R]
-    ) -> R:
-        return await asyncio.to_thread(self.apply_once, key, effect, ledger)
+def _stop(conn: sqlite3.Connection) -> None:
+    # Already closed (the transaction finished meanwhile): nothing left to roll back.
+    with contextlib.suppress(sqlite3.ProgrammingError):
+        conn.interrupt()  # a long statement stops now
+        conn.close()
 
 
 class _Pool:
@@ -228,11 +159,11 @@ class _Pool:
         self._path = path
         self._size = size
         self._lock = threading.Lock()
-        self._idle: list[sqlite3.Connection] = []
+        self._idle: list[Connection] = []
         self._closed = False
 
     @contextmanager
-    def lent(self) -> Iterator[sqlite3.Connection]:
+    def lent(self) -> Iterator[Connection]:
         """A connection for one transaction. It goes back to the idle ones only when whole and
         out of any transaction; after a SQLite error (a closed, interrupted or failing
         connection) or an abandoned transaction, it is closed and the next caller opens anew."""
@@ -252,7 +183,7 @@ class _Pool:
         for conn in idle:
             conn.close()
 
-    def _take(self) -> sqlite3.Connection:
+    def _take(self) -> Connection:
         with self._lock:
             if self._closed:
                 raise sqlite3.ProgrammingError(f"database {self._path.name} is closed")
@@ -260,7 +191,7 @@ class _Pool:
                 return self._idle.pop()  # the most recently used: its caches are warm
         return _connect(self._path)
 
-    def _give_back(self, conn: sqlite3.Connection) -> None:
+    def _give_back(self, conn: Connection) -> None:
         try:
             whole = not conn.in_transaction
         except sqlite3.ProgrammingError:  # closed
@@ -272,12 +203,16 @@ class _Pool:
         conn.close()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path) -> Connection:
     # Autocommit mode: every transaction is begun explicitly above. Not bound to a thread: it
     # serves whichever thread borrows it next, and `Abandon` closes a stuck caller's
     # connection from another one.
     conn = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        path,
+        timeout=BUSY_TIMEOUT_SECONDS,
+        isolation_level=None,
+        check_same_thread=False,
+        factory=Connection,
     )
     conn.row_factory = sqlite3.Row
     # Every commit reaches the disk (the WAL is fsynced) before an effect is reported done.

@@ -5,12 +5,12 @@ notifications consumer's effect is the email, stamped `sent_at` in its outbox on
 """
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from adapters.sql import Transaction
 from consumers import analytics, loyalty, notifications
 from consumers.runtime.store import Store
 from workers.bootstrap import consumer_stores
@@ -21,16 +21,16 @@ _SENT = "SELECT event_id, sent_at AS at FROM outbox WHERE sent_at IS NOT NULL"
 QUERIES = {notifications.NAME: _SENT, analytics.NAME: _PROCESSED, loyalty.NAME: _PROCESSED}
 
 
-def _times(query: str) -> Callable[[sqlite3.Connection], dict[str, datetime]]:
-    def run(c: sqlite3.Connection) -> dict[str, datetime]:
-        return {r["event_id"]: datetime.fromisoformat(r["at"]) for r in c.execute(query)}
+def _times(query: str) -> Callable[[Transaction], dict[str, datetime]]:
+    def run(c: Transaction) -> dict[str, datetime]:
+        return {r["event_id"]: datetime.fromisoformat(r["at"]) for r in c.execute(query).fetchall()}
 
     return run
 
 
-def _count(query: str) -> Callable[[sqlite3.Connection], int]:
-    def run(c: sqlite3.Connection) -> int:
-        return int(c.execute(f"SELECT count(*) FROM ({query})").fetchone()[0])
+def _count(query: str) -> Callable[[Transaction], int]:
+    def run(c: Transaction) -> int:
+        return int(c.execute(f"SELECT count(*) FROM ({query}) AS done").fetchone()[0])
 
     return run
 

@@ -26,7 +26,7 @@ from consumers.runtime.topology import topology_for
 from infra.stack.ports import free_port
 from podium.cli.order_input import SAMPLE_ADDRESS
 from services.inventory import InventoryService
-from workers.bootstrap import runtime_options
+from workers.bootstrap import runtime_options, service_location
 from workers.runtime.settings import Settings
 
 SKU = "MUG-BLUE"
@@ -52,6 +52,16 @@ def bench_settings(base: Settings, prefix: str, data_dir: Path, **changes: Any) 
             "exchange": f"{prefix}.orders",
             "consumer_queue_prefix": prefix,
             "data_dir": data_dir,
+            # Each run's databases are SQLite files in its folder, removed after it, even where
+            # the user's own data lives in PostgreSQL.
+            **dict.fromkeys(
+                (
+                    "database_url",
+                    "orders_database_url",
+                    "inventory_database_url",
+                    "payments_database_url",
+                )
+            ),
             # A side effect that fails is retried soon rather than in 30 s; none should.
             "consumer_retry_delays_ms": [200],
             **changes,
@@ -129,7 +139,7 @@ async def bench_environment(base: Settings, root: Path) -> AsyncIterator[BenchEn
         )
         for settings in (env.hybrid, env.orchestrated):
             # Created before the worker opens it, so the worker's catalogue adds nothing.
-            InventoryService(settings.inventory_db, {SKU: BENCH_STOCK})
+            InventoryService(service_location(settings, "inventory"), {SKU: BENCH_STOCK}).close()
         try:
             yield env
         finally:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from adapters.sqlite import Database, Transaction
+from adapters.sql import Transaction
+from adapters.sqlite import Database
 from bench.progress import Progress
 from services.idempotency import SCHEMA as IDEMPOTENCY
 from services.idempotency import Idempotency

@@ -5,11 +5,11 @@ counts once per outcome, keyed by its order id: a second event claiming the same
 the same order (another event id, forged or republished) changes nothing.
 """
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal
 
+from adapters.sql import Transaction
 from consumers.runtime.definition import Consumer
 from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1, OrderFailedV1
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS sku_hourly (
     sku TEXT NOT NULL,
     currency TEXT NOT NULL,
     units INTEGER NOT NULL,
-    revenue TEXT NOT NULL,
+    revenue {money} NOT NULL,
     PRIMARY KEY (hour, sku, currency)
 );
 CREATE TABLE IF NOT EXISTS counted_orders (
@@ -66,16 +66,17 @@ def outcome_of(event: OrderCompletedV1 | OrderFailedV1) -> str:
     return "cancelled" if event.failure.code == CANCELLED_CODE else "failed"
 
 
-def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> None:
+def handle(event: OrderCompletedV1 | OrderFailedV1, tx: Transaction) -> None:
     outcome = outcome_of(event)
     first = tx.execute(
-        "INSERT OR IGNORE INTO counted_orders VALUES (?, ?, ?)",
+        "INSERT INTO counted_orders VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (event.order.order_id, outcome, event.event_id),
     ).rowcount
     if not first:
         return
     tx.execute(
-        "INSERT INTO outcomes VALUES (?, 1) ON CONFLICT(outcome) DO UPDATE SET orders = orders + 1",
+        "INSERT INTO outcomes VALUES (?, 1)"
+        " ON CONFLICT (outcome) DO UPDATE SET orders = outcomes.orders + 1",
         (outcome,),
     )
     if not isinstance(event, OrderCompletedV1):
@@ -84,6 +85,8 @@ def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> N
     currency = str(event.order.currency)
     for item in event.order.items:
         key = (hour, item.sku, currency)
+        # Read, then written back: another consumer process adding to the same hour waits.
+        tx.lock("sku_hourly/" + "/".join(key))
         row = tx.execute(
             "SELECT units, revenue FROM sku_hourly WHERE hour = ? AND sku = ? AND currency = ?",
             key,
@@ -91,13 +94,14 @@ def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> N
         units = (row["units"] if row else 0) + item.quantity
         revenue = (Decimal(row["revenue"]) if row else Decimal(0)) + item.unit_price * item.quantity
         tx.execute(
-            "INSERT OR REPLACE INTO sku_hourly VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sku_hourly VALUES (?, ?, ?, ?, ?) ON CONFLICT (hour, sku, currency)"
+            " DO UPDATE SET units = excluded.units, revenue = excluded.revenue",
             (*key, units, str(revenue)),
         )
 
 
 def report(store: Store) -> AnalyticsReport:
-    def query(c: sqlite3.Connection) -> AnalyticsReport:
+    def query(c: Transaction) -> AnalyticsReport:
         rows = c.execute("SELECT * FROM sku_hourly ORDER BY hour, sku, currency").fetchall()
         outcomes = c.execute("SELECT outcome, orders FROM outcomes ORDER BY outcome").fetchall()
         return AnalyticsReport(

@@ -3,10 +3,10 @@ down (EUR 34.99 earns 34; JPY 3499 earns 3499: the unit is the currency's, whate
 Credited once per order and never reversed; failed orders earn nothing.
 """
 
-import sqlite3
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 
+from adapters.sql import Transaction
 from consumers.runtime.definition import Consumer
 from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1
@@ -32,17 +32,17 @@ def points_for(total: Decimal) -> int:
     return int(total.to_integral_value(rounding=ROUND_FLOOR))
 
 
-def handle(event: OrderCompletedV1, tx: sqlite3.Connection) -> None:
+def handle(event: OrderCompletedV1, tx: Transaction) -> None:
     order = event.order
     points = points_for(order.total)
     credited = tx.execute(
-        "INSERT OR IGNORE INTO credits VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO credits VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (order.order_id, order.customer_id, points, event.event_id, datetime.now(UTC).isoformat()),
     ).rowcount
     if credited:
         tx.execute(
             "INSERT INTO balances VALUES (?, ?)"
-            " ON CONFLICT(customer_id) DO UPDATE SET points = points + excluded.points",
+            " ON CONFLICT (customer_id) DO UPDATE SET points = balances.points + excluded.points",
             (order.customer_id, points),
         )
 

@@ -9,12 +9,12 @@ resend by its Message-ID, derived from the event id (our debugging mail server s
 Message-ID, so a resend overwrites rather than doubles).
 """
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from adapters.sql import Transaction
 from consumers.emails import render
 from consumers.mailer import MailOptions, Session
 from consumers.runtime.definition import Consumer
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     message_id TEXT NOT NULL,
     recipient TEXT NOT NULL,
     subject TEXT NOT NULL,
-    raw BLOB NOT NULL,
+    raw {bytes} NOT NULL,
     created_at TEXT NOT NULL,
     sent_at TEXT
 );
@@ -53,11 +53,11 @@ class OutboxEmail:
 
 
 def consumer(options: MailOptions) -> Consumer:
-    def handle(event: OrderCompletedV1 | OrderFailedV1, tx: sqlite3.Connection) -> None:
+    def handle(event: OrderCompletedV1 | OrderFailedV1, tx: Transaction) -> None:
         # One email per order and outcome, whatever event id claims it (another version of the
         # event, or a forged one): the customer is not told twice.
         first = tx.execute(
-            "INSERT OR IGNORE INTO emailed_orders VALUES (?, ?, ?)",
+            "INSERT INTO emailed_orders VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (event.order.order_id, event.type, event.event_id),
         ).rowcount
         if not first:
@@ -83,20 +83,18 @@ def consumer(options: MailOptions) -> Consumer:
 
 async def send_pending(store: Store, session: Session, event_id: str | None = None) -> int:
     """Send unsent outbox emails (of one event, or all); an SMTP error propagates (retry)."""
-    rows = await store.aread(
-        lambda c: c.execute(
-            "SELECT event_id, recipient, raw FROM outbox WHERE sent_at IS NULL"
-            " AND (? IS NULL OR event_id = ?) ORDER BY created_at",
-            (event_id, event_id),
-        ).fetchall(),
-    )
+    query = "SELECT event_id, recipient, raw FROM outbox WHERE sent_at IS NULL"
+    params: tuple[str, ...] = ()
+    if event_id is not None:
+        query, params = f"{query} AND event_id = ?", (event_id,)
+    rows = await store.aread(lambda c: c.execute(f"{query} ORDER BY created_at", params).fetchall())
     for row in rows:
         await session.send(row["recipient"], row["raw"])
         await store.awrite(partial(_mark_sent, row["event_id"]))
     return len(rows)
 
 
-def _mark_sent(event_id: str, tx: sqlite3.Connection) -> None:
+def _mark_sent(event_id: str, tx: Transaction) -> None:
     tx.execute("UPDATE outbox SET sent_at = ? WHERE event_id = ?", (_now(), event_id))
 
 

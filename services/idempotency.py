@@ -1,5 +1,5 @@
 """The services' idempotency ledger: each key with a fingerprint of its parameters and the
-result it gave, recorded in the same transaction as the effect (adapters/sqlite.py)."""
+result it gave, recorded in the same transaction as the effect (adapters/sql.py)."""
 
 import hashlib
 import json
@@ -8,13 +8,14 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from adapters.sqlite import Transaction
+from adapters.sql import Transaction
 from services.errors import IdempotencyConflict
 
 M = TypeVar("M", bound=BaseModel)
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL)"""
+"""The ledger's table, part of every service's first migration."""
 
 
 class Idempotency(Generic[M]):

@@ -4,11 +4,11 @@ import re
 import uuid
 from collections.abc import Mapping
 from functools import partial
-from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from adapters.sqlite import Database, Transaction
+from adapters.sql import Transaction
+from adapters.storage import Location, database
 from contracts.order import SKU_PATTERN, Contract
 from contracts.steps import Reservation, StockLine
 from services.errors import OutOfStock, UnknownSku
@@ -35,13 +35,14 @@ _NAMESPACE = uuid.UUID("0b9e6f4c-2d3a-5e1f-8c7b-6a5d4e3f2a1b")
 _LINES = TypeAdapter(list[StockLine])
 
 # The CHECKs are a last line of defence: the guarded UPDATE below already refuses to oversell.
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS stock (
+MIGRATIONS = (
+    f"""{IDEMPOTENCY};
+    CREATE TABLE IF NOT EXISTS stock (
         sku TEXT PRIMARY KEY,
         available INTEGER NOT NULL CHECK (available >= 0),
         reserved INTEGER NOT NULL CHECK (reserved >= 0),
-        initial INTEGER NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS reservations (
+        initial INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS reservations (
         key TEXT PRIMARY KEY,
         reservation_id TEXT NOT NULL,
         order_id TEXT,
@@ -62,14 +63,14 @@ def reservation_id_for(key: str) -> str:
 
 
 class InventoryService:
-    def __init__(self, db_path: str | Path, catalogue: Mapping[str, int] | None = None) -> None:
-        """Opens the file at once (on an event loop, construct it in a thread); `catalogue`
+    def __init__(self, location: Location, catalogue: Mapping[str, int] | None = None) -> None:
+        """Opens the database at once (on an event loop, construct it in a thread); `catalogue`
         stocks the SKUs not stocked yet, existing stock is never reset."""
         stock = dict(catalogue or {})
         for sku, quantity in stock.items():
             if not _SKU.fullmatch(sku) or quantity < 0:
                 raise ValueError(f"bad catalogue entry {sku!r}: {quantity}")
-        self._db = Database(db_path, (IDEMPOTENCY, *_SCHEMA), seed=partial(_stock, stock)).open()
+        self._db = database(location, MIGRATIONS, seed=partial(_stock, stock)).open()
 
     def close(self) -> None:
         self._db.close()
@@ -78,13 +79,16 @@ class InventoryService:
         """Reserve every line or none; a reservation released before it was made stays VOIDED."""
 
         def effect(conn: Transaction) -> Reservation:
+            conn.lock(_reservation(key))
             tombstone = conn.execute(
                 "SELECT reservation_id FROM reservations WHERE key = ? AND status = ?",
                 (key, VOIDED),
             ).fetchone()
             if tombstone is not None:
                 return Reservation(reservation_id=tombstone[0], status=VOIDED, lines=[])
-            for line in lines:
+            # In SKU order: two reservations taking the same rows take their locks in the same
+            # order, so neither waits for the other forever (PostgreSQL).
+            for line in sorted(lines, key=lambda line: line.sku):
                 taken = conn.execute(
                     "UPDATE stock SET available = available - ?, reserved = reserved + ?"
                     " WHERE sku = ? AND available >= ?",
@@ -98,7 +102,13 @@ class InventoryService:
             conn.execute(
                 "INSERT INTO reservations (key, reservation_id, order_id, status, lines)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (key, reservation.reservation_id, order_id, RESERVED, _LINES.dump_json(lines)),
+                (
+                    key,
+                    reservation.reservation_id,
+                    order_id,
+                    RESERVED,
+                    _LINES.dump_json(lines).decode(),
+                ),
             )
             return reservation
 
@@ -109,6 +119,7 @@ class InventoryService:
         """Give back the stock reserved under `reservation_key`, once."""
 
         def effect(conn: Transaction) -> Reservation:
+            conn.lock(_reservation(reservation_key))
             row = conn.execute(
                 "SELECT reservation_id, status, lines FROM reservations WHERE key = ?",
                 (reservation_key,),
@@ -169,9 +180,15 @@ class InventoryService:
 
 def _stock(catalogue: Mapping[str, int], tx: Transaction) -> None:
     tx.executemany(
-        "INSERT OR IGNORE INTO stock (sku, available, reserved, initial) VALUES (?, ?, 0, ?)",
+        "INSERT INTO stock (sku, available, reserved, initial) VALUES (?, ?, 0, ?)"
+        " ON CONFLICT (sku) DO NOTHING",
         [(sku, quantity, quantity) for sku, quantity in catalogue.items()],
     )
+
+
+def _reservation(key: str) -> str:
+    """The lock a reservation's reserve and its releases take (under their own keys)."""
+    return f"reservation:{key}"
 
 
 def _refusal(conn: Transaction, line: StockLine) -> UnknownSku | OutOfStock:

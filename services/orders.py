@@ -2,9 +2,9 @@
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
-from adapters.sqlite import Database, Transaction
+from adapters.sql import Transaction
+from adapters.storage import Location, database
 from contracts.events import OrderSnapshot
 from contracts.money import Currency
 from contracts.order import Contract, OrderRequest
@@ -19,13 +19,14 @@ CANCELLED = "CANCELLED"
 
 # A row with status CANCELLED and no request is a tombstone: the cancel arrived before the
 # create, and keeps a late create from bringing the order back.
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS orders (
+MIGRATIONS = (
+    f"""{IDEMPOTENCY};
+    CREATE TABLE IF NOT EXISTS orders (
         order_id TEXT PRIMARY KEY,
         status TEXT NOT NULL,
         customer_id TEXT,
         currency TEXT,
-        total TEXT,
+        total {{money}},
         request TEXT)""",
 )
 
@@ -41,8 +42,10 @@ class OrderRow(Contract):
 
 
 class OrderService:
-    def __init__(self, db_path: str | Path) -> None:
-        self._db = Database(db_path, (IDEMPOTENCY, *_SCHEMA)).open()
+    def __init__(self, location: Location) -> None:
+        """Opens (and migrates) the database at once: on an event loop, construct it in a
+        thread."""
+        self._db = database(location, MIGRATIONS).open()
 
     def close(self) -> None:
         self._db.close()
@@ -55,6 +58,7 @@ class OrderService:
         values = (request.customer_id, request.currency.value, str(request.total), stored)
 
         def effect(conn: Transaction) -> OrderRecord:
+            conn.lock(_order(order_id))
             row = conn.execute(
                 "SELECT status, request FROM orders WHERE order_id = ?", (order_id,)
             ).fetchone()
@@ -78,6 +82,7 @@ class OrderService:
 
     def confirm(self, key: str, order_id: str) -> OrderRecord:
         def effect(conn: Transaction) -> OrderRecord:
+            conn.lock(_order(order_id))
             status = _status(conn, order_id)
             if status == PENDING:
                 _set_status(conn, order_id, CONFIRMED)
@@ -92,6 +97,7 @@ class OrderService:
         """Cancel a pending order; cancelling one not created yet leaves a tombstone."""
 
         def effect(conn: Transaction) -> OrderRecord:
+            conn.lock(_order(order_id))
             status = _status(conn, order_id)
             if status is None:
                 conn.execute(
@@ -147,6 +153,11 @@ class OrderService:
             OrderRow(order_id=o, status=s, customer_id=c, currency=cur, total=t)
             for o, s, c, cur, t in rows
         ]
+
+
+def _order(order_id: str) -> str:
+    """The lock every change of one order takes (under any idempotency key)."""
+    return f"order:{order_id}"
 
 
 def _status(conn: Transaction, order_id: str) -> str | None:

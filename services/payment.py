@@ -2,9 +2,9 @@
 
 import uuid
 from decimal import Decimal
-from pathlib import Path
 
-from adapters.sqlite import Database, Transaction
+from adapters.sql import Transaction
+from adapters.storage import Location, database
 from contracts.money import Currency, has_minor_precision
 from contracts.order import Contract
 from contracts.steps import Charge
@@ -23,20 +23,21 @@ VOID_CURRENCY = Currency.USD
 
 _NAMESPACE = uuid.UUID("3c8a1f2e-7d6b-5a4c-9e0f-1b2d3c4e5f60")
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS charges (
+MIGRATIONS = (
+    f"""{IDEMPOTENCY};
+    CREATE TABLE IF NOT EXISTS charges (
         charge_key TEXT PRIMARY KEY,
         payment_id TEXT NOT NULL,
         order_id TEXT,
-        amount TEXT NOT NULL,
+        amount {{money}} NOT NULL,
         currency TEXT,
-        status TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS refunds (
+        status TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS refunds (
         refund_id TEXT PRIMARY KEY,
         charge_key TEXT NOT NULL UNIQUE,
-        amount TEXT NOT NULL,
-        currency TEXT NOT NULL)""",
-    "CREATE TABLE IF NOT EXISTS attempts (key TEXT PRIMARY KEY, count INTEGER NOT NULL)",
+        amount {{money}} NOT NULL,
+        currency TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS attempts (key TEXT PRIMARY KEY, count INTEGER NOT NULL)""",
 )
 
 
@@ -56,8 +57,10 @@ def payment_id_for(charge_key: str) -> str:
 
 
 class PaymentService:
-    def __init__(self, db_path: str | Path, faults: PaymentFaults = NO_FAULTS) -> None:
-        self._db = Database(db_path, (IDEMPOTENCY, *_SCHEMA)).open()
+    def __init__(self, location: Location, faults: PaymentFaults = NO_FAULTS) -> None:
+        """Opens (and migrates) the database at once: on an event loop, construct it in a
+        thread."""
+        self._db = database(location, MIGRATIONS).open()
         self._gateway = FaultInjector(faults)
 
     def close(self) -> None:
@@ -76,6 +79,7 @@ class PaymentService:
             raise PaymentGatewayUnavailable("payment gateway unavailable (test token)")
 
         def effect(conn: Transaction) -> Charge:
+            conn.lock(_charge(key))
             if conn.execute("SELECT 1 FROM charges WHERE charge_key = ?", (key,)).fetchone():
                 raise ChargeVoided(key)  # only a refund's tombstone can precede the first charge
             captured = Charge(
@@ -99,6 +103,7 @@ class PaymentService:
         self._gateway.call()
 
         def effect(conn: Transaction) -> Charge:
+            conn.lock(_charge(charge_key))
             row = conn.execute(
                 "SELECT payment_id, amount, currency, status FROM charges WHERE charge_key = ?",
                 (charge_key,),
@@ -175,7 +180,7 @@ class PaymentService:
         )
 
     def _sum(self, query: str, params: tuple[str, ...]) -> Decimal:
-        # Amounts are TEXT and summed as Decimal here: SQLite's SUM would go through float.
+        # Summed as Decimal here: SQLite keeps amounts as TEXT, and its SUM goes through float.
         with self._db.reading() as conn:
             rows = conn.execute(query, params).fetchall()
         return sum((Decimal(row[0]) for row in rows), Decimal(0))
@@ -187,8 +192,13 @@ class PaymentService:
                 return False
             conn.execute(
                 "INSERT INTO attempts (key, count) VALUES (?, 1)"
-                " ON CONFLICT (key) DO UPDATE SET count = count + 1",
+                " ON CONFLICT (key) DO UPDATE SET count = attempts.count + 1",
                 (key,),
             )
             row = conn.execute("SELECT count FROM attempts WHERE key = ?", (key,)).fetchone()
         return int(row[0]) <= failures
+
+
+def _charge(charge_key: str) -> str:
+    """The lock a charge and its refunds take (under their own keys)."""
+    return f"charge:{charge_key}"

@@ -23,6 +23,13 @@ from infra.stack import LocalStack, StackInfo
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
+from tests.support.databases import (
+    BACKENDS,
+    Places,
+    postgres_cluster,
+    postgres_places,
+    sqlite_places,
+)
 from tests.support.management import Management
 from tests.support.servers import (
     TEST_NAMESPACE,
@@ -158,3 +165,19 @@ def shop(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> Shop:
         payments=PaymentService(tmp_path / "payments.db"),
         data_dir=tmp_path,
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real private PostgreSQL cluster, started once per session when a test asks."""
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def places(request: pytest.FixtureRequest, tmp_path: Path) -> Places:
+    """Where the test's service and store databases live: runs the test once on SQLite files
+    and once on fresh PostgreSQL schemas."""
+    if request.param == "postgresql":
+        return postgres_places(request.getfixturevalue("postgres_url"))
+    return sqlite_places(tmp_path)

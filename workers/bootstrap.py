@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import structlog
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -18,6 +20,7 @@ from activities.events import EventActivities, Publisher
 from activities.publisher import EventPublisher
 from activities.steps import InventoryActivities, OrderActivities, PaymentActivities, RiskActivities
 from adapters.rabbitmq import BrokerMismatch
+from adapters.storage import Location, PostgresSchema
 from consumers.mailer import MailOptions
 from consumers.registry import all_consumers, select
 from consumers.runtime.breaker import BreakerOptions
@@ -55,8 +58,17 @@ class Services(NamedTuple):
             service.close()
 
 
+def service_location(settings: Settings, service: str) -> Location:
+    """Where `service` (orders, inventory, payments) keeps its data: its schema in PostgreSQL
+    when a URL is set for it, else its SQLite file under the data folder."""
+    url = getattr(settings, f"{service}_database_url") or settings.database_url
+    if url is None:
+        return Path(getattr(settings, f"{service}_db"))
+    return PostgresSchema(url.get_secret_value(), settings.database_schema_prefix + service)
+
+
 def open_services(settings: Settings, *, injected_faults: bool = True) -> Services:
-    """The services on their SQLite files (blocking: call it in a thread from a loop).
+    """The services on their databases (blocking: call it in a thread from a loop).
 
     `injected_faults`: the gateway trouble the settings ask for (demos, bench, fault tests);
     an operator's own refunds (`podium reconcile`) go without it.
@@ -70,9 +82,10 @@ def open_services(settings: Settings, *, injected_faults: bool = True) -> Servic
         )
     tighten_files(private_dir(settings.data_dir))  # customer data: this user's only
     return Services(
-        OrderService(settings.orders_db),
-        InventoryService(settings.inventory_db, DEFAULT_CATALOGUE),  # adds missing SKUs only
-        PaymentService(settings.payments_db, faults),
+        OrderService(service_location(settings, "orders")),
+        # Adds missing SKUs only.
+        InventoryService(service_location(settings, "inventory"), DEFAULT_CATALOGUE),
+        PaymentService(service_location(settings, "payments"), faults),
     )
 
 
@@ -197,6 +210,10 @@ async def declare_at_start(publisher: EventPublisher) -> None:
         log.warning("broker not reachable at start; publishing connects later", error=str(err))
 
 
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
+
+
 def _name(fn: Activity) -> str:
     return str(fn.__temporal_activity_definition.name)  # type: ignore[attr-defined]
 
@@ -223,6 +240,8 @@ def runtime_options(settings: Settings) -> RuntimeOptions:
         ssl_context=amqp_ssl_context(settings),
         max_body_bytes=settings.consumer_max_body_bytes,
         handler_timeout=settings.consumer_handler_timeout_seconds,
+        database_url=_secret(settings.database_url),
+        database_schema_prefix=settings.database_schema_prefix,
         breaker=BreakerOptions(
             threshold=settings.consumer_breaker_threshold,
             pause=settings.consumer_breaker_pause_seconds,
@@ -263,7 +282,7 @@ async def declare_consumer_topology(settings: Settings) -> None:
 
 def consumer_store(settings: Settings, consumer: Consumer) -> Store:
     """A consumer's own database (blocking: `consumer_stores` opens them from a loop)."""
-    return Store(runtime_options(settings).store_path(consumer.name), consumer.schema)
+    return Store(runtime_options(settings).store_location(consumer.name), consumer.schema)
 
 
 async def consumer_stores(settings: Settings, names: list[str] | None = None) -> dict[str, Store]:

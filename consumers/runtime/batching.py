@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from adapters.sqlite import Abandon
+from adapters.sql import Abandon
 from consumers.runtime import metrics
 from consumers.runtime.outcomes import HandlerTimedOut
 from consumers.runtime.threads import awaitable_job

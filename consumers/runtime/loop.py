@@ -31,7 +31,7 @@ from aio_pika.abc import (
 )
 
 from adapters.rabbitmq import publish
-from adapters.sqlite import Abandon, Transaction
+from adapters.sql import Abandon, Transaction
 from consumers.runtime import headers as h
 from consumers.runtime import metrics
 from consumers.runtime.batching import Batcher, Progress, Unbatched
@@ -61,7 +61,7 @@ class ConsumerLoop:
         self.consumer = consumer
         self.options = options
         # Opened on first use, in the handler's thread: never SQLite on the event loop.
-        self.store = Store(options.store_path(consumer.name), consumer.schema)
+        self.store = Store(options.store_location(consumer.name), consumer.schema)
         self._batcher = Batcher(
             consumer.name,
             self._apply_batch,

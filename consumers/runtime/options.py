@@ -7,6 +7,7 @@ from pathlib import Path
 from aio_pika.abc import AbstractRobustConnection
 
 from adapters.rabbitmq import connect
+from adapters.storage import Location, PostgresSchema
 from consumers.runtime.breaker import BreakerOptions
 from contracts.events import EXCHANGE
 
@@ -55,9 +56,16 @@ class RuntimeOptions:
     batch_linger: float = 0.002
     batch_time_limit: float = 2.0
     breaker: BreakerOptions = field(default_factory=BreakerOptions)
+    # The consumers' stores: SQLite files under data_dir, or schemas in this PostgreSQL
+    # database, each named after its consumer (after the prefix).
+    database_url: str | None = field(default=None, repr=False)
+    database_schema_prefix: str = ""
 
-    def store_path(self, consumer: str) -> Path:
-        return self.data_dir / f"consumer-{consumer}.db"
+    def store_location(self, consumer: str) -> Location:
+        if self.database_url is None:
+            return self.data_dir / f"consumer-{consumer}.db"
+        name = "".join(c if c.isascii() and c.isalnum() else "_" for c in consumer.lower())
+        return PostgresSchema(self.database_url, f"{self.database_schema_prefix}consumer_{name}")
 
     async def connect(self, name: str) -> AbstractRobustConnection:
         """A connection to the broker, named `name` in its management UI."""

@@ -14,6 +14,7 @@ import smtplib
 import sqlite3
 from enum import StrEnum
 
+import psycopg
 from pydantic import ValidationError
 
 
@@ -46,8 +47,17 @@ def classify(err: BaseException) -> Kind:
         return Kind.UNAVAILABLE  # our side or the server's: every message would fail alike
     if isinstance(err, smtplib.SMTPResponseException):
         return Kind.PERMANENT if _is_5xx(err.smtp_code) else Kind.UNAVAILABLE
-    if isinstance(err, RetryLater | OSError | smtplib.SMTPException | sqlite3.OperationalError):
-        return Kind.UNAVAILABLE  # OSError covers refused connections and timeouts
+    if isinstance(
+        err,
+        RetryLater
+        | OSError
+        | smtplib.SMTPException
+        | sqlite3.OperationalError
+        | psycopg.OperationalError,
+    ):
+        # OSError covers refused connections and timeouts; psycopg's, a database server down
+        # or a pool out of connections (and a deadlock, which a retry resolves).
+        return Kind.UNAVAILABLE
     return Kind.TRANSIENT
 
 

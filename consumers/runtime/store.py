@@ -1,12 +1,13 @@
-"""A consumer's own SQLite database: its read model or outbox, plus the processed-event ids."""
+"""A consumer's own database (a SQLite file, or a schema in PostgreSQL): its read model or
+outbox, plus the processed-event ids."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TypeVar
 
-from adapters.sqlite import Abandon, Database, Transaction
+from adapters.sql import Abandon, Transaction
+from adapters.storage import Location, database
 
 T = TypeVar("T")
 
@@ -48,9 +49,13 @@ class Change:
 class Store:
     """Opened on first use: constructing one is safe on an event loop."""
 
-    def __init__(self, path: Path, schema: str = "") -> None:
-        self.path = path
-        self._db = Database(path, (_PROCESSED, schema))
+    def __init__(self, location: Location, schema: str | tuple[str, ...] = "") -> None:
+        """`schema`: the consumer's tables, as one script (its only version) or as its
+        versions, first one first (adapters/sql.py migrations); the processed-event ids are
+        created with the first."""
+        self.location = location
+        first, *later = (schema,) if isinstance(schema, str) else schema or ("",)
+        self._db = database(location, (f"{_PROCESSED};\n{first}", *later))
 
     def close(self) -> None:
         self._db.close()
@@ -78,6 +83,8 @@ class Store:
             applied = []
             for change in changes:
                 ledger = _Processed(change.routing_key)
+                # As apply_once: a redelivery racing in another process waits for this one.
+                tx.lock(change.event_id)
                 if ledger.recall(tx, change.event_id) is not None:
                     applied.append(False)
                     continue

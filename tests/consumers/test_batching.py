@@ -15,6 +15,7 @@ from consumers.runtime.outcomes import DeadLetter
 from consumers.runtime.runner import declare, running
 from infra.stack import LocalStack
 from tests.support.consumers import completed, count, dead_letters, effects_consumer, store_of
+from tests.support.databases import BACKENDS, on_postgres
 from tests.support.waits import until
 from workers.bootstrap import running_consumers, runtime_options
 from workers.runtime.settings import Settings
@@ -22,12 +23,22 @@ from workers.runtime.settings import Settings
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(params=BACKENDS)
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Every test here once with the consumers' stores on SQLite, once on PostgreSQL."""
+    if request.param == "postgresql":
+        return on_postgres(settings, request.getfixturevalue("postgres_url"))
+    return settings
+
+
 def _metric(name: str, consumer: str) -> float:
     return REGISTRY.get_sample_value(name, {"consumer": consumer}) or 0.0
 
 
 def _effects(store: Any) -> list[str]:
-    return [r[0] for r in store.read(lambda c: c.execute("SELECT event_id FROM effects"))]
+    return [
+        r[0] for r in store.read(lambda c: c.execute("SELECT event_id FROM effects").fetchall())
+    ]
 
 
 async def _preload(

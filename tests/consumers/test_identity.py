@@ -2,7 +2,6 @@
 event_id must agree, and analytics counts an order once per outcome whatever event claims it."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -19,15 +18,16 @@ from tests.support.consumers import (
     publish_raw,
     store_of,
 )
+from tests.support.databases import Places
 from tests.support.waits import until
 from workers.bootstrap import running_consumers
 from workers.runtime.settings import Settings
 
 
 def test_analytics_counts_an_order_once_per_outcome_whatever_event_claims_it(
-    tmp_path: Path,
+    places: Places,
 ) -> None:
-    store = Store(tmp_path / "a.db", analytics.SCHEMA)
+    store = Store(places("analytics"), analytics.SCHEMA)
     first = completed()
     second = first.model_copy(update={"event_id": "another-id"})
     refusal = failed(order_id=first.order.order_id)
@@ -64,10 +64,10 @@ async def test_a_message_whose_ids_disagree_is_dead_lettered_as_forged(
 
 
 def test_notifications_email_an_order_once_per_outcome_whatever_event_claims_it(
-    tmp_path: Path,
+    places: Places,
 ) -> None:
     consumer = notifications.consumer(MailOptions())
-    store = Store(tmp_path / "n.db", consumer.schema)
+    store = Store(places("notifications"), consumer.schema)
     first = completed()
     for event in (first, first.model_copy(update={"event_id": "another-id"})):
         store.apply(event.event_id, "k", lambda tx, e=event: consumer.handle(e, tx))

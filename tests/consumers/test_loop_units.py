@@ -12,5 +12,5 @@ async def test_building_a_consumer_loop_opens_no_database(tmp_path: Path) -> Non
     data_dir = tmp_path / "data"
     loop = ConsumerLoop(LOYALTY, RuntimeOptions(amqp_url="amqp://unused/", data_dir=data_dir))
 
-    assert loop.store.path == data_dir / "consumer-loyalty.db"
+    assert loop.store.location == data_dir / "consumer-loyalty.db"
     assert not data_dir.exists()

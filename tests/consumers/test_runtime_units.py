@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapters.sqlite import Abandon
+from adapters.sql import Abandon
 from consumers.loyalty import CONSUMER as LOYALTY
 from consumers.runtime import headers as h
 from consumers.runtime.breaker import Breaker, BreakerOptions, State

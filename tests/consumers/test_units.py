@@ -1,12 +1,12 @@
 """Pure parts: decoding, the business rules of each consumer, emails, topology, the mail server."""
 
 import json
-import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from adapters.sql import Transaction
 from consumers import analytics, loyalty
 from consumers.emails import message_id_for, render
 from consumers.export import DEFINITIONS_FILE, definitions_json
@@ -20,6 +20,7 @@ from contracts.broker import KEPT_QUEUE_ARGUMENTS, NO_DELIVERY_LIMIT, exchange_a
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from infra.mailserver import file_name
 from tests.support.consumers import completed, failed
+from tests.support.databases import Places
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,13 +85,13 @@ def test_analytics_tells_cancelled_from_failed() -> None:
     assert analytics.outcome_of(completed()) == "completed"
 
 
-def test_a_store_applies_an_event_once_and_rolls_back_a_failed_effect(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db", "CREATE TABLE IF NOT EXISTS t (x INTEGER);")
+def test_a_store_applies_an_event_once_and_rolls_back_a_failed_effect(places: Places) -> None:
+    store = Store(places("s"), "CREATE TABLE IF NOT EXISTS t (x INTEGER);")
 
-    def effect(tx: sqlite3.Connection) -> None:
+    def effect(tx: Transaction) -> None:
         tx.execute("INSERT INTO t VALUES (1)")
 
-    def broken(tx: sqlite3.Connection) -> None:
+    def broken(tx: Transaction) -> None:
         effect(tx)
         raise RuntimeError("boom")
 

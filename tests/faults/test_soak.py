@@ -19,6 +19,7 @@ from contracts.order import OrderRequest, OrderResult, OrderState
 from podium.client import outcome, place_order
 from services.payment import CAPTURED
 from tests.faults.conftest import SUMMARY
+from tests.support.databases import BACKENDS, on_postgres
 from tests.support.factories import an_order
 from tests.support.invariants import (
     ConsumerStores,
@@ -42,7 +43,17 @@ SUBMIT_SECONDS = min(15.0, ORDERS / 8)  # orders arrive over this long, kills ha
 FAULTS = {"PODIUM_PAYMENT_FAILURE_RATE": "0.2", "PODIUM_PAYMENT_LATENCY_MS": "50"}
 
 
-def soak_orders(count: int, rng: random.Random) -> list[OrderRequest]:
+@pytest.fixture(params=BACKENDS)
+def fault_settings(fault_settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """The soak with every service and consumer store on SQLite files, and on PostgreSQL."""
+    if request.param == "postgresql":
+        return on_postgres(fault_settings, request.getfixturevalue("postgres_url"))
+    return fault_settings
+
+
+def soak_orders(count: int, rng: random.Random, run: str) -> list[OrderRequest]:
+    """`run` sets the ids apart: an order id is its workflow's, and each backend's soak runs on
+    the same Temporal server."""
     kinds = ["ok"] * 14 + ["declined", "insufficient", "transient", "scarce", "scarce"]
     orders = []
     for i in range(count):
@@ -61,7 +72,7 @@ def soak_orders(count: int, rng: random.Random) -> list[OrderRequest]:
             items = [{"sku": sku, "quantity": rng.randint(1, 2), "unit_price": "8.00"}]
         orders.append(
             an_order(
-                order_id=f"soak-{SEED}-{i}-{kind}",
+                order_id=f"soak-{SEED}-{run}-{i}-{kind}",
                 customer_id=f"cust-{i % 7}",
                 items=items,
                 payment_token=token,
@@ -87,7 +98,7 @@ async def test_soak_with_random_failures_and_killed_processes_loses_and_doubles_
 ) -> None:
     settings = fault_settings
     rng = random.Random(SEED)
-    orders = soak_orders(ORDERS, rng)
+    orders = soak_orders(ORDERS, rng, "pg" if settings.database_url else "lite")
     await declare_consumer_topology(settings)  # events are routable before any consumer runs
     logs = tmp_path / "logs"
     processes = {
@@ -137,7 +148,8 @@ async def test_soak_with_random_failures_and_killed_processes_loses_and_doubles_
     doubles = tally.doubles + sum(n - 1 for n in charges.values())
     reasons = Counter(r.failure.code for r in results if r.failure is not None)
     line = (
-        f"soak: {len(results)} orders in {seconds}s (seed {SEED}), "
+        f"soak on {'PostgreSQL' if settings.database_url else 'SQLite'}: "
+        f"{len(results)} orders in {seconds}s (seed {SEED}), "
         f"{states[OrderState.COMPLETED]} completed, {states[OrderState.FAILED]} compensated "
         f"({', '.join(f'{code} {n}' for code, n in sorted(reasons.items()))}), "
         f"kills: {', '.join(killed)}; lost={tally.lost + len(dead)}, double effects={doubles}"

@@ -3,6 +3,7 @@
 import asyncio
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,12 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.steps import PaymentActivities
-from adapters.sqlite import Database
+from adapters.storage import database
 from contracts.order import OrderState, workflow_id_for
 from contracts.steps import Charge, ChargePayment
 from podium.client import outcome, place_order, wait_for_state
 from services.payment import CAPTURED, payment_id_for
+from tests.support.databases import BACKENDS, on_postgres
 from tests.support.factories import an_order
 from tests.support.invariants import assert_invariants
 from tests.support.running import (
@@ -27,16 +29,29 @@ from tests.support.running import (
     worker_process,
 )
 from tests.support.waits import drain, tap, until
-from workers.bootstrap import open_services, running_worker
+from workers.bootstrap import open_services, running_worker, service_location
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
-def idempotency_rows(db_path: Path, key: str) -> int:
-    with Database(db_path, ()).reading() as conn:
-        row = conn.execute("SELECT count(*) FROM idempotency WHERE key = ?", (key,)).fetchone()
-    return int(row[0])
+@pytest.fixture(params=BACKENDS)
+def fault_settings(fault_settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Every test here with the services on SQLite files, and on PostgreSQL."""
+    if request.param == "postgresql":
+        return on_postgres(fault_settings, request.getfixturevalue("postgres_url"))
+    return fault_settings
+
+
+def idempotency_rows(settings: Settings, service: str, key: str) -> int:
+    with closing(database(service_location(settings, service), ())) as db:
+        return int(
+            db.read(
+                lambda tx: tx.execute(
+                    "SELECT count(*) FROM idempotency WHERE key = ?", (key,)
+                ).fetchone()[0]
+            )
+        )
 
 
 async def test_worker_killed_between_reserve_and_charge_resumes_without_reserving_again(
@@ -70,7 +85,7 @@ async def test_worker_killed_between_reserve_and_charge_resumes_without_reservin
     reserved = {level.sku: level.reserved - before[level.sku] for level in inventory.levels()}
     assert {sku: n for sku, n in reserved.items() if n} == {i.sku: i.quantity for i in order.items}
     key = f"{workflow_id_for(order.order_id)}/reserve-stock"
-    assert idempotency_rows(settings.inventory_db, key) == 1
+    assert idempotency_rows(settings, "inventory", key) == 1
     assert [c.status for c in payments.charges()] == [CAPTURED]
     assert len(await drain(events)) == 1
     assert_invariants([result], orders, inventory, payments)
@@ -104,7 +119,7 @@ async def test_worker_killed_after_the_charge_was_recorded_retries_with_the_same
     key = f"{workflow_id_for(order.order_id)}/charge-payment"
     assert [(c.charge_key, c.status) for c in payments.charges()] == [(key, CAPTURED)]
     assert result.payment_id == payment_id_for(key)  # the retry got the recorded charge back
-    assert idempotency_rows(settings.payments_db, key) == 1
+    assert idempotency_rows(settings, "payments", key) == 1
     assert len(await drain(events)) == 1
     assert_invariants([result], orders, inventory, payments)
 

@@ -1,7 +1,6 @@
 """Workers and consumers expose Prometheus metrics; scraped here after real traffic."""
 
 import asyncio
-import sqlite3
 import time
 import urllib.request
 import uuid
@@ -12,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 
 from activities.publisher import EventPublisher
+from adapters.sql import Transaction
 from consumers.runtime.definition import Consumer
 from consumers.runtime.metrics import metrics_endpoint
 from consumers.runtime.outcomes import DeadLetter, RetryLater
@@ -50,7 +50,7 @@ def _flaky(name: str) -> Consumer:
     """Fails each event's first delivery, then applies it."""
     seen: set[str] = set()
 
-    def handle(event: Any, tx: sqlite3.Connection) -> None:
+    def handle(event: Any, tx: Transaction) -> None:
         if event.event_id not in seen:
             seen.add(event.event_id)
             raise RetryLater("not yet")
@@ -59,7 +59,7 @@ def _flaky(name: str) -> Consumer:
 
 
 def _poison(name: str) -> Consumer:
-    def handle(event: Any, tx: sqlite3.Connection) -> None:
+    def handle(event: Any, tx: Transaction) -> None:
         raise DeadLetter("cannot ever handle this")
 
     return Consumer(name, (OrderCompletedV1,), handle)

@@ -1,6 +1,5 @@
 """Events, raw publishing and queue counts for the consumer tests."""
 
-import sqlite3
 import urllib.parse
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -9,6 +8,7 @@ from typing import Any
 import aio_pika
 
 from adapters.rabbitmq import declare_event_exchange
+from adapters.sql import Transaction
 from consumers.runtime.definition import Consumer
 from consumers.runtime.dlq import DeadLetterInfo, list_dead_letters
 from consumers.runtime.store import Store
@@ -96,7 +96,7 @@ def effects_consumer(name: str, events: tuple[Any, ...] = (OrderCompletedV1,)) -
     """A test consumer whose effect is one row per event in table `effects` (no uniqueness,
     so a second effect would show as a second row)."""
 
-    def handle(event: Any, tx: sqlite3.Connection) -> None:
+    def handle(event: Any, tx: Transaction) -> None:
         tx.execute("INSERT INTO effects VALUES (?)", (event.event_id,))
 
     return Consumer(name, events, handle, "CREATE TABLE IF NOT EXISTS effects (event_id TEXT);")

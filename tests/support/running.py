@@ -83,7 +83,13 @@ class Process:
 def process_env(settings: Settings) -> dict[str, str]:
     """The PODIUM_* variables that make a `podium` process use this test's stack and data."""
     s = settings
-    return {
+    database = {}
+    if s.database_url is not None:
+        database = {
+            "PODIUM_DATABASE_URL": s.database_url.get_secret_value(),
+            "PODIUM_DATABASE_SCHEMA_PREFIX": s.database_schema_prefix,
+        }
+    return database | {
         "PODIUM_TEMPORAL_ADDRESS": s.temporal_address,
         "PODIUM_TEMPORAL_NAMESPACE": s.temporal_namespace,
         "PODIUM_AMQP_URL": s.amqp_url,

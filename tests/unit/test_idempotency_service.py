@@ -3,13 +3,16 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sqlite import Database, Transaction
+from adapters.sql import Database, Transaction
+from adapters.sqlite import Database as SqliteDatabase
+from adapters.storage import database
 from contracts.steps import OrderRecord
 from services.errors import IdempotencyConflict, OrderConflict
 from services.idempotency import SCHEMA as IDEMPOTENCY
 from services.idempotency import Idempotency
+from tests.support.databases import Places
 
-SCHEMA = (IDEMPOTENCY, "CREATE TABLE IF NOT EXISTS effects (n INTEGER)")
+SCHEMA = (f"{IDEMPOTENCY}; CREATE TABLE IF NOT EXISTS effects (n INTEGER)",)
 
 
 def run_once(
@@ -33,21 +36,21 @@ def record_effect(conn: Transaction) -> OrderRecord:
 
 
 def test_database_creates_parent_folders_and_uses_wal(tmp_path: Path) -> None:
-    db = Database(tmp_path / "a" / "b" / "svc.db", SCHEMA)
+    db = SqliteDatabase(tmp_path / "a" / "b" / "svc.db", SCHEMA)
     with db.reading() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_same_key_runs_the_effect_once_and_returns_the_recorded_result(tmp_path: Path) -> None:
-    db = Database(tmp_path / "svc.db", SCHEMA)
+def test_same_key_runs_the_effect_once_and_returns_the_recorded_result(places: Places) -> None:
+    db = database(places("svc"), SCHEMA)
     first = run_once(db, "k1", "op", {"x": 1}, record_effect)
     second = run_once(db, "k1", "op", {"x": 1}, record_effect)
     assert first == second
     assert count_effects(db) == 1
 
 
-def test_same_key_with_other_parameters_is_an_idempotency_conflict(tmp_path: Path) -> None:
-    db = Database(tmp_path / "svc.db", SCHEMA)
+def test_same_key_with_other_parameters_is_an_idempotency_conflict(places: Places) -> None:
+    db = database(places("svc"), SCHEMA)
     run_once(db, "k1", "op", {"x": 1}, record_effect)
     with pytest.raises(IdempotencyConflict) as caught:
         run_once(db, "k1", "op", {"x": 2}, record_effect)
@@ -57,8 +60,8 @@ def test_same_key_with_other_parameters_is_an_idempotency_conflict(tmp_path: Pat
     assert count_effects(db) == 1
 
 
-def test_a_business_error_rolls_back_the_effect_and_records_nothing(tmp_path: Path) -> None:
-    db = Database(tmp_path / "svc.db", SCHEMA)
+def test_a_business_error_rolls_back_the_effect_and_records_nothing(places: Places) -> None:
+    db = database(places("svc"), SCHEMA)
 
     def refuse(conn: Transaction) -> OrderRecord:
         record_effect(conn)

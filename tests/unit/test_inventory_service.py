@@ -1,15 +1,18 @@
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
 from contracts.steps import StockLine
 from services.errors import IdempotencyConflict, OutOfStock, UnknownSku
 from services.inventory import DEFAULT_CATALOGUE, InventoryService, StockLevel
+from tests.support.databases import Places
 
 
 @pytest.fixture
-def inventory(tmp_path: Path) -> InventoryService:
-    return InventoryService(tmp_path / "inventory.db", {"MUG-BLUE": 10, "POSTER-A2": 5})
+def inventory(places: Places) -> Iterator[InventoryService]:
+    service = InventoryService(places("inventory"), {"MUG-BLUE": 10, "POSTER-A2": 5})
+    yield service
+    service.close()
 
 
 def line(sku: str, quantity: int) -> StockLine:
@@ -77,8 +80,8 @@ def test_release_before_reserve_voids_the_late_reservation(inventory: InventoryS
     assert inventory.release("undo-2", "r").status == "VOIDED"
 
 
-def test_seeding_adds_new_skus_and_never_resets_existing_stock(tmp_path: Path) -> None:
-    path = tmp_path / "inventory.db"
+def test_seeding_adds_new_skus_and_never_resets_existing_stock(places: Places) -> None:
+    path = places("inventory")
     inventory = InventoryService(path, {"MUG-BLUE": 10})
     inventory.reserve("r", "o-1", [line("MUG-BLUE", 4)])
     again = InventoryService(path, {"MUG-BLUE": 99, "LAMP-DESK": 2})
@@ -86,11 +89,11 @@ def test_seeding_adds_new_skus_and_never_resets_existing_stock(tmp_path: Path) -
     assert [level.sku for level in again.levels()] == ["LAMP-DESK", "MUG-BLUE"]
 
 
-def test_seeding_rejects_a_malformed_sku(tmp_path: Path) -> None:
+def test_seeding_rejects_a_malformed_sku(places: Places) -> None:
     with pytest.raises(ValueError):
-        InventoryService(tmp_path / "inventory.db", {"mug blue": 1})
+        InventoryService(places("inventory"), {"mug blue": 1})
 
 
-def test_default_catalogue_seeds_every_sku(tmp_path: Path) -> None:
-    inventory = InventoryService(tmp_path / "inventory.db", DEFAULT_CATALOGUE)
+def test_default_catalogue_seeds_every_sku(places: Places) -> None:
+    inventory = InventoryService(places("inventory"), DEFAULT_CATALOGUE)
     assert {level.sku: level.available for level in inventory.levels()} == DEFAULT_CATALOGUE

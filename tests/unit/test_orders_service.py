@@ -1,3 +1,4 @@
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import pytest
 from contracts.order import OrderRequest
 from services.errors import IdempotencyConflict, OrderConflict
 from services.orders import OrderService
+from tests.support.databases import Places
 
 TOKEN = "tok_visa_secret_4242"
 
@@ -31,8 +33,10 @@ def order_request(order_id: str = "o-1", price: str = "19.99", quantity: int = 2
 
 
 @pytest.fixture
-def orders(tmp_path: Path) -> OrderService:
-    return OrderService(tmp_path / "orders.db")
+def orders(places: Places) -> Iterator[OrderService]:
+    service = OrderService(places("orders"))
+    yield service
+    service.close()
 
 
 def test_create_stores_a_pending_order_with_an_exact_total(orders: OrderService) -> None:
@@ -62,8 +66,8 @@ def test_creating_an_existing_order_under_another_key_is_refused(orders: OrderSe
         orders.create("k2", order_request())
 
 
-def test_the_payment_token_is_never_stored(tmp_path: Path, orders: OrderService) -> None:
-    orders.create("k", order_request())
+def test_the_payment_token_is_never_stored(tmp_path: Path) -> None:
+    OrderService(tmp_path / "orders.db").create("k", order_request())
     for file in tmp_path.glob("orders.db*"):
         assert TOKEN.encode() not in file.read_bytes()
 
@@ -106,10 +110,10 @@ def test_cancel_before_create_leaves_a_tombstone_a_late_create_cannot_revive(
         orders.confirm("f", "o-1")
 
 
-def test_a_fresh_service_on_the_same_file_sees_the_orders(tmp_path: Path) -> None:
-    OrderService(tmp_path / "orders.db").create("c", order_request())
-    assert OrderService(tmp_path / "orders.db").get("o-1") is not None
-    assert OrderService(tmp_path / "orders.db").get("o-2") is None
+def test_a_fresh_service_on_the_same_database_sees_the_orders(places: Places) -> None:
+    OrderService(places("orders")).create("c", order_request())
+    assert OrderService(places("orders")).get("o-1") is not None
+    assert OrderService(places("orders")).get("o-2") is None
 
 
 def test_reconcile_reads_pending_orders_snapshots_and_notes_work_once(

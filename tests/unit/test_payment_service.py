@@ -1,3 +1,4 @@
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -13,14 +14,17 @@ from services.errors import (
     PaymentGatewayUnavailable,
 )
 from services.payment import PaymentFaults, PaymentService
+from tests.support.databases import Places
 
 GBP = Currency.GBP
 TOKEN = "tok_visa_secret_4242"
 
 
 @pytest.fixture
-def payments(tmp_path: Path) -> PaymentService:
-    return PaymentService(tmp_path / "payments.db")
+def payments(places: Places) -> Iterator[PaymentService]:
+    service = PaymentService(places("payments"))
+    yield service
+    service.close()
 
 
 def test_charge_captures_the_amount_once_per_key(payments: PaymentService) -> None:
@@ -64,8 +68,8 @@ def test_declining_tokens_raise_payment_declined_and_capture_nothing(
     assert payments.charges() == []
 
 
-def test_transient_token_fails_n_times_then_succeeds_with_the_same_key(tmp_path: Path) -> None:
-    path = tmp_path / "payments.db"
+def test_transient_token_fails_n_times_then_succeeds_with_the_same_key(places: Places) -> None:
+    path = places("payments")
     for _ in range(2):
         with pytest.raises(PaymentGatewayUnavailable):
             PaymentService(path).charge("c", "o-1", Decimal("10"), GBP, "tok_transient_3")
@@ -86,14 +90,14 @@ def test_transient_failures_are_counted_per_key(payments: PaymentService) -> Non
     assert payments.charge("c1", "o-1", Decimal("10"), GBP, "tok_transient_1").status == "CAPTURED"
 
 
-def test_fault_rate_one_always_fails_and_zero_never(tmp_path: Path) -> None:
-    broken = PaymentService(tmp_path / "p.db", PaymentFaults(failure_rate=1.0, seed=1))
+def test_fault_rate_one_always_fails_and_zero_never(places: Places) -> None:
+    broken = PaymentService(places("payments"), PaymentFaults(failure_rate=1.0, seed=1))
     for i in range(20):
         with pytest.raises(PaymentGatewayUnavailable):
             broken.charge(f"c{i}", "o-1", Decimal("1"), GBP, TOKEN)
     with pytest.raises(PaymentGatewayUnavailable):
         broken.refund("r", "c0")
-    healthy = PaymentService(tmp_path / "p.db", PaymentFaults(failure_rate=0.0, latency_ms=1))
+    healthy = PaymentService(places("payments"), PaymentFaults(failure_rate=0.0, latency_ms=1))
     for i in range(20):
         assert healthy.charge(f"c{i}", "o-1", Decimal("1"), GBP, TOKEN).status == "CAPTURED"
 
@@ -130,7 +134,8 @@ def test_refund_before_charge_voids_the_late_charge(payments: PaymentService) ->
     assert (entry.status, entry.order_id, entry.currency) == ("VOIDED", None, None)
 
 
-def test_the_payment_token_is_never_stored(tmp_path: Path, payments: PaymentService) -> None:
+def test_the_payment_token_is_never_stored(tmp_path: Path) -> None:
+    payments = PaymentService(tmp_path / "payments.db")
     payments.charge("c", "o-1", Decimal("10"), GBP, TOKEN)
     payments.refund("r", "c")
     files = list(tmp_path.glob("payments.db*"))

@@ -11,13 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sqlite import (
-    BUSY_TIMEOUT_SECONDS,
-    IDLE_CONNECTIONS,
-    Abandon,
-    Database,
-    Transaction,
-)
+from adapters.sql import Abandon, Transaction
+from adapters.sqlite import BUSY_TIMEOUT_SECONDS, IDLE_CONNECTIONS, Database
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS effects (key TEXT)",

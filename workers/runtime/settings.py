@@ -39,11 +39,16 @@ class Settings(BaseSettings):
     exchange: str = "orders"
     publish_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    # Service databases (SQLite files, one per service)
+    # Service databases: SQLite files under data_dir (one per service), unless a PostgreSQL
+    # URL is set (`podium dev up --postgres` writes one to stack.env): then each service keeps
+    # a schema of its own in that database. A service's own URL, if set, wins for it.
     data_dir: Path = Path(".podium/data")
-    # PostgreSQL (`podium dev up --postgres` writes it to stack.env). Read and checked only:
-    # the services and consumer stores still use SQLite under data_dir.
     database_url: SecretStr | None = None
+    orders_database_url: SecretStr | None = None
+    inventory_database_url: SecretStr | None = None
+    payments_database_url: SecretStr | None = None
+    # Before each schema's name: several Podiums (or test runs) in one PostgreSQL database.
+    database_schema_prefix: str = Field(default="", max_length=30, pattern=r"^[a-z0-9_]*$")
 
     # Worker sizing: this is a 2-core machine; activities are short I/O on SQLite and AMQP.
     max_concurrent_workflow_tasks: int = Field(default=50, ge=1)
@@ -135,7 +140,9 @@ class Settings(BaseSettings):
             return float(value)
         return value
 
-    @field_validator("database_url")
+    @field_validator(
+        "database_url", "orders_database_url", "inventory_database_url", "payments_database_url"
+    )
     @classmethod
     def _postgres_url(cls, url: SecretStr | None) -> SecretStr | None:
         if url is None:

@@ -21,9 +21,9 @@ from workflows.visibility import SEARCH_ATTRIBUTES
 
 
 @contextmanager
-def running_stack(home: Path) -> Iterator[LocalStack]:
+def running_stack(home: Path, rabbit_nodes: int = 1) -> Iterator[LocalStack]:
     """A stack of its own in `home`, all servers up, stopped on exit."""
-    stack = LocalStack(StackConfig.ephemeral(home))
+    stack = LocalStack(StackConfig.ephemeral(home, rabbit_nodes=rabbit_nodes))
     try:
         stack.up()
         yield stack

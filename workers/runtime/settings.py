@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.amqp_urls import amqp_urls
+
 STACK_ENV_FILE = Path(".podium/stack.env")
 DEFAULT_TASK_QUEUE = "podium-orders"  # the workers' and the clients' default
 
@@ -27,7 +29,8 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://localhost:8233"
     task_queue: str = DEFAULT_TASK_QUEUE
 
-    # RabbitMQ: the local stack writes the real URL with its generated password.
+    # RabbitMQ: the local stack writes the real URL with its generated password. A cluster's
+    # nodes as several URLs separated by commas: connections fail over along them in turn.
     amqp_url: str = Field(default="amqp://podium@localhost:5679/podium", repr=False)
     exchange: str = "orders"
     publish_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -108,6 +111,12 @@ class Settings(BaseSettings):
     temporal_tls_key_file: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: SecretStr | None = None
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_urls(cls, url: str) -> str:
+        amqp_urls(url)  # its errors never quote a URL: it may hold a password
+        return url
 
     @field_validator("database_url")
     @classmethod

@@ -3,12 +3,15 @@ from outside through RabbitMQ's management HTTP API."""
 
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aio_pika
 import pytest
 
 from adapters.amqp_urls import amqp_urls
+from adapters.rabbitmq import FailoverConnection, connect
 from infra.stack import LocalStack, StackInfo
+from infra.stack.ports import free_port
 from tests.support.management import Management
 from tests.support.servers import settings_for
 from workers.bootstrap import declare_consumer_topology
@@ -65,3 +68,15 @@ async def test_quorum_queues_replicate_to_all_three_nodes(
         assert sorted(queue["members"]) == sorted(node_names(cluster_stack))
         assert queue["leader"] in queue["members"]
 
+
+async def test_connect_passes_over_an_address_that_refuses(cluster_info: StackInfo) -> None:
+    dead = cluster_info.amqp_url.replace(
+        f":{urlsplit(cluster_info.amqp_url).port}/", f":{free_port()}/"
+    )
+    urls = [dead, *cluster_info.amqp_urls[1:]]
+    connection = await connect(",".join(urls), name="failover-test", connect_timeout=5)
+    try:
+        assert isinstance(connection, FailoverConnection)
+        assert connection.url.port == urlsplit(urls[1]).port
+    finally:
+        await connection.close()

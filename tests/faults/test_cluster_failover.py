@@ -1,0 +1,104 @@
+"""A three-node RabbitMQ cluster loses the node that leads the consumers' quorum queues while
+orders flow, then gets it back: the publisher and consumers fail over along PODIUM_AMQP_URL's
+addresses, no event is lost, no effect doubles, every order ends."""
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHandle
+
+from contracts.order import OrderResult, OrderState
+from infra.stack import LocalStack, StackInfo
+from infra.stack.rabbitmq import RabbitNode
+from podium.client import place_order
+from tests.support.factories import an_order
+from tests.support.invariants import ConsumerStores, assert_consumer_invariants, assert_invariants
+from tests.support.management import Management
+from tests.support.running import consumers, wait_settled
+from tests.support.servers import Mail, quick_consumers, settings_for
+from tests.support.waits import eventually
+from workers.bootstrap import open_services, running_worker
+from workers.runtime.settings import Settings
+from workers.runtime.temporal import connect_temporal
+
+pytestmark = pytest.mark.integration
+
+CONSUMERS = ("notifications", "analytics", "loyalty")
+BATCH = 8  # orders placed before, during and after the stop
+
+
+@pytest.fixture
+def cluster_settings(cluster_stack: LocalStack, mail: Mail, tmp_path: Path) -> Settings:
+    info = cluster_stack.up()  # already running: its connection details
+    return quick_consumers(settings_for(info, tmp_path), mail).model_copy(
+        update={
+            "amqp_url": ",".join(info.amqp_urls),  # node 1 first, as stack.env lists them
+            "metrics_port": 0,
+            "consumer_metrics_port": 0,
+            "trace_file": tmp_path / "spans.jsonl",
+        }
+    )
+
+
+def management_on(info: StackInfo, node: RabbitNode) -> Management:
+    """The management API of one node (any node answers for the whole cluster)."""
+    url = f"http://localhost:{node.config.management_port}"
+    return Management(replace(info, management_url=url))
+
+
+async def leaders(management: Management, settings: Settings) -> set[str]:
+    names = [f"{settings.consumer_queue_prefix}.{c}" for c in CONSUMERS]
+    queues = [await management.queue(name) for name in names]
+    return {str(q["leader"]) for q in queues if q is not None}
+
+
+async def test_losing_the_node_that_leads_the_queues_loses_no_event_and_doubles_no_effect(
+    cluster_stack: LocalStack, cluster_settings: Settings, mail: Mail
+) -> None:
+    settings = cluster_settings
+    info = cluster_stack.up()
+    nodes = cluster_stack.rabbit_cluster.nodes
+    temporal = await connect_temporal(
+        Settings(_env_file=None, temporal_address=info.temporal_address)  # type: ignore[call-arg]
+    )
+    handles: list[WorkflowHandle[object, OrderResult]] = []
+
+    async def place(count: int) -> None:
+        orders = [an_order() for _ in range(count)]
+        handles.extend(
+            await asyncio.gather(
+                *(place_order(temporal, o, settings.task_queue, wait="started") for o in orders)
+            )
+        )
+
+    async with consumers(settings), running_worker(temporal, settings):
+        [leader_name] = await leaders(management_on(info, nodes[0]), settings)
+        leader = next(n for n in nodes if n.config.node_name == leader_name)
+        survivor = management_on(info, next(n for n in nodes if n is not leader))
+        await place(BATCH)
+        stopping = asyncio.create_task(asyncio.to_thread(leader.stop))
+        await place(BATCH)  # while the node shuts down
+        await stopping
+        try:
+            await place(BATCH)  # while it is down
+            moved = await eventually(
+                lambda: leaders(survivor, settings),
+                lambda found: bool(found) and leader_name not in found,
+                30,
+                interval=0.5,
+                what="the queues to elect leaders on the other nodes",
+            )
+        finally:
+            await asyncio.to_thread(leader.start)
+        await place(BATCH)  # once it is back
+        async with asyncio.timeout(90):
+            results = list(await asyncio.gather(*(h.result() for h in handles)))
+        stores = ConsumerStores.of(settings, mail.folder)
+        await wait_settled(results, stores, within=60)
+
+    assert moved and leader_name not in moved
+    assert [r.state for r in results] == [OrderState.COMPLETED] * 4 * BATCH
+    assert_invariants(results, *open_services(settings))
+    assert_consumer_invariants(results, stores)

@@ -48,6 +48,10 @@ def management_on(info: StackInfo, node: RabbitNode) -> Management:
     return Management(replace(info, management_url=url))
 
 
+async def nodes_of(management: Management, connection_name: str) -> set[str]:
+    return {str(c["node"]) for c in await management.connections_named(connection_name)}
+
+
 async def leaders(management: Management, settings: Settings) -> set[str]:
     names = [f"{settings.consumer_queue_prefix}.{c}" for c in CONSUMERS]
     queues = [await management.queue(name) for name in names]
@@ -78,6 +82,15 @@ async def test_losing_the_node_that_leads_the_queues_loses_no_event_and_doubles_
         leader = next(n for n in nodes if n.config.node_name == leader_name)
         survivor = management_on(info, next(n for n in nodes if n is not leader))
         await place(BATCH)
+        async with asyncio.timeout(30):
+            await asyncio.gather(*(h.result() for h in handles))  # the publisher is connected
+        # Both halves use node 1, the first address, which also leads the queues it declared.
+        on_leader = {
+            name: await eventually(
+                lambda name=name: nodes_of(survivor, name), bool, 20, interval=0.5, what=name
+            )
+            for name in ("podium-consumers", "podium-publisher")
+        }
         stopping = asyncio.create_task(asyncio.to_thread(leader.stop))
         await place(BATCH)  # while the node shuts down
         await stopping
@@ -92,13 +105,25 @@ async def test_losing_the_node_that_leads_the_queues_loses_no_event_and_doubles_
             )
         finally:
             await asyncio.to_thread(leader.start)
+        failed_over = {
+            name: await eventually(
+                lambda name=name: nodes_of(survivor, name),
+                lambda found: bool(found) and leader_name not in found,
+                30,
+                interval=0.5,
+                what=f"{name} on another node",
+            )
+            for name in ("podium-consumers", "podium-publisher")
+        }
         await place(BATCH)  # once it is back
         async with asyncio.timeout(90):
             results = list(await asyncio.gather(*(h.result() for h in handles)))
         stores = ConsumerStores.of(settings, mail.folder)
         await wait_settled(results, stores, within=60)
 
+    assert on_leader == {"podium-consumers": {leader_name}, "podium-publisher": {leader_name}}
     assert moved and leader_name not in moved
+    assert all(leader_name not in found for found in failed_over.values())
     assert [r.state for r in results] == [OrderState.COMPLETED] * 4 * BATCH
     assert_invariants(results, *open_services(settings))
     assert_consumer_invariants(results, stores)

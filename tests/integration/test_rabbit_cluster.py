@@ -80,3 +80,14 @@ async def test_connect_passes_over_an_address_that_refuses(cluster_info: StackIn
         assert connection.url.port == urlsplit(urls[1]).port
     finally:
         await connection.close()
+
+
+def test_the_cluster_keeps_its_size_when_the_flag_is_left_out(cluster_stack: LocalStack) -> None:
+    """`podium dev status` / `down` without `--rabbit-nodes` still see and stop every node."""
+    again = LocalStack(replace(cluster_stack.config, rabbit_nodes=1))
+    assert [n.config.node_name for n in again.rabbit_cluster.nodes] == node_names(cluster_stack)
+    peers = again.status().rabbitmq_peers
+    assert [(svc.name, svc.running) for svc in peers] == [
+        ("rabbitmq-2", True),
+        ("rabbitmq-3", True),
+    ]

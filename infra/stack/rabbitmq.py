@@ -6,8 +6,11 @@ password, epmd and cookie and take the next ports.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import shutil
+import signal
 import subprocess
 
 from infra.stack.config import StackConfig
@@ -95,6 +98,16 @@ class RabbitNode:
             if not wait_gone(pid, STOP_TIMEOUT):
                 terminate_group(pid)
         self.stop_epmd()
+        self.pid_file.unlink(missing_ok=True)
+
+    def kill(self) -> None:
+        """SIGKILL the node and everything it started: a crash, for fault tests."""
+        pid = self.pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            if not wait_gone(pid, STOP_TIMEOUT):
+                raise StackError(f"RabbitMQ node {self.config.node_name} survived SIGKILL")
         self.pid_file.unlink(missing_ok=True)
 
     def pid(self) -> int | None:

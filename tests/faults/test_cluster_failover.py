@@ -58,9 +58,11 @@ async def leaders(management: Management, settings: Settings) -> set[str]:
     return {str(q["leader"]) for q in queues if q is not None}
 
 
+@pytest.mark.parametrize("loss", ["stop", "kill"])
 async def test_losing_the_node_that_leads_the_queues_loses_no_event_and_doubles_no_effect(
-    cluster_stack: LocalStack, cluster_settings: Settings, mail: Mail
+    cluster_stack: LocalStack, cluster_settings: Settings, mail: Mail, loss: str
 ) -> None:
+    """`stop`: a graceful shutdown (rabbitmqctl stop); `kill`: SIGKILL, a crash."""
     settings = cluster_settings
     info = cluster_stack.up()
     nodes = cluster_stack.rabbit_cluster.nodes
@@ -91,7 +93,8 @@ async def test_losing_the_node_that_leads_the_queues_loses_no_event_and_doubles_
             )
             for name in ("podium-consumers", "podium-publisher")
         }
-        stopping = asyncio.create_task(asyncio.to_thread(leader.stop))
+        lose = leader.stop if loss == "stop" else leader.kill
+        stopping = asyncio.create_task(asyncio.to_thread(lose))
         await place(BATCH)  # while the node shuts down
         await stopping
         try:

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aio_pika
-
+from adapters.rabbitmq import connect
 from consumers.registry import all_consumers
 from consumers.runtime.topology import topology_for
 from infra.stack.ports import free_port
@@ -113,7 +112,7 @@ def mail_server(folder: Path) -> Iterator[int]:
 async def delete_broker_objects(settings: Settings, extra_queues: tuple[str, ...] = ()) -> None:
     """Delete every queue and exchange the bench declared under this settings' prefix."""
     topology = topology_for(all_consumers(), runtime_options(settings).topology)
-    connection = await aio_pika.connect(settings.amqp_url, timeout=10)
+    connection = await connect(settings.amqp_url, name="podium-bench", connect_timeout=10)
     async with connection:
         channel = await connection.channel()
         for name in [q.name for q in topology.queues] + list(extra_queues):

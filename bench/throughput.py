@@ -17,11 +17,11 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client import REGISTRY
 
 from activities.publisher import EventPublisher
+from adapters.rabbitmq import connect
 from bench.environment import order_request
 from bench.progress import Progress
 from consumers import loyalty
@@ -84,7 +84,7 @@ async def preload(settings: Settings, raw_queue: str, count: int) -> None:
     options = runtime_options(settings)
     await declare(options, [loyalty.CONSUMER])
     main = topology_for([loyalty.CONSUMER], options.topology).queues[0]
-    connection = await aio_pika.connect(settings.amqp_url)
+    connection = await connect(settings.amqp_url, name="podium-bench", connect_timeout=30)
     async with connection:
         channel = await connection.channel()
         exchange = await channel.get_exchange(settings.exchange)
@@ -144,7 +144,7 @@ async def raw_rate(
         if len(acked) == count:
             done.set()
 
-    connection = await aio_pika.connect_robust(settings.amqp_url)
+    connection = await connect(settings.amqp_url, name="podium-bench", connect_timeout=30)
     async with connection:
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=settings.consumer_prefetch)

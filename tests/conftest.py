@@ -68,6 +68,13 @@ def restartable_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loca
 
 
 @pytest.fixture(scope="session")
+def cluster_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A stack whose broker is a three-node cluster; started only if a test asks for it."""
+    with running_stack(tmp_path_factory.mktemp("cluster-stack"), rabbit_nodes=3) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
 def _infos() -> dict[Path, StackInfo]:
     return {}
 

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.stack.ports import free_port_in, free_ports
+from infra.stack.ports import free_port_in, free_ports, free_run
 from workers.runtime.settings import BENCH_NAMESPACE
 
 TLS_FILES = ("ca.pem", "server.pem", "server-key.pem")
@@ -31,6 +31,10 @@ class StackConfig:
     # and `down` can stop everything it started.
     epmd_port: int = 14369
     node_name: str = "podium@localhost"
+    # More than one: a private cluster whose node N listens on amqp_port + N - 1 (and likewise
+    # management_port and dist_port), named like node_name with a `-N` suffix; see
+    # infra/stack/rabbitmq_cluster.py.
+    rabbit_nodes: int = 1
     vhost: str = "podium"
     user: str = "podium"
     with_management: bool = True
@@ -49,12 +53,20 @@ class StackConfig:
         return self.home / "logs"
 
     @classmethod
-    def ephemeral(cls, home: Path, with_postgres: bool = False) -> StackConfig:
+    def ephemeral(
+        cls, home: Path, with_postgres: bool = False, rabbit_nodes: int = 1
+    ) -> StackConfig:
         """Free ports and a unique node name, for a test's private stack."""
         with free_ports(9) as ports:
             temporal, ui, http, metrics, amqp, management, epmd, smtp, postgres = ports
             # CLI tools use dist_port + 10000..10010, so keep it well below 55535.
             dist = free_port_in(20000, 45000)
+            if rabbit_nodes > 1:
+                # A run of free ports each, one per node, below the kernel's ephemeral range
+                # (32768 up), from which any outgoing connection could take one meanwhile.
+                amqp = free_run(rabbit_nodes, 12000, 20000)
+                management = free_run(rabbit_nodes, 12000, 20000, avoid=amqp)
+                dist = free_run(rabbit_nodes, 20000, 30000)
         return cls(
             home=home,
             temporal_port=temporal,
@@ -69,4 +81,5 @@ class StackConfig:
             smtp_port=smtp,
             with_postgres=with_postgres,
             postgres_port=postgres,
+            rabbit_nodes=rabbit_nodes,
         )

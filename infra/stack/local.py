@@ -1,5 +1,5 @@
 """The whole local stack: Temporal, RabbitMQ and the mail server, started and stopped together,
-and PostgreSQL when asked for (`with_postgres`).
+PostgreSQL when asked for (`with_postgres`) and more RabbitMQ nodes (`rabbit_nodes`).
 
 The servers are detached processes that outlive the caller and are found again through pid files
 under `home`. Used by `podium dev up|down|status` and by the integration tests (on free ports in a
@@ -22,6 +22,7 @@ from infra.stack.mail import MailServer
 from infra.stack.postgres import PostgresCluster
 from infra.stack.processes import write_private
 from infra.stack.rabbitmq import RabbitNode
+from infra.stack.rabbitmq_cluster import RabbitCluster
 from infra.stack.status import ServiceStatus, StackInfo, StackStatus
 from infra.stack.temporal import TemporalServer
 from workers.runtime.private_files import private_dir, tighten_files
@@ -31,7 +32,8 @@ class LocalStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = replace(config, home=config.home.absolute())
         self.temporal = TemporalServer(self.config)
-        self.rabbitmq = RabbitNode(self.config)
+        self.rabbit_cluster = RabbitCluster(self.config)
+        self.rabbitmq = self.rabbit_cluster.first  # the only node of a default stack
         self.mail = MailServer(self.config)
         self.postgres = PostgresCluster(self.config)
         self.env_file = self.config.home / "stack.env"
@@ -40,7 +42,7 @@ class LocalStack:
         """Start whatever is not running yet; parts already running are left alone."""
         with self._lock():
             self.temporal.start()
-            self.rabbitmq.start()
+            self.rabbit_cluster.start()
             self.mail.start()
             if self.config.with_postgres:
                 self.postgres.start()
@@ -53,7 +55,7 @@ class LocalStack:
     def down(self) -> None:
         """Stop all servers; data stays in `home`. Harmless when nothing runs."""
         errors: list[str] = []
-        parts = (self.rabbitmq, self.temporal, self.mail, self.postgres)
+        parts = (self.rabbit_cluster, self.temporal, self.mail, self.postgres)
         # In parallel: a graceful broker stop takes ~6 s, the others' ~1 s. A cluster started
         # by an earlier `up --postgres` is stopped too.
         with self._lock(), concurrent.futures.ThreadPoolExecutor(max_workers=len(parts)) as pool:
@@ -89,6 +91,7 @@ class LocalStack:
             ),
             postgres=self._postgres_status(),
             info=self._info(),
+            rabbitmq_peers=tuple(_peer_status(node) for node in self.rabbit_cluster.peers),
         )
 
     def _postgres_status(self) -> ServiceStatus | None:
@@ -126,6 +129,7 @@ class LocalStack:
             temporal_address=self.temporal.address,
             temporal_ui_url=self.temporal.ui_url,
             amqp_url=self.rabbitmq.amqp_url(password),
+            amqp_urls=tuple(self.rabbit_cluster.amqp_urls(password)),
             management_url=f"http://localhost:{c.management_port}" if c.with_management else None,
             management_user=c.user,
             management_password=password,
@@ -146,8 +150,10 @@ class LocalStack:
 
 def env_text(info: StackInfo) -> str:
     """stack.env, which the settings object reads."""
+    # A cluster's every node, node 1 first: clients fail over along the list.
+    amqp_url = ",".join(info.amqp_urls or (info.amqp_url,))
     text = (
-        f"PODIUM_AMQP_URL={info.amqp_url}\n"
+        f"PODIUM_AMQP_URL={amqp_url}\n"
         f"PODIUM_TEMPORAL_ADDRESS={info.temporal_address}\n"
         f"PODIUM_TEMPORAL_UI_URL={info.temporal_ui_url}\n"
         f"PODIUM_SMTP_PORT={info.smtp_port}\n"
@@ -156,6 +162,15 @@ def env_text(info: StackInfo) -> str:
     if info.database_url is not None:
         text += f"PODIUM_DATABASE_URL={info.database_url}\n"
     return text
+
+
+def _peer_status(node: RabbitNode) -> ServiceStatus:
+    c = node.config
+    pid = node.pid()
+    ports = {"amqp": c.amqp_port, "dist": c.dist_port}
+    if c.with_management:
+        ports["management"] = c.management_port
+    return ServiceStatus(f"rabbitmq-{node.index}", pid is not None, pid, ports, node.log_file)
 
 
 def _has_account(name: str) -> bool:

@@ -45,3 +45,23 @@ def free_port_in(low: int, high: int) -> int:
                 continue
             return port
     raise StackError(f"no free port in {low}-{high}")
+
+
+def free_run(count: int, low: int, high: int, avoid: int | None = None) -> int:
+    """The first of `count` consecutive ports in low..high all free now; `avoid` starts a run
+    the result must not overlap."""
+    for _ in range(200):
+        start = random.randrange(low, high - count)
+        if avoid is not None and abs(start - avoid) < count:
+            continue
+        socks = [socket.socket() for _ in range(count)]
+        try:
+            for offset, sock in enumerate(socks):
+                sock.bind(("127.0.0.1", start + offset))
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+        return start
+    raise StackError(f"no {count} consecutive free ports in {low}-{high}")

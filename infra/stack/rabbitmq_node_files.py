@@ -6,6 +6,7 @@ import logging
 import os
 import pwd
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from infra.stack.config import TLS_FILES, StackConfig
@@ -14,6 +15,24 @@ from infra.stack.processes import traversable_by, write_private
 from workers.runtime.private_files import private_dir
 
 log = logging.getLogger(__name__)
+
+
+def node_config(config: StackConfig, index: int) -> StackConfig:
+    """Node `index` (1-based) of the stack's broker: node 1 is `config` itself; node N is named
+    `<name>-N@<host>` and listens on the ports after node 1's (no TLS listener of its own)."""
+    if index == 1:
+        return config
+    name, _, host = config.node_name.partition("@")
+    step = index - 1
+    return replace(
+        config,
+        node_name=f"{name}-{index}@{host}",
+        amqp_port=config.amqp_port + step,
+        management_port=config.management_port + step,
+        dist_port=config.dist_port + step,
+        amqps_port=None,
+        tls_dir=None,
+    )
 
 
 def node_env(config: StackConfig, node_dir: Path) -> dict[str, str]:
@@ -63,8 +82,12 @@ def write_node_files(
     password: str,
     runner: pwd.struct_passwd | None,
     keep_owner: Path,
+    seed: str | None = None,
 ) -> None:
-    """Config, plugins and a sourceable `env`; chowned to `runner` except `keep_owner`."""
+    """Config, plugins and a sourceable `env`; chowned to `runner` except `keep_owner`.
+
+    With a `seed` node, the node joins the seed's cluster at its first boot (peer discovery
+    runs only on a node without data)."""
     c = config
     conf = [
         f"listeners.tcp.default = 127.0.0.1:{c.amqp_port}",
@@ -82,6 +105,11 @@ def write_node_files(
         conf += [f"management.tcp.port = {c.management_port}", "management.tcp.ip = 127.0.0.1"]
     if c.amqps_port is not None:
         conf += _tls_listener(c, node_dir / "tls")
+    if seed is not None:
+        conf += [
+            "cluster_formation.peer_discovery_backend = classic_config",
+            f"cluster_formation.classic_config.nodes.1 = {seed}",
+        ]
     plugins = "[rabbitmq_management]." if c.with_management else "[]."
     for sub in (node_dir / "mnesia", c.logs / "rabbitmq"):
         private_dir(sub)

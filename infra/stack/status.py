@@ -21,6 +21,8 @@ class StackInfo:
     mail_dir: Path
     amqps_url: str | None = None  # only with the stack's optional TLS listener
     database_url: str | None = field(default=None, repr=False)  # only with PostgreSQL
+    # Every node's URL, node 1 (`amqp_url`) first; more than one for a cluster.
+    amqp_urls: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -39,23 +41,28 @@ class StackStatus:
     mail: ServiceStatus
     postgres: ServiceStatus | None  # None for a stack without PostgreSQL
     info: StackInfo | None  # None until RabbitMQ has booted once (no password yet)
+    rabbitmq_peers: tuple[ServiceStatus, ...] = ()  # nodes 2..N of a cluster
+
+    @property
+    def parts(self) -> tuple[ServiceStatus, ...]:
+        parts = (self.temporal, self.rabbitmq, *self.rabbitmq_peers, self.mail, self.postgres)
+        return tuple(svc for svc in parts if svc is not None)
 
     @property
     def running(self) -> bool:
-        parts = (self.temporal, self.rabbitmq, self.mail, self.postgres)
-        return all(svc.running for svc in parts if svc is not None)
+        return all(svc.running for svc in self.parts)
 
     def describe(self) -> str:
         lines = []
-        parts = (self.temporal, self.rabbitmq, self.mail, self.postgres)
-        for svc in (svc for svc in parts if svc is not None):
+        for svc in self.parts:
             state = f"running (pid {svc.pid})" if svc.running else "stopped"
             ports = ", ".join(f"{k} {v}" for k, v in svc.ports.items())
             lines.append(f"{svc.name:<9} {state:<22} {ports}  log: {svc.log_file}")
         if self.info:
             lines.append(f"Temporal UI:  {self.info.temporal_ui_url}")
             lines.append(f"Temporal:     {self.info.temporal_address}")
-            lines.append(f"AMQP:         {self.info.amqp_url}")
+            for url in self.info.amqp_urls or (self.info.amqp_url,):
+                lines.append(f"AMQP:         {url}")
             if self.info.amqps_url:
                 lines.append(f"AMQPS:        {self.info.amqps_url}")
             if self.info.management_url:

@@ -24,8 +24,23 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="up: also start a private PostgreSQL cluster and write its URL to stack.env",
     )
+    cmd.add_argument(
+        "--rabbit-nodes",
+        type=_node_count,
+        default=1,
+        metavar="N",
+        help="up: run RabbitMQ as a private cluster of N nodes (1 to 5; a cluster keeps its size)",
+    )
     add_json_flag(cmd)
     cmd.set_defaults(command=_dev)
+
+
+def _node_count(text: str) -> int:
+    from infra.stack.rabbitmq_cluster import MAX_NODES
+
+    if not (text.isascii() and text.isdigit() and len(text) <= 2 and 1 <= int(text) <= MAX_NODES):
+        raise argparse.ArgumentTypeError(f"a whole number from 1 to {MAX_NODES}")
+    return int(text)
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,7 +49,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     from infra.stack import LocalStack, StackConfig, StackError
     from workers.bootstrap import declare_consumer_topology
 
-    stack = LocalStack(StackConfig(with_postgres=args.postgres))
+    stack = LocalStack(StackConfig(with_postgres=args.postgres, rabbit_nodes=args.rabbit_nodes))
     try:
         if args.action == "up":
             stack.up()

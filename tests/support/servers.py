@@ -24,9 +24,9 @@ TEST_NAMESPACE = "podium-test"
 
 
 @contextmanager
-def running_stack(home: Path) -> Iterator[LocalStack]:
+def running_stack(home: Path, rabbit_nodes: int = 1) -> Iterator[LocalStack]:
     """A stack of its own in `home`, all servers up, stopped on exit."""
-    config = StackConfig.ephemeral(home)
+    config = StackConfig.ephemeral(home, rabbit_nodes=rabbit_nodes)
     stack = LocalStack(replace(config, namespaces=(*config.namespaces, TEST_NAMESPACE)))
     try:
         stack.up()

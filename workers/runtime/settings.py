@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.amqp_urls import amqp_urls
 from services.risk import DEFAULT_REVIEW_ABOVE, DEFAULT_REVIEW_WINDOW
 
 STACK_ENV_FILE = Path(".podium/stack.env")
@@ -34,7 +35,8 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://localhost:8233"
     task_queue: str = DEFAULT_TASK_QUEUE
 
-    # RabbitMQ: the local stack writes the real URL with its generated password.
+    # RabbitMQ: the local stack writes the real URL with its generated password. A cluster's
+    # nodes as several URLs separated by commas: connections fail over along them in turn.
     amqp_url: str = Field(default="amqp://podium@localhost:5679/podium", repr=False)
     exchange: str = "orders"
     publish_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -132,6 +134,12 @@ class Settings(BaseSettings):
     temporal_tls_key_file: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: SecretStr | None = None
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_urls(cls, url: str) -> str:
+        amqp_urls(url)  # its errors never quote a URL: it may hold a password
+        return url
 
     @field_validator("review_timeout", mode="before")
     @classmethod

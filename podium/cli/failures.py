@@ -24,6 +24,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from adapters.postgres import DatabaseUnavailable
 from contracts.problems import describe, one_line
 from podium.cli import exits
 from workers.runtime.codec import EncryptionError
@@ -59,7 +60,7 @@ def _explain(err: BaseException, amqp_url: str | None) -> tuple[str, int]:
         )
     if isinstance(err, ApplicationError) and err.type == INVALID_INPUT:
         return one_line(err.message), exits.BAD_INPUT  # e.g. a memo another client wrote
-    if isinstance(err, Unavailable):
+    if isinstance(err, (Unavailable, DatabaseUnavailable)):
         return one_line(err), exits.UNAVAILABLE
     if isinstance(err, RPCError):
         return f"Temporal answered: {one_line(err.message, 300)} ({err.status.name})", (

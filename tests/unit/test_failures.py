@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
+from adapters.postgres import DatabaseUnavailable
 from podium.cli import exits
 from podium.cli.failures import explain
 from workers.runtime.codec import EncryptionError
@@ -34,6 +35,11 @@ def settings_error() -> ValidationError:
         (ProbableAuthenticationError("ACCESS_REFUSED"), 3, "refused the user"),
         (TimeoutError(), 3, "did not answer in time"),
         (Unavailable("cannot reach Temporal at x"), 3, "cannot reach Temporal"),
+        (
+            DatabaseUnavailable("cannot reach PostgreSQL at db.example:5432 (refused)"),
+            3,
+            "cannot reach PostgreSQL at db.example",
+        ),
         (EncryptionError("payload encrypted with unknown key id 'k9'"), 2, "unknown key id"),
         (settings_error(), 2, "invalid settings: metrics_port"),
         (invalid_input("invalid input: items: too many"), 2, "invalid input: items"),

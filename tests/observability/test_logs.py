@@ -4,6 +4,8 @@ import asyncio
 import io
 import json
 import logging
+import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,6 +25,7 @@ from tests.support.shop import Shop
 from workers.runtime.logging import (
     REDACTED,
     add_trace_context,
+    configure_logging,
     final_processors,
     formatter,
     redact_personal_data,
@@ -154,3 +157,25 @@ def stdlib_lines(
         yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     finally:
         root.removeHandler(handler)
+
+
+def test_lines_go_to_the_stderr_of_the_moment_not_a_closed_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A redirect or a test's capture swaps sys.stderr and closes the old one: later lines, from
+    any thread, go to the new one instead of each printing a "Logging error" traceback."""
+    first, second = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # restored afterwards
+    monkeypatch.setattr(root, "level", root.level)
+    kept = structlog.get_config()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging("INFO", "json")
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    done = threading.Thread(target=lambda: logging.getLogger("podium.test").info("after the swap"))
+    done.start()
+    done.join()
+    assert "after the swap" in second.getvalue()
+    assert "Logging error" not in second.getvalue()
+    structlog.configure(**kept)

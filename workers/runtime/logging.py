@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from opentelemetry import trace
@@ -40,6 +40,23 @@ MAX_EXCEPTION = 8_000  # a formatted traceback keeps more than other fields
 _TEMPORAL_EXTRAS = ("temporal_activity", "temporal_workflow")
 
 
+class CurrentStderr(logging.StreamHandler):
+    """A stream handler writing to whatever `sys.stderr` is at each line, not the one it was
+    made with: once that one is swapped and closed (a redirect, a test's capture), later lines
+    from any thread would each print a "Logging error" traceback instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto", file: Path | None = None) -> None:
     """Route structlog and the standard library's logging to stderr, or to `file` (as JSON)."""
     json_output = file is not None or fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
@@ -51,7 +68,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", file: Path | None 
     )
     handler: logging.Handler
     if file is None:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = CurrentStderr()
     else:
         private_dir(file.parent)
         file.touch(mode=0o600)

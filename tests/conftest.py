@@ -8,12 +8,14 @@ fixtures (`stack`, `stack_info`, `temporal`, `settings`, ...): such tests run on
 start again whatever they stop.
 """
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aio_pika
 import pytest
+import structlog
 from aio_pika.abc import AbstractChannel, AbstractQueue
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -44,6 +46,18 @@ from tests.support.shop import CATALOGUE, Shop
 from workers.runtime.payloads import PLAIN_CONVERTER
 from workers.runtime.settings import Settings
 from workers.runtime.temporal import connect_temporal
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that runs `podium` in-process configures the process's logging (root handler,
+    level, structlog): put it back, so later tests' output is not mixed with log lines."""
+    root = logging.getLogger()
+    handlers, level, config = list(root.handlers), root.level, structlog.get_config()
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.configure(**config)
 
 
 def pytest_configure(config: pytest.Config) -> None:

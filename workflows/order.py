@@ -92,6 +92,11 @@ FRAUD_CHECK_PATCH = "fraud-check"
 # Create, reserve, fraud screen and confirm as local activities: orders started before it
 # replay them as regular activities.
 LOCAL_STEPS_PATCH = "local-steps"
+# A cancelled order undoes its local steps with effects (create, reserve) whether or not its
+# history reached them (see `_undo`).
+UNDO_UNRECORDED_PATCH = "undo-unrecorded-local-steps"
+# The local steps with effects, in the order they run.
+LOCAL_STEPS_WITH_EFFECTS = ("cancel_order", "release_stock")
 # The confirmation update's refusal of another order's contents under a taken id.
 ORDER_ID_TAKEN = "OrderIdTaken"
 
@@ -245,6 +250,14 @@ class OrderWorkflow:
         self._failure = stop.failure
         self._stopped_as = stop.state
         self._set_state(OrderState.COMPENSATING)
+        # A local step takes effect before the workflow task recording it completes. When that
+        # task is lost (its worker or the server went down) and a cancel arrives before it is
+        # retried, the retried task stops the order before those steps: the order created and
+        # the stock reserved by the lost attempt would stay. So a cancelled order undoes them
+        # all; compensations tolerate an effect that never happened (a tombstone).
+        cancelled = stop.state == OrderState.CANCELLED
+        if cancelled and workflow.patched(UNDO_UNRECORDED_PATCH) and self._local_steps():
+            self._saga.include_first([self._compensation(n) for n in LOCAL_STEPS_WITH_EFFECTS])
         self._compensated += await self._saga.compensate()
         compensated = self._compensated
         event = OrderFailedV1(
@@ -431,6 +444,9 @@ class OrderWorkflow:
         self._undo_later(undo)
         self._progress.record(name, "interrupted", "cancel requested")
         raise OrderNotPlaced(OrderState.CANCELLED, reason)
+
+    def _local_steps(self) -> bool:
+        return workflow.patched(LOCAL_STEPS_PATCH)
 
     def _undo_later(self, undo: Compensation | None) -> None:
         if undo is not None:

@@ -49,6 +49,14 @@ class Saga:
         """The compensations still to run, oldest first (they run newest first)."""
         return [compensation.name for compensation in self._stack]
 
+    def include_first(self, compensations: list[Compensation]) -> None:
+        """Make sure the first steps' compensations are pending, in their order, below the
+        ones pushed since: those already pending are kept, the missing ones added."""
+        pending = {c.name: c for c in self._stack}
+        first = [pending.get(c.name, c) for c in compensations]
+        names = {c.name for c in first}
+        self._stack[:] = [*first, *(c for c in self._stack if c.name not in names)]
+
     def pass_pivot(self) -> None:
         """From here on the saga only goes forward."""
         self.pivot_passed = True

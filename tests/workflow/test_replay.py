@@ -199,3 +199,16 @@ def test_the_v8_histories_hold_the_review_patch_its_window_and_each_ending() -> 
         "cancelled": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
         "temporal_cancelled": EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
     }
+
+
+def test_the_v9_history_undoes_the_local_steps_a_cancel_stopped_the_run_before() -> None:
+    """From v9 a cancelled order undoes create and reserve whether or not its history reached
+    them (`undo-unrecorded-local-steps`): here the cancel came before the first step."""
+    events = load(next(p for p in HISTORIES if p.stem == "v9-cancel_before_first_step")).events
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert scheduled == ["release_stock", "cancel_order", "publish_event"]
+    assert events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED

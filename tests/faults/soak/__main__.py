@@ -25,7 +25,7 @@ def main() -> int:
         seed=args.seed,
         workers=max(1, min(args.workers, 8)),
         consumer_processes=max(1, min(args.consumer_processes, 8)),
-        settle_seconds=300.0,
+        settle_seconds=600.0,
     )
     verdict = asyncio.run(soak(plan))
     return 0 if verdict.holds else 1

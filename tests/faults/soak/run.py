@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 
 from contracts.order import OrderResult
@@ -43,6 +44,13 @@ WORKER_ENV = {
 # Long enough a ladder that a consumer rides out a PostgreSQL or broker restart instead of
 # dead-lettering the event it was handling.
 RETRY_DELAYS_MS = [500, 2_000, 5_000, 10_000]
+# The driver's client retries through every Temporal restart on purpose: without this its SDK
+# logs a warning per call and retry, hundreds a restart, drowning the kills and the verdict.
+QUIET = Runtime(
+    telemetry=TelemetryConfig(
+        logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ async def _soak_on(
         f"{plan.orders} orders at {plan.rate}/s, {plan.kills} kills, seed {plan.seed}, "
         f"{plan.workers} workers, {plan.consumer_processes} consumer processes"
     )
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, QUIET)
     placing = plan.orders / plan.rate
     results: dict[str, OrderResult] = {}
     stores = ConsumerStores.of(settings, mail_dir)

@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := contracts adapters workflows activities services consumers workers infra bench podium
 
-.PHONY: demo test install bytecode up down status bench lint clean
+.PHONY: demo test install bytecode up down status bench soak lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ bench: bytecode
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/podium dev up
 	$(BIN)/podium bench $(BENCH_ARGS)
+
+# The chaos soak at scale (about 6 minutes at the defaults): its own stack in a temp folder,
+# 1,000 orders while workers, consumers, broker nodes, PostgreSQL and Temporal are SIGKILLed.
+# CI runs a short variant (tests/faults/test_chaos_soak.py). SOAK_ARGS: --orders, --rate,
+# --kills, --seed, --workers, --consumer-processes.
+soak: bytecode
+	$(BIN)/python -m tests.faults.soak $(SOAK_ARGS)
 
 up: $(STAMP)
 	$(BIN)/podium dev up

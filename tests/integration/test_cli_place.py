@@ -11,6 +11,7 @@ from contracts.order import workflow_id_for
 from podium.cli import exits, main
 from tests.integration.test_early_return import GatedPublisher
 from tests.integration.test_operator_actions import temporal_cli
+from tests.support.running import cli_in_process
 from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
 
@@ -19,12 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(autouse=True)
 def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PODIUM_TEMPORAL_ADDRESS", settings.temporal_address)
-    monkeypatch.setenv("PODIUM_TEMPORAL_NAMESPACE", settings.temporal_namespace)
-    monkeypatch.setenv("PODIUM_TASK_QUEUE", settings.task_queue)
-    # Leave the test process's logging (pytest's capture) and tracing as they are.
-    monkeypatch.setattr("workers.runtime.logging.configure_logging", lambda *a, **k: None)
-    monkeypatch.setattr("workers.runtime.tracing.configure_tracing", lambda *a, **k: None)
+    cli_in_process(settings, monkeypatch)
 
 
 async def podium(*argv: str) -> int:

@@ -18,7 +18,7 @@ from podium.cli import orders as commands
 from podium.client import place_order, wait_for_outcome, wait_for_state
 from tests.integration.test_operator_actions import temporal_cli
 from tests.support.factories import an_order
-from tests.support.running import PODIUM, process_env, wait_for_pending
+from tests.support.running import PODIUM, cli_in_process, process_env, wait_for_pending
 from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
 
@@ -209,11 +209,8 @@ async def test_timeout_from_the_command_line_exits_5_with_a_json_document(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("PODIUM_TEMPORAL_ADDRESS", settings.temporal_address)
-    monkeypatch.setenv("PODIUM_TEMPORAL_NAMESPACE", settings.temporal_namespace)
-    monkeypatch.setenv("PODIUM_TASK_QUEUE", f"{settings.task_queue}-idle")  # nobody answers
-    monkeypatch.setattr("workers.runtime.logging.configure_logging", lambda *a, **k: None)
-    monkeypatch.setattr("workers.runtime.tracing.configure_tracing", lambda *a, **k: None)
+    # Nobody answers on that task queue.
+    cli_in_process(settings, monkeypatch, PODIUM_TASK_QUEUE=f"{settings.task_queue}-idle")
     order_id = f"cli-timeout-{uuid.uuid4().hex[:8]}"
     argv = ["place", "--item", "MUG-BLUE:1:12.50", "--order-id", order_id, "--timeout", "1"]
     assert await asyncio.to_thread(main, [*argv, "--json"]) == exits.STILL_RUNNING

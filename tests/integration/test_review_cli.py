@@ -15,6 +15,7 @@ from podium.client import order_status, place_order, wait_for_outcome
 from tests.integration.test_hostile_confirmation import no_failed_workflow_task, refused
 from tests.integration.test_hostile_input import temporal_cli
 from tests.support.factories import an_order
+from tests.support.running import cli_in_process
 from workers.bootstrap import running_worker
 from workers.runtime.settings import Settings
 
@@ -25,11 +26,7 @@ LARGE_ITEM = "MUG-BLUE:1:1500.00"  # above the default review threshold
 
 @pytest.fixture(autouse=True)
 def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PODIUM_TEMPORAL_ADDRESS", settings.temporal_address)
-    monkeypatch.setenv("PODIUM_TEMPORAL_NAMESPACE", settings.temporal_namespace)
-    monkeypatch.setenv("PODIUM_TASK_QUEUE", settings.task_queue)
-    monkeypatch.setattr("workers.runtime.logging.configure_logging", lambda *a, **k: None)
-    monkeypatch.setattr("workers.runtime.tracing.configure_tracing", lambda *a, **k: None)
+    cli_in_process(settings, monkeypatch)
 
 
 async def podium(*argv: str) -> int:

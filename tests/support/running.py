@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client, WorkflowHandle
@@ -108,6 +109,15 @@ def process_env(settings: Settings) -> dict[str, str]:
         "PODIUM_CONSUMER_METRICS_PORT": "0",
         "PODIUM_LOG_FORMAT": "json",
     }
+
+
+def cli_in_process(settings: Settings, monkeypatch: "pytest.MonkeyPatch", **extra: str) -> None:
+    """Make `podium` commands run in this process (`podium.cli.main`) use this test's stack
+    (every PODIUM_* variable a process would get), leaving the test's logging and tracing."""
+    for name, value in {**process_env(settings), **extra}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("workers.runtime.logging.configure_logging", lambda *a, **k: None)
+    monkeypatch.setattr("workers.runtime.tracing.configure_tracing", lambda *a, **k: None)
 
 
 def worker_process(settings: Settings, log: Path, **extra: str) -> Process:

@@ -3,7 +3,6 @@
 import argparse
 import asyncio
 import uuid
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from podium.cli import exits
@@ -261,12 +260,15 @@ def _carries_on(order_id: str, link: str) -> str:
     )
 
 
+STOP_FOLLOWING_SECONDS = 2.0
+
+
 async def _stop(following: "asyncio.Task[None] | None", progress: "ProgressLine") -> None:
     """End the progress display before anything else is printed."""
     if following is not None and not following.done():
         following.cancel()
-        with suppress(asyncio.CancelledError):
-            await following
+        # Bounded: Ctrl-C must end the command even if a look in flight is slow to stop.
+        await asyncio.wait({following}, timeout=STOP_FOLLOWING_SECONDS)
     progress.clear()
 
 

@@ -222,4 +222,9 @@ async def follow(client: "Client", order_id: str, show: Callable[[str], None]) -
             state = str(seen.status.state) if seen.status is not None else "state unknown"
             where = describe_current(seen.current)
             show(f"order {order_id}: {state} · {where}" if where else f"order {order_id}: {state}")
+        # A cancel landing inside an RPC can come out of the SDK as an RPCError (CANCELLED),
+        # which the lines above take for a slow answer: a cancelled follower stops all the same.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
         await asyncio.sleep(POLL_SECONDS)

@@ -1,10 +1,15 @@
 """The progress display's own logic: which step is current, and how a line is shown."""
 
+import asyncio
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+from temporalio.service import RPCError, RPCStatusCode
+
 from contracts.order import NeedsOperator, OrderState, OrderStatus, StepRecord
+from podium.cli import progress
 from podium.cli.progress import Current, Pending, ProgressLine, current, describe_current
 
 AT = datetime(2026, 3, 1, 14, 30, tzinfo=UTC)
@@ -81,3 +86,27 @@ def test_off_a_terminal_each_change_is_one_plain_line() -> None:
         line.show(text)
     line.clear()
     assert stream.getvalue() == "a\nb\n"
+
+
+async def test_a_cancel_the_sdk_turns_into_an_rpc_error_still_stops_the_follower(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C cancels the follower while a look is in flight; the SDK can surface that cancel as
+    an RPCError (CANCELLED), which the follower otherwise takes for a slow answer and polls on:
+    `podium place` then never exits (seen in CI)."""
+    looking = asyncio.Event()
+
+    async def look(client: object, order_id: str) -> None:
+        looking.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise RPCError("cancelled", RPCStatusCode.CANCELLED, b"") from None
+
+    monkeypatch.setattr(progress, "look", look)
+    lines: list[str] = []
+    follower = asyncio.create_task(progress.follow(object(), "o-1", lines.append))  # type: ignore[arg-type]
+    await looking.wait()
+    follower.cancel()
+    done, _ = await asyncio.wait({follower}, timeout=2)
+    assert follower in done and follower.cancelled()

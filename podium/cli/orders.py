@@ -2,6 +2,9 @@
 
 import argparse
 import asyncio
+import os
+import signal
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +79,12 @@ def _place(args: argparse.Namespace, settings: Settings) -> int:
     except BadOrder as err:
         return fail(str(err), exits.BAD_INPUT)
     wait: Wait = "started" if args.no_wait else "outcome" if args.wait_for_outcome else "confirmed"
-    return asyncio.run(place(settings, request, wait=wait, timeout=args.timeout, as_json=args.json))
+    try:
+        return asyncio.run(
+            place(settings, request, wait=wait, timeout=args.timeout, as_json=args.json)
+        )
+    except asyncio.CancelledError:  # Ctrl-C, said already (_on_ctrl_c)
+        raise KeyboardInterrupt from None
 
 
 def _order_from_flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -194,6 +202,7 @@ async def place(
             )
 
     progress = ProgressLine()
+    interrupted = _on_ctrl_c(order_id, link, progress)
     # Asked beside the order, not before it: the answer does not wait for the check.
     check = asyncio.create_task(warn_if_no_worker())
     following = None
@@ -235,9 +244,12 @@ async def place(
         return exits.STILL_RUNNING
     except asyncio.CancelledError:  # Ctrl-C: only the waiting stops, never the order
         await _stop(following, progress)
-        warn(f"stopped waiting; {_carries_on(order_id, link)}")
+        if not interrupted:
+            warn(f"stopped waiting; {_carries_on(order_id, link)}")
         raise
     finally:
+        if threading.current_thread() is threading.main_thread():
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
         check.cancel()
         await _stop(following, progress)
     if isinstance(answer, Confirmation):
@@ -261,6 +273,35 @@ def _carries_on(order_id: str, link: str) -> str:
 
 
 STOP_FOLLOWING_SECONDS = 2.0
+# After Ctrl-C the command ends within this long, whatever it was waiting on.
+CTRL_C_EXIT_SECONDS = 5.0
+
+
+def _on_ctrl_c(order_id: str, link: str, progress: "ProgressLine") -> list[bool]:
+    """Ctrl-C: say at once that the order carries on, stop waiting, and exit 130.
+
+    The SDK turns a cancel that lands inside some of its calls into errors it handles itself
+    (an update's RPC becomes a timeout it retries), so the cancel alone may never end the
+    command: past CTRL_C_EXIT_SECONDS it exits all the same. The order is the server's; no
+    state here is lost. Returns a list that holds True once it was pressed."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    pressed: list[bool] = []
+
+    def interrupted() -> None:
+        if not pressed:
+            progress.clear()
+            warn(f"stopped waiting; {_carries_on(order_id, link)}")
+        pressed.append(True)
+        if main is not None:
+            main.cancel()
+        loop.call_later(CTRL_C_EXIT_SECONDS, os._exit, 130)
+
+    # Signal handlers belong to the main thread; elsewhere (a command run in a thread) Ctrl-C
+    # is the caller's to handle.
+    if threading.current_thread() is threading.main_thread():
+        loop.add_signal_handler(signal.SIGINT, interrupted)
+    return pressed
 
 
 async def _stop(following: "asyncio.Task[None] | None", progress: "ProgressLine") -> None:

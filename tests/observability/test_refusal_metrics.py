@@ -57,7 +57,12 @@ async def test_refusals_count_no_failure_but_a_retried_error_does(
     async with running_worker(client, settings, replacements=[broken_reserve]), asyncio.timeout(60):
         result = await place_order(client, an_order(), settings.task_queue, wait="outcome")
         assert result.failure is not None and result.failure.code == "reserve_stock_failed"
+        # The worker counts the failed run once its last workflow task is done, which may come
+        # just after the client read the outcome: scrape until it shows (bounded by the timeout).
         given_up = await _scrape(settings.metrics_port)
+        while _total(given_up, "temporal_workflow_failed_total") < 1:
+            await asyncio.sleep(0.2)
+            given_up = await _scrape(settings.metrics_port)
 
     assert _total(before, "temporal_workflow_failed_total") == 0
     assert _total(before, "temporal_activity_execution_failed_total") == 0

@@ -15,7 +15,6 @@ from consumers.runtime.dlq import list_dead_letters
 from contracts.order import OrderResult, OrderState
 from podium.client import outcome, place_order
 from services.payment import CAPTURED
-from tests.support.databases import on_postgres
 from tests.support.factories import mixed_orders
 from tests.support.invariants import (
     ConsumerStores,
@@ -40,10 +39,11 @@ def own_folder(settings: Settings, folder: Path) -> Settings:
     return settings.model_copy(update={"data_dir": folder})
 
 
+@pytest.mark.parametrize("fault_settings", ["postgresql"], indirect=True)
 async def test_three_workers_and_two_consumer_processes_lose_and_double_nothing(
-    fault_settings: Settings, postgres_url: str, temporal: Client, mail: Mail, tmp_path: Path
+    fault_settings: Settings, temporal: Client, mail: Mail, tmp_path: Path
 ) -> None:
-    settings = on_postgres(fault_settings, postgres_url)
+    settings = fault_settings
     rng = random.Random(12)
     orders = mixed_orders(ORDERS, rng, f"many-{tmp_path.name}")
     await declare_consumer_topology(settings)

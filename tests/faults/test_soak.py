@@ -19,7 +19,6 @@ from contracts.order import OrderResult, OrderState
 from podium.client import outcome, place_order
 from services.payment import CAPTURED
 from tests.faults.conftest import SUMMARY
-from tests.support.databases import BACKENDS, on_postgres
 from tests.support.factories import mixed_orders
 from tests.support.invariants import (
     ConsumerStores,
@@ -41,14 +40,6 @@ KILLS = int(os.environ.get("PODIUM_SOAK_KILLS", "4"))
 SEED = int(os.environ.get("PODIUM_SOAK_SEED", "13"))
 SUBMIT_SECONDS = min(15.0, ORDERS / 8)  # orders arrive over this long, kills happen meanwhile
 FAULTS = {"PODIUM_PAYMENT_FAILURE_RATE": "0.2", "PODIUM_PAYMENT_LATENCY_MS": "50"}
-
-
-@pytest.fixture(params=BACKENDS)
-def fault_settings(fault_settings: Settings, request: pytest.FixtureRequest) -> Settings:
-    """The soak with every service and consumer store on SQLite files, and on PostgreSQL."""
-    if request.param == "postgresql":
-        return on_postgres(fault_settings, request.getfixturevalue("postgres_url"))
-    return fault_settings
 
 
 async def chaos(processes: dict[str, Process], rng: random.Random, killed: list[str]) -> None:

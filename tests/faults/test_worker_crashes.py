@@ -17,7 +17,6 @@ from contracts.order import OrderState, workflow_id_for
 from contracts.steps import Charge, ChargePayment
 from podium.client import outcome, place_order, wait_for_state
 from services.payment import CAPTURED, payment_id_for
-from tests.support.databases import BACKENDS, on_postgres
 from tests.support.factories import an_order
 from tests.support.invariants import assert_invariants
 from tests.support.running import (
@@ -33,14 +32,6 @@ from workers.bootstrap import open_services, running_worker, service_location
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=BACKENDS)
-def fault_settings(fault_settings: Settings, request: pytest.FixtureRequest) -> Settings:
-    """Every test here with the services on SQLite files, and on PostgreSQL."""
-    if request.param == "postgresql":
-        return on_postgres(fault_settings, request.getfixturevalue("postgres_url"))
-    return fault_settings
 
 
 def idempotency_rows(settings: Settings, service: str, key: str) -> int:

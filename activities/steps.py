@@ -51,6 +51,11 @@ class OrderActivities:
         with business_errors_as_failures():
             return self._orders.cancel(command.key, command.order_id)
 
+    @activity.defn(name="cancel_unless_confirmed")
+    def cancel_unless_confirmed(self, command: OrderRef) -> OrderRecord:
+        """The pivot's arbiter for a cancelled order that may have been charged."""
+        return self._orders.cancel_unless_confirmed(command.key, command.order_id)
+
 
 class InventoryActivities:
     def __init__(self, inventory: InventoryService) -> None:

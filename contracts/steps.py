@@ -7,6 +7,7 @@ retried step never charges, reserves or refunds twice. A release or refund also 
 of the step it undoes; cancelling an order names the order.
 """
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
@@ -90,6 +91,15 @@ class Reservation(Contract):
     reservation_id: str
     status: str  # RESERVED | RELEASED | VOIDED (released before it was made)
     lines: list[StockLine]
+
+
+# Payment and refund ids derive from their idempotency keys alone: the gateway, the reconciler
+# and a workflow that knows only the key name the same payment.
+PAYMENT_IDS = uuid.UUID("3c8a1f2e-7d6b-5a4c-9e0f-1b2d3c4e5f60")
+
+
+def payment_id_for(charge_key: str) -> str:
+    return str(uuid.uuid5(PAYMENT_IDS, charge_key))
 
 
 class Charge(Contract):

@@ -112,6 +112,27 @@ class OrderService:
         ledger = Idempotency("cancel_order", {"order_id": order_id}, OrderRecord)
         return self._db.apply_once(key, effect, ledger)
 
+    def cancel_unless_confirmed(self, key: str, order_id: str) -> OrderRecord:
+        """Settle a cancel against the pivot, atomically: an order already CONFIRMED stays so
+        (a lost workflow task confirmed it: the order goes forward), any other is cancelled
+        (a tombstone when missing), so a confirm arriving later is refused."""
+
+        def effect(conn: Transaction) -> OrderRecord:
+            conn.lock(_order(order_id))
+            status = _status(conn, order_id)
+            if status == CONFIRMED:
+                return OrderRecord(order_id=order_id, status=CONFIRMED)
+            if status is None:
+                conn.execute(
+                    "INSERT INTO orders (order_id, status) VALUES (?, ?)", (order_id, CANCELLED)
+                )
+            elif status == PENDING:
+                _set_status(conn, order_id, CANCELLED)
+            return OrderRecord(order_id=order_id, status=CANCELLED)
+
+        ledger = Idempotency("cancel_unless_confirmed", {"order_id": order_id}, OrderRecord)
+        return self._db.apply_once(key, effect, ledger)
+
     def get(self, order_id: str) -> OrderRecord | None:
         with self._db.reading() as conn:
             status = _status(conn, order_id)

@@ -7,7 +7,7 @@ from adapters.sql import Transaction
 from adapters.storage import Location, database
 from contracts.money import Currency, has_minor_precision
 from contracts.order import Contract
-from contracts.steps import Charge
+from contracts.steps import PAYMENT_IDS, Charge, payment_id_for
 from services.errors import ChargeVoided, InvalidAmount, PaymentGatewayUnavailable
 from services.gateway import NO_FAULTS, FaultInjector, PaymentFaults, transient_failures
 from services.idempotency import SCHEMA as IDEMPOTENCY
@@ -20,8 +20,6 @@ VOIDED = "VOIDED"
 # Charge.currency is required, but a charge voided before it was made has no currency yet;
 # its amount is zero, so this placeholder never counts in any total.
 VOID_CURRENCY = Currency.USD
-
-_NAMESPACE = uuid.UUID("3c8a1f2e-7d6b-5a4c-9e0f-1b2d3c4e5f60")
 
 MIGRATIONS = (
     f"""{IDEMPOTENCY};
@@ -50,10 +48,6 @@ class LedgerEntry(Contract):
     status: str
     amount: Decimal
     currency: Currency | None
-
-
-def payment_id_for(charge_key: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, charge_key))
 
 
 class PaymentService:
@@ -126,7 +120,7 @@ class PaymentService:
                 conn.execute(
                     "INSERT INTO refunds (refund_id, charge_key, amount, currency)"
                     " VALUES (?, ?, ?, ?)",
-                    (str(uuid.uuid5(_NAMESPACE, key)), charge_key, amount, currency),
+                    (str(uuid.uuid5(PAYMENT_IDS, key)), charge_key, amount, currency),
                 )
                 conn.execute(
                     "UPDATE charges SET status = ? WHERE charge_key = ?", (REFUNDED, charge_key)

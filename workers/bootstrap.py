@@ -99,6 +99,7 @@ def order_activities(
         order.create_order,
         order.confirm_order,
         order.cancel_order,
+        order.cancel_unless_confirmed,
         stock.reserve_stock,
         stock.release_stock,
         payment.charge_payment,

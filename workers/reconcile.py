@@ -21,8 +21,8 @@ from activities.publisher import EventPublisher
 from contracts.events import OrderCompletedV1, OrderEvent, OrderFailedV1, event_id_for
 from contracts.order import Failure, order_id_from_workflow_id, workflow_id_for
 from contracts.problems import one_line
+from contracts.steps import payment_id_for
 from services.orders import CONFIRMED, PENDING
-from services.payment import payment_id_for
 from workers.bootstrap import Services, event_publisher, open_services
 from workers.runtime.redaction import redact_urls
 from workers.runtime.settings import Settings
@@ -47,9 +47,11 @@ COMPENSATIONS = ("refund_payment", "release_stock", "cancel_order")
 def _candidates(services: Services) -> list[str]:
     """Orders whose reservation or charge may still be held for an unfinished order.
 
-    The saga creates the order before it reserves or charges and cancels it only after
-    the refund and the release: every effect held for an order that is not confirmed
-    belongs to a PENDING order (or to a terminated run, which Temporal lists).
+    The saga creates the order before it reserves or charges and cancels it after the
+    refund and the release, except a charged order's cancel, which the orders service
+    settles first (`settle-cancel-at-pivot`) and which its run then undoes: every effect held
+    for an order that is not confirmed belongs to a PENDING order or to a run still undoing
+    it (which finishes) or ended from outside (which Temporal lists).
     """
     return services.orders.with_status(PENDING, LIMIT)
 

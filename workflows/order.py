@@ -81,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveStock,
         RiskAssessment,
         StockLine,
+        payment_id_for,
     )
 
 CANCELLED_BY_CUSTOMER = Failure(code="cancelled", message="cancelled at the customer's request")
@@ -95,6 +96,9 @@ LOCAL_STEPS_PATCH = "local-steps"
 # A cancelled order undoes its local steps with effects (create, reserve) whether or not its
 # history reached them (see `_undo`).
 UNDO_UNRECORDED_PATCH = "undo-unrecorded-local-steps"
+# A cancelled order that may have been charged asks the orders service first whether a lost
+# workflow task already confirmed it (see `_confirmed_by_a_lost_task`).
+SETTLE_CANCEL_AT_PIVOT_PATCH = "settle-cancel-at-pivot"
 # The local steps with effects, in the order they run.
 LOCAL_STEPS_WITH_EFFECTS = ("cancel_order", "release_stock")
 # The confirmation update's refusal of another order's contents under a taken id.
@@ -148,7 +152,11 @@ class OrderWorkflow:
         return await uninterruptible(self._complete(payment_id), self._cancelled_late)
 
     async def _stop(self, stop: OrderNotPlaced) -> OrderResult:
-        """Undo the order, then end the run as its outcome reads (workflows/outcome.py)."""
+        """Undo the order, then end the run as its outcome reads (workflows/outcome.py); or,
+        when a lost workflow task had already passed the pivot, complete it."""
+        if await self._confirmed_by_a_lost_task(stop):
+            payment_id = payment_id_for(self._key("charge-payment"))
+            return await uninterruptible(self._complete(payment_id), self._cancelled_late)
         result = await uninterruptible(self._undo(stop), self._cancelled_late)
         if stop.failure == CANCELLED_THROUGH_TEMPORAL and self._cancelled_through_temporal:
             # Undone and published: now the run ends as Canceled, as the operator asked.
@@ -245,6 +253,37 @@ class OrderWorkflow:
         self._set_state(OrderState.COMPLETED)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result(payment_id=payment_id, event_id=event.event_id)
+
+    async def _confirmed_by_a_lost_task(self, stop: OrderNotPlaced) -> bool:
+        """Whether the order passed its pivot in a workflow task that was lost.
+
+        Confirm is a local step: it takes effect before the task recording it completes. When
+        that task is lost and a cancel reaches the retried task first, the run would undo an
+        order the orders service holds as CONFIRMED: refund it, release its stock, and then
+        have its cancel refused, stuck. So a cancelled order that may have been charged (its
+        refund is pending) settles the pivot with the orders service first, in one atomic
+        step: an order not confirmed is cancelled there, so a late confirm is refused and the
+        undo goes on; a confirmed one stays confirmed and the run goes forward, the cancel too
+        late. A refusal needs no such step: the charge's failure is in the history, so no
+        lost task can have confirmed the order.
+        """
+        may_be_charged = "refund_payment" in self._saga.pending()
+        if stop.state != OrderState.CANCELLED or not may_be_charged or not self._local_steps():
+            return False
+        if not workflow.patched(SETTLE_CANCEL_AT_PIVOT_PATCH):
+            return False
+        command = OrderRef(
+            key=self._key("cancel-unless-confirmed"), order_id=self._request.order_id
+        )
+        record = await self._onward(
+            "cancel_unless_confirmed", OrderActivities.cancel_unless_confirmed, command
+        )
+        if record.status != "CONFIRMED":
+            return False
+        self._progress.record("cancel", "too late", "the order was confirmed before it")
+        self._saga.pass_pivot()
+        self._set_state(OrderState.CONFIRMED)
+        return True
 
     async def _undo(self, stop: OrderNotPlaced) -> OrderResult:
         self._failure = stop.failure

@@ -53,6 +53,8 @@ def step(name: str, command: object) -> str:
         return f"publish {command.event.ROUTING_KEY}"
     if name == "confirm_order":
         return "confirm the order (pivot: no way back after it)"
+    if name == "cancel_unless_confirmed":
+        return "cancelled: settle with the orders service whether the pivot was passed"
     return name
 
 

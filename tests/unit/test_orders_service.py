@@ -110,6 +110,29 @@ def test_cancel_before_create_leaves_a_tombstone_a_late_create_cannot_revive(
         orders.confirm("f", "o-1")
 
 
+def test_cancel_unless_confirmed_keeps_a_confirmed_order_and_cancels_any_other(
+    orders: OrderService,
+) -> None:
+    orders.create("c1", order_request("o-1"))
+    orders.confirm("f1", "o-1")
+    orders.create("c2", order_request("o-2"))
+    assert orders.cancel_unless_confirmed("s1", "o-1").status == "CONFIRMED"
+    assert orders.cancel_unless_confirmed("s2", "o-2").status == "CANCELLED"
+    assert orders.cancel_unless_confirmed("s3", "o-3").status == "CANCELLED"  # a tombstone
+    assert {r.order_id: r.status for r in orders.all()} == {
+        "o-1": "CONFIRMED",
+        "o-2": "CANCELLED",
+        "o-3": "CANCELLED",
+    }
+    # A late confirm is refused, the undo's own cancel goes through, a repeat answers the same.
+    with pytest.raises(OrderConflict):
+        orders.confirm("f2", "o-2")
+    assert orders.cancel("x2", "o-2").status == "CANCELLED"
+    assert orders.cancel_unless_confirmed("s2", "o-2").status == "CANCELLED"
+    with pytest.raises(IdempotencyConflict):
+        orders.cancel_unless_confirmed("s2", "o-1")
+
+
 def test_a_fresh_service_on_the_same_database_sees_the_orders(places: Places) -> None:
     OrderService(places("orders")).create("c", order_request())
     assert OrderService(places("orders")).get("o-1") is not None

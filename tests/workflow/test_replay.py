@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from workers.runtime.payloads import PLAIN_CONVERTER
-from workflows.order import OrderWorkflow
+from workflows.order import SETTLE_CANCEL_AT_PIVOT_PATCH, OrderWorkflow
 from workflows.order_undo import ORDER_WORKFLOWS
 from workflows.policies import StepPolicy
 from workflows.review import MANUAL_REVIEW_PATCH
@@ -212,3 +212,42 @@ def test_the_v9_history_undoes_the_local_steps_a_cancel_stopped_the_run_before()
     ]
     assert scheduled == ["release_stock", "cancel_order", "publish_event"]
     assert events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
+
+
+@pytest.mark.parametrize(
+    ("stem", "undone"),
+    [
+        ("v10-cancel_after_lost_confirm", False),
+        ("v10-temporal_cancel_after_lost_confirm", False),
+        ("v10-cancel_after_charge", True),
+        ("v10-temporal_cancel_after_charge", True),
+    ],
+)
+def test_the_v10_histories_settle_a_charged_orders_cancel_with_the_orders_service(
+    stem: str, undone: bool
+) -> None:
+    """From v10 a cancel meeting a charged order asks the orders service first whether a lost
+    task confirmed it (`settle-cancel-at-pivot`): confirmed, it completes; if not, it is undone."""
+    events = load(next(p for p in HISTORIES if p.stem == stem)).events
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    undo = ["refund_payment", "release_stock", "cancel_order"] if undone else []
+    assert scheduled == ["charge_payment", "cancel_unless_confirmed", *undo, "publish_event"]
+    markers = [
+        e.marker_recorded_event_attributes.details["patch-data"]
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+    assert any(SETTLE_CANCEL_AT_PIVOT_PATCH.encode() in m.payloads[0].data for m in markers)
+    ended = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+    if undone:
+        ended = (
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED
+            if "temporal" in stem
+            else EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
+        )
+    assert events[-1].event_type == ended

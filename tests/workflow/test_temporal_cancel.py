@@ -2,30 +2,21 @@
 `handle.cancel()`) undoes the order before the pivot and cannot stop it after."""
 
 import asyncio
-import threading
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 
 import pytest
-from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import CancelledError
-from temporalio.worker import Worker
 
-from activities.steps import PaymentActivities
 from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.money import Currency
 from contracts.order import OrderState
-from contracts.steps import Charge, ChargePayment
 from podium.client import order_status, outcome, place_order, wait_for_state
-from services.payment import PaymentService
 from tests.support.factories import ORDER_TOTAL, an_order
 from tests.support.shop import Shop
-from tests.support.waits import eventually
+from tests.support.split_workers import GatedCharge, until_in_history, workflow_worker
 from tests.workflow.test_stuck_compensation import BrokenRelease
-from workers.bootstrap import ORDER_WORKFLOWS, order_activities, running_worker, temporal_worker
+from workers.bootstrap import running_worker
 
 
 def outcomes(steps: list, outcome: str) -> list[str]:
@@ -66,21 +57,6 @@ async def test_temporal_cancel_mid_charge_refunds_releases_cancels_and_ends_canc
     assert event.compensated == ["refund_payment", "release_stock", "cancel_order"]
 
 
-class GatedCharge(PaymentActivities):
-    """charge_payment waits at a gate, so a test decides when the charge completes."""
-
-    def __init__(self, payments: PaymentService) -> None:
-        super().__init__(payments)
-        self.started = threading.Event()
-        self.gate = threading.Event()
-
-    @activity.defn(name="charge_payment")
-    def charge_payment(self, command: ChargePayment) -> Charge:
-        self.started.set()
-        self.gate.wait(30)
-        return super().charge_payment(command)
-
-
 async def test_temporal_cancel_arriving_with_the_charges_result_still_refunds_it(
     shop: Shop,
 ) -> None:
@@ -97,14 +73,14 @@ async def test_temporal_cancel_arriving_with_the_charges_result_still_refunds_it
         workflows=[],
     )
     async with activities_only:
-        async with _workflow_worker(shop):
+        async with workflow_worker(shop):
             handle = await place_order(shop.client, order, shop.task_queue, wait="started")
             await asyncio.to_thread(gated.started.wait, 30)
         gated.gate.set()
         # The charge is the order's first regular activity (the steps before it are local).
-        await _until_in_history(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 1)
+        await until_in_history(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 1)
         await handle.cancel()
-        async with _workflow_worker(shop):
+        async with workflow_worker(shop):
             with pytest.raises(WorkflowFailureError):
                 await handle.result()
             status = await order_status(shop.client, order.order_id)
@@ -120,34 +96,6 @@ async def test_temporal_cancel_arriving_with_the_charges_result_still_refunds_it
     assert shop.payments.refunded_total(Currency.EUR) == ORDER_TOTAL
     assert shop.orders.get(order.order_id).status == "CANCELLED"
     assert [type(e) for e in shop.publisher.events] == [OrderFailedV1]
-
-
-@asynccontextmanager
-async def _workflow_worker(shop: Shop) -> AsyncIterator[Worker]:
-    # No sticky cache: the next workflow task goes to whichever worker polls the queue. The
-    # local steps run on the workflow worker itself, which takes no regular activity tasks.
-    with ThreadPoolExecutor(4) as threads:
-        async with temporal_worker(
-            shop.client,
-            shop.settings,
-            shop.task_queue,
-            ORDER_WORKFLOWS,
-            order_activities(shop.services, shop.publisher, shop.settings),
-            threads,
-            max_cached_workflows=0,
-            no_remote_activities=True,
-        ) as worker:
-            yield worker
-
-
-async def _until_in_history(handle: object, event_type: int, count: int) -> None:
-    await eventually(
-        handle.fetch_history,  # type: ignore[attr-defined]
-        lambda history: sum(e.event_type == event_type for e in history.events) >= count,
-        30,
-        interval=0.1,
-        what=f"{count} events of type {event_type}",
-    )
 
 
 async def test_temporal_cancel_past_the_pivot_is_recorded_too_late_and_the_order_completes(

@@ -7,9 +7,7 @@ look like).
 
 import asyncio
 import sys
-import tempfile
 from contextlib import suppress
-from pathlib import Path
 
 from temporalio import activity
 from temporalio.client import WorkflowFailureError
@@ -21,15 +19,10 @@ from contracts.order import OrderRequest, OrderState, workflow_id_for
 from contracts.steps import ReleaseStock, Reservation
 from podium.client import cancel_order, order_handle, order_status, place_order, wait_for_state
 from services.inventory import InventoryService
-from services.orders import OrderService
-from services.payment import PaymentService
 from tests.support.factories import an_order
-from tests.support.servers import register_search_attributes
-from tests.support.shop import CATALOGUE, Shop
-from workers.runtime.payloads import PLAIN_CONVERTER
+from tests.support.recording import HISTORIES, recording_shop
+from tests.support.shop import Shop
 from workflows.policies import ROUNDS_PER_RUN
-
-HISTORIES = Path(__file__).parent.parent / "histories"
 
 SCENARIOS = {
     "completed": an_order(order_id="replay-completed"),
@@ -108,19 +101,7 @@ async def play(env: WorkflowEnvironment, shop: Shop, name: str, order: OrderRequ
 
 
 async def record(version: str) -> None:
-    binary = Path(sys.executable).parent / "temporal-test-server"
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=PLAIN_CONVERTER, test_server_existing_path=str(binary)
-    )
-    await register_search_attributes(env.client)
-    with tempfile.TemporaryDirectory() as tmp:
-        shop = Shop(
-            client=env.client,
-            orders=OrderService(Path(tmp) / "orders.db"),
-            inventory=InventoryService(Path(tmp) / "inventory.db", CATALOGUE),
-            payments=PaymentService(Path(tmp) / "payments.db"),
-            data_dir=Path(tmp),
-        )
+    async with recording_shop() as (env, shop):
         stuck = StuckRelease(shop.inventory)
         async with shop.worker(stuck.release_stock):
             for name, order in SCENARIOS.items():
@@ -129,7 +110,6 @@ async def record(version: str) -> None:
                     target = HISTORIES / f"{version}-{name}{suffix}.json"
                     target.write_text(history)
                     print(f"wrote {target}")
-    await env.shutdown()
 
 
 if __name__ == "__main__":

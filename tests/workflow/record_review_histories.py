@@ -8,9 +8,7 @@ changes deliberately (behind a new patch), to add histories beside the old ones.
 
 import asyncio
 import sys
-import tempfile
 from contextlib import suppress
-from pathlib import Path
 
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
@@ -18,15 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.order import OrderRequest, OrderState
 from podium.client import cancel_order, order_handle, place_order
 from podium.review import approve_order, reject_order
-from services.inventory import InventoryService
-from services.orders import OrderService
-from services.payment import PaymentService
 from tests.support.factories import an_order
-from tests.support.servers import register_search_attributes
-from tests.support.shop import CATALOGUE, Shop
-from workers.runtime.payloads import PLAIN_CONVERTER
+from tests.support.recording import HISTORIES, recording_shop
 
-HISTORIES = Path(__file__).parent.parent / "histories"
 LARGE = [{"sku": "MUG-BLUE", "quantity": 1, "unit_price": "1500.00"}]
 
 SCENARIOS = {
@@ -58,25 +50,11 @@ async def play(env: WorkflowEnvironment, name: str, order: OrderRequest, queue: 
 
 
 async def record(version: str) -> None:
-    binary = Path(sys.executable).parent / "temporal-test-server"
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=PLAIN_CONVERTER, test_server_existing_path=str(binary)
-    )
-    await register_search_attributes(env.client)
-    with tempfile.TemporaryDirectory() as tmp:
-        shop = Shop(
-            client=env.client,
-            orders=OrderService(Path(tmp) / "orders.db"),
-            inventory=InventoryService(Path(tmp) / "inventory.db", CATALOGUE),
-            payments=PaymentService(Path(tmp) / "payments.db"),
-            data_dir=Path(tmp),
-        )
-        async with shop.worker():
-            for name, order in SCENARIOS.items():
-                target = HISTORIES / f"{version}-{name}.json"
-                target.write_text(await play(env, name, order, shop.task_queue))
-                print(f"wrote {target}")
-    await env.shutdown()
+    async with recording_shop() as (env, shop), shop.worker():
+        for name, order in SCENARIOS.items():
+            target = HISTORIES / f"{version}-{name}.json"
+            target.write_text(await play(env, name, order, shop.task_queue))
+            print(f"wrote {target}")
 
 
 if __name__ == "__main__":

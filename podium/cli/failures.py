@@ -24,6 +24,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from adapters.amqp_urls import amqp_urls
 from adapters.postgres import DatabaseUnavailable
 from contracts.problems import describe, one_line
 from podium.cli import exits
@@ -97,15 +98,18 @@ def _explain(err: BaseException, amqp_url: str | None) -> tuple[str, int]:
 
 
 def _where(amqp_url: str | None) -> str:
-    """host:port of the broker, never its user or password."""
+    """host:port of the broker (each node's, for a cluster), never a user or password."""
     if not amqp_url:
         return "PODIUM_AMQP_URL"
     try:
-        parts = urlsplit(amqp_url)
-        port = parts.port or (5671 if parts.scheme == "amqps" else 5672)
-        return f"{parts.hostname}:{port}"
+        nodes = []
+        for url in amqp_urls(amqp_url):
+            parts = urlsplit(url)
+            port = parts.port or (5671 if parts.scheme == "amqps" else 5672)
+            nodes.append(f"{parts.hostname}:{port}")
     except ValueError:
         return "PODIUM_AMQP_URL"
+    return nodes[0] if len(nodes) == 1 else f"any of {', '.join(nodes)}"
 
 
 def _reason(err: BaseException) -> str:

@@ -47,5 +47,6 @@ def test_a_cluster_none_of_whose_nodes_answers_is_one_line_exit_3(
     monkeypatch.setenv("PODIUM_PUBLISH_TIMEOUT_SECONDS", "2")
     assert main(["consumers", "--status"]) == 3
     err = capsys.readouterr().err.strip()
-    assert err.startswith("podium: cannot reach RabbitMQ at 127.0.0.1") and "\n" not in err
+    nodes = ", ".join(f"127.0.0.1:{port}" for port in ports)
+    assert err.startswith(f"podium: cannot reach RabbitMQ at any of {nodes} (") and "\n" not in err
     assert "s3cret" not in err

@@ -13,6 +13,7 @@ from contracts.events import OrderCompletedV1, OrderFailedV1
 from contracts.money import Currency
 from contracts.order import OrderState
 from contracts.steps import ReleaseStock, Reservation
+from podium.cli.progress import FORWARD_STEPS
 from podium.client import cancel_order, order_status, outcome, place_order, wait_for_state
 from services.inventory import InventoryService
 from tests.support.factories import ORDER_TOTAL, an_order
@@ -39,6 +40,8 @@ async def test_happy_path_reserves_charges_confirms_and_publishes_completed(shop
         "confirm_order",
         "publish_event",
     ]
+    # `podium place` and `podium status` name the current step from their own copy of this list.
+    assert outcomes(status.steps, "succeeded") == list(FORWARD_STEPS)
     assert shop.orders.get(order.order_id).status == "CONFIRMED"
     assert shop.inventory.stock("MUG-BLUE").reserved == 2
     assert shop.payments.captured_total(Currency.EUR) == ORDER_TOTAL

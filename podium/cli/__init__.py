@@ -56,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from workers.runtime.tracing import configure_tracing
 
         settings = Settings()
-        configure_logging(settings.log_level, settings.log_format, file=args.log_file)
+        configure_logging(
+            settings.log_level, settings.log_format, file=args.log_file, off_loop=args.log_off_loop
+        )
         if args.traced:
             configure_tracing(settings, args.traced)
         return int(args.command(args, settings))
@@ -67,9 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return OK
     except Exception as err:
         from podium.cli.failures import explain
+        from workers.runtime.logging import flush_logging
 
+        flush_logging()  # the lines logged before the failure come before its one line
         return fail(*explain(err, settings.amqp_url if settings else None))
     finally:
+        from workers.runtime.logging import flush_logging
+
+        flush_logging()
         if args.traced and settings is not None:
             from workers.runtime.tracing import flush_tracing
 
@@ -79,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(prog="podium", description=__doc__.split("\n")[0])
     # Commands that take part in an order's trace name their service; the others trace nothing.
-    parser.set_defaults(traced=None, log_file=None)
+    # Long-running ones log off the event loop (workers/runtime/logging.py).
+    parser.set_defaults(traced=None, log_file=None, log_off_loop=False)
     commands = parser.add_subparsers(metavar="COMMAND")
     for group in GROUPS:
         group.register(commands)

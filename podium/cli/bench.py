@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "processes, on SQLite and PostgreSQL (uses --concurrency and --scale-seconds)",
     )
     parser.add_argument(
+        "--log-cost",
+        action="store_true",
+        help="only what a consumer's INFO line costs, written in place and handed off to the "
+        "writer thread (needs no stack)",
+    )
+    parser.add_argument(
         "--scale-seconds",
         type=_within(1, 600),
         default=None,
@@ -55,6 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.log_cost:
+        return _log_cost(settings, args.quick)
     if args.scale:
         from bench.scale import scale_plan
         from bench.scale_run import run_scale
@@ -73,6 +81,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             rate=args.rate,
         )
     )
+
+
+def _log_cost(settings: Settings, quick: bool) -> int:
+    import os
+
+    from bench.log_cost import measure_log_cost
+    from workers.runtime.logging import configure_logging
+
+    before = os.getloadavg()
+    cost = measure_log_cost(lines=1000 if quick else 5000, rounds=3 if quick else 7)
+    configure_logging(settings.log_level, settings.log_format)  # as before the measurement
+    after = os.getloadavg()
+    print(f"{os.cpu_count()} cores; load average {before[0]:.2f} before, {after[0]:.2f} after")
+    print("\n".join(cost.table()))
+    return 0
 
 
 def _within(low: float, high: float, number: type = float) -> Callable[[str], float]:

@@ -30,7 +30,7 @@ def register(commands: Commands) -> None:
         " running on this host (as their processes last reported it), then exit",
     )
     cmd.add_argument("--json", action="store_true", help="with --status: print one JSON document")
-    cmd.set_defaults(command=_consumers, traced="podium-consumers")
+    cmd.set_defaults(command=_consumers, traced="podium-consumers", log_off_loop=True)
 
     cmd = commands.add_parser(
         "analytics", help="revenue and units per SKU and hour, orders by outcome"

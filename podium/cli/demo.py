@@ -27,7 +27,12 @@ if TYPE_CHECKING:
 def register(commands: Commands) -> None:
     cmd = commands.add_parser("demo", help="start the stack, run a worker, place sample orders")
     # The demo's worker and consumers log to a file: the terminal shows the orders' story.
-    cmd.set_defaults(command=_demo, traced="podium-demo", log_file=Path(".podium/logs/demo.log"))
+    cmd.set_defaults(
+        command=_demo,
+        traced="podium-demo",
+        log_file=Path(".podium/logs/demo.log"),
+        log_off_loop=True,
+    )
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

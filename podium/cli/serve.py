@@ -10,7 +10,7 @@ from workers.runtime.settings import Settings
 
 def register(commands: Commands) -> None:
     cmd = commands.add_parser("worker", help="run a Temporal worker for the order workflow")
-    cmd.set_defaults(command=_worker, traced="podium-worker")
+    cmd.set_defaults(command=_worker, traced="podium-worker", log_off_loop=True)
 
     cmd = commands.add_parser(
         "codec-server", help="decrypt payloads for the Temporal UI (needs the keys)"

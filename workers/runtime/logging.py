@@ -2,11 +2,22 @@
 
 Both structlog's lines and the standard library's (the Temporal SDK, aio-pika) end in one
 `ProcessorFormatter`, so the context, trace ids and redaction below apply to every line.
+
+Long-running processes (`podium worker`, `podium consumers`, the demo) log off the event loop:
+the emitting thread only takes what it alone knows (the context variables, the current span,
+the time) and hands the record to a writer thread, which redacts, renders and writes it. The
+hand-off is bounded: a writer that falls behind by `MAX_QUEUED` lines slows the emitters down
+instead of growing without end, and every queued line is written before the process exits.
 """
 
+import atexit
 import logging
+import logging.handlers
+import queue
 import sys
+import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,6 +48,9 @@ PERSONAL_KEYS = frozenset(
 )
 MAX_ITEMS = 50  # of a logged list or mapping; the rest is summarised
 MAX_EXCEPTION = 8_000  # a formatted traceback keeps more than other fields
+MAX_QUEUED = 10_000  # lines handed to the writer thread and not written yet
+# What the emitting thread of a standard-library line knew (its context, span and time).
+_EMITTED = "podium_emitted"
 _TEMPORAL_EXTRAS = ("temporal_activity", "temporal_workflow")
 
 
@@ -57,8 +71,70 @@ class CurrentStderr(logging.StreamHandler):
         pass
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto", file: Path | None = None) -> None:
-    """Route structlog and the standard library's logging to stderr, or to `file` (as JSON)."""
+class _HandOff(logging.handlers.QueueHandler):
+    """Hands each record to the writer thread as it is, with what only this thread knows."""
+
+    def __init__(self, lines: "queue.Queue[logging.LogRecord]") -> None:
+        super().__init__(lines)
+        self.lines = lines
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if not isinstance(record.msg, dict):  # a standard-library line, not structlog's
+            record.msg, record.args = record.getMessage(), None
+            emitted: EventDict = {}
+            structlog.contextvars.merge_contextvars(None, "", emitted)
+            add_trace_context(None, "", emitted)
+            setattr(record, _EMITTED, emitted)
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        self.lines.put(record)  # blocks while the writer is MAX_QUEUED lines behind
+
+
+class _Writer:
+    """The writer thread of the off-loop hand-off, and the one place that stops it."""
+
+    listener: logging.handlers.QueueListener | None = None
+    lock = threading.Lock()
+
+    @classmethod
+    def start(cls, handler: logging.Handler) -> logging.Handler:
+        lines: queue.Queue[logging.LogRecord] = queue.Queue(MAX_QUEUED)
+        with cls.lock:
+            cls.listener = logging.handlers.QueueListener(lines, handler)
+            cls.listener.start()
+        return _HandOff(lines)
+
+    @classmethod
+    def stop(cls) -> None:
+        """Write every line handed off so far, then stop the thread."""
+        with cls.lock:
+            listener, cls.listener = cls.listener, None
+        if listener is not None:
+            listener.stop()
+
+
+def flush_logging() -> None:
+    """Write every line logged so far and stop the writer thread, when there is one (lines
+    logged after this are written by the emitting thread, to the same place)."""
+    root = logging.getLogger()
+    handoffs = [h for h in root.handlers if isinstance(h, _HandOff)]
+    for handoff in handoffs:
+        listener = _Writer.listener
+        if listener is not None:
+            root.handlers[root.handlers.index(handoff)] = listener.handlers[0]
+    _Writer.stop()
+
+
+atexit.register(flush_logging)
+
+
+def configure_logging(
+    level: str = "INFO", fmt: str = "auto", file: Path | None = None, *, off_loop: bool = False
+) -> None:
+    """Route structlog and the standard library's logging to stderr, or to `file` (as JSON);
+    `off_loop`: through a writer thread (see above)."""
+    flush_logging()  # a writer thread of an earlier configuration finishes its lines
     json_output = file is not None or fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     structlog.configure(
         processors=[*shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -75,7 +151,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", file: Path | None 
         handler = logging.FileHandler(file)
     handler.setFormatter(formatter(json_output))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_Writer.start(handler) if off_loop else handler]
     root.setLevel(level.upper())
     logging.getLogger("aiormq").setLevel(logging.WARNING)
     # It logs a failed connect as an error and then raises it: the caller reports it once.
@@ -108,13 +184,38 @@ def formatter(json_output: bool) -> structlog.stdlib.ProcessorFormatter:
         structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer()
     )
     return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared_processors(), structlog.stdlib.ExtraAdder(), add_temporal_ids],
+        foreign_pre_chain=[
+            add_emitted_context,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.ExtraAdder(),
+            add_temporal_ids,
+        ],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             *final_processors(),
             renderer,
         ],
     )
+
+
+def add_emitted_context(logger: object, name: str, event_dict: EventDict) -> EventDict:
+    """A standard-library line's context variables, span and time: as its emitting thread
+    took them when the line was handed off, else (formatted in that thread) as they are now."""
+    record = event_dict.get("_record")
+    emitted = getattr(record, _EMITTED, None)
+    if emitted is not None:
+        delattr(record, _EMITTED)  # taken here, not left for ExtraAdder to print
+    if emitted is None:
+        structlog.contextvars.merge_contextvars(logger, name, event_dict)
+        add_trace_context(logger, name, event_dict)
+    else:
+        for key, value in emitted.items():
+            event_dict.setdefault(key, value)
+    if isinstance(record, logging.LogRecord):
+        at = datetime.fromtimestamp(record.created, tz=UTC)
+        event_dict["timestamp"] = at.isoformat().replace("+00:00", "Z")
+    return event_dict
 
 
 def add_trace_context(logger: object, name: str, event_dict: EventDict) -> EventDict:

@@ -121,12 +121,13 @@ async def _soak_on(
     results: dict[str, OrderResult] = {}
     stores = ConsumerStores.of(settings, mail_dir)
     waits: list[asyncio.Task[OrderResult]] = []
+    cancels: dict[str, bool] = {}  # order id -> whether its customer's cancel was accepted
     kills = asyncio.create_task(chaos.run(plan.kills, placing))
     try:
         for order in orders:  # at a steady rate, each order's run awaited by its own task
             cancel_after = rng.uniform(0.05, 1.0)
             waits.append(
-                asyncio.create_task(_place_and_wait(client, settings, order, cancel_after))
+                asyncio.create_task(_place_and_wait(client, settings, order, cancel_after, cancels))
             )
             await asyncio.sleep(1 / plan.rate)
         await kills
@@ -156,18 +157,23 @@ async def _soak_on(
             await asyncio.to_thread(process.stop)
         for task in [kills, *waits]:
             task.cancel()
-    return await judge(orders, results, settings, stores, client, chaos)
+    return await judge(orders, results, cancels, settings, stores, client, chaos)
 
 
 async def _place_and_wait(
-    client: Client, settings: Settings, order: SoakOrder, cancel_after: float
+    client: Client,
+    settings: Settings,
+    order: SoakOrder,
+    cancel_after: float,
+    cancels: dict[str, bool],
 ) -> OrderResult:
     handle: WorkflowHandle[object, OrderResult] = await _retried(
         lambda: place_order(client, order.request, settings.task_queue, wait="started")
     )
     if order.kind == "cancel":
         await asyncio.sleep(cancel_after)
-        await _retried(lambda: cancel_order(client, order.request.order_id))
+        answer = await _retried(lambda: cancel_order(client, order.request.order_id))
+        cancels[order.request.order_id] = answer.accepted
     return await _retried(lambda: outcome(handle))
 
 

@@ -45,6 +45,7 @@ class Verdict:
 async def judge(
     orders: list[SoakOrder],
     results: dict[str, OrderResult],
+    cancels: dict[str, bool],
     settings: Settings,
     stores: ConsumerStores,
     client: Client,
@@ -59,6 +60,13 @@ async def judge(
     reasons = Counter(r.failure.code for r in final if r.failure is not None)
     verdict.say(f"orders: {len(orders)} placed ({dict(Counter(o.kind for o in orders))})")
     verdict.say(f"outcomes: {dict(states)}; failures: {dict(reasons)}")
+    ended = Counter(
+        ("accepted" if accepted else "refused", results[order_id].state.value)
+        for order_id, accepted in cancels.items()
+        if order_id in results
+    )
+    # Accepted yet COMPLETED: a lost workflow task had confirmed the order (settle-cancel-at-pivot).
+    verdict.say(f"customer cancels (answer, outcome): {dict(sorted(ended.items()))}")
     verdict.say(f"kills: {dict(Counter(chaos.kills))}")
     verdict.say("invariants:")
 

@@ -4,21 +4,17 @@ import json
 import smtplib
 import socket
 import sqlite3
-import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from adapters.sql import Abandon
 from consumers.loyalty import CONSUMER as LOYALTY
 from consumers.runtime import headers as h
 from consumers.runtime.breaker import Breaker, BreakerOptions, State
 from consumers.runtime.decoding import check_identity, decode
 from consumers.runtime.outcomes import DeadLetter, HandlerTimedOut, Kind, RetryLater, classify
-from consumers.runtime.store import Store
 from contracts.events import OrderCompletedV1
 from tests.support.consumers import completed
 
@@ -129,38 +125,6 @@ def test_the_breaker_opens_after_consecutive_failures_probes_and_closes() -> Non
     breaker.succeeded()
     assert breaker.state is State.CLOSED and breaker.pause == 1 and breaker.failures == 0
     assert moves == [State.OPEN, *[State.HALF_OPEN, State.OPEN] * 2, State.HALF_OPEN, State.CLOSED]
-
-
-def test_an_abandoned_handler_frees_the_store_and_commits_nothing(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db", "CREATE TABLE IF NOT EXISTS t (v TEXT);")
-    inside, release = threading.Event(), threading.Event()
-    outcome: list[BaseException | bool] = []
-
-    def stuck(tx: sqlite3.Connection) -> None:
-        tx.execute("INSERT INTO t VALUES ('stuck')")
-        inside.set()
-        release.wait(10)
-        tx.execute("INSERT INTO t VALUES ('late')")
-
-    def run() -> None:
-        try:
-            outcome.append(store.apply("e1", "k", stuck, abandon))
-        except BaseException as err:
-            outcome.append(err)
-
-    abandon = Abandon()
-    thread = threading.Thread(target=run)
-    thread.start()
-    assert inside.wait(5)
-    abandon.abandon()
-    start = time.monotonic()
-    assert store.apply("e2", "k", lambda tx: tx.execute("INSERT INTO t VALUES ('next')"))
-    assert time.monotonic() - start < 1  # the lock was released at once
-    release.set()
-    thread.join(5)
-    assert isinstance(outcome[0], sqlite3.ProgrammingError)
-    assert store.read(lambda c: [r[0] for r in c.execute("SELECT v FROM t")]) == ["next"]
-    assert store.apply("e1", "k", lambda tx: None)  # not marked processed: a retry applies it
 
 
 @pytest.mark.parametrize(

@@ -11,21 +11,18 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from consumers.runtime.dlq import list_dead_letters
 from contracts.order import OrderResult, OrderState
 from podium.client import outcome, place_order
 from services.payment import CAPTURED
 from tests.support.factories import mixed_orders
 from tests.support.invariants import (
     ConsumerStores,
-    assert_consumer_invariants,
-    assert_invariants,
-    reserved_units,
+    assert_run_invariants,
 )
 from tests.support.running import Process, consumers_process, wait_settled, worker_process
 from tests.support.servers import Mail
 from tests.support.waits import elapsed
-from workers.bootstrap import declare_consumer_topology, open_services, registered, runtime_options
+from workers.bootstrap import declare_consumer_topology, open_services
 from workers.runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -88,17 +85,10 @@ async def test_three_workers_and_two_consumer_processes_lose_and_double_nothing(
             await asyncio.to_thread(process.stop)
     seconds = elapsed(started)
 
-    orders_db, inventory, payments = open_services(settings)
-    assert_invariants(results, orders_db, inventory, payments)
-    quantities = {o.order_id: {i.sku: i.quantity for i in o.items} for o in orders}
-    held = reserved_units(results, quantities)
-    assert {lvl.sku: lvl.reserved for lvl in inventory.levels() if lvl.reserved} == dict(held)
-    assert_consumer_invariants(results, stores, quantities)
+    await assert_run_invariants(results, orders, settings, stores)
+    payments = open_services(settings)[2]
     charged = Counter(c.order_id for c in payments.charges() if c.status == CAPTURED)
     assert all(n == 1 for n in charged.values())
-    options = runtime_options(settings)
-    for consumer in registered(settings):
-        assert await list_dead_letters(options, consumer.name) == [], consumer.name
 
     states = Counter(r.state for r in results)
     assert states[OrderState.COMPLETED] > 0 and states[OrderState.FAILED] > 0

@@ -7,14 +7,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from consumers import analytics, loyalty, notifications
+from consumers.runtime.dlq import list_dead_letters
 from consumers.runtime.store import Store
-from contracts.order import OrderResult, OrderState
+from contracts.order import OrderRequest, OrderResult, OrderState
 from infra.mailserver import file_name as mail_file_of
 from infra.mailserver import stored_emails
 from services.inventory import InventoryService
 from services.orders import OrderService
 from services.payment import PaymentService
-from workers.bootstrap import consumer_store, registered
+from workers.bootstrap import consumer_store, open_services, registered, runtime_options
 from workers.runtime.settings import Settings
 
 
@@ -187,3 +188,23 @@ def assert_consumer_invariants(
 
 def mail_file_name(message_id: str) -> str:
     return mail_file_of(f"Message-ID: {message_id}\r\n\r\n".encode())
+
+
+async def assert_run_invariants(
+    results: list[OrderResult],
+    orders: list[OrderRequest],
+    settings: Settings,
+    stores: ConsumerStores,
+) -> None:
+    """Everything a run of many processes must keep, from the services' and stores' own data:
+    the critical path's invariants, stock held by exactly the completed orders, each effect
+    once per consumer, and no dead letter."""
+    orders_db, inventory, payments = open_services(settings)
+    assert_invariants(results, orders_db, inventory, payments)
+    quantities = {o.order_id: {i.sku: i.quantity for i in o.items} for o in orders}
+    held = reserved_units(results, quantities)
+    assert {lvl.sku: lvl.reserved for lvl in inventory.levels() if lvl.reserved} == dict(held)
+    assert_consumer_invariants(results, stores, quantities)
+    options = runtime_options(settings)
+    for consumer in registered(settings):
+        assert await list_dead_letters(options, consumer.name) == [], consumer.name

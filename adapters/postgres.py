@@ -14,7 +14,6 @@ transaction-level advisory lock), as `apply_once` does for its key.
 
 import contextlib
 import functools
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -123,11 +122,8 @@ class Database(sql.Database):
         ):
             raise ValueError(f"bad schema name {schema[:80]!r}: use a-z, 0-9 and _")
         self.schema = schema
+        super().__init__(migrations, seed)
         self._url = url
-        self._migrations = tuple(migrations)
-        self._seed = seed
-        self._ready = False
-        self._opening = threading.Lock()
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url,
             kwargs={
@@ -145,30 +141,21 @@ class Database(sql.Database):
             open=False,
         )
 
-    def open(self) -> "Database":
-        """Create the schema and migrate it now; once, and every other call does it if needed."""
-        if self._ready:
-            return self
-        with self._opening:
-            if self._ready:
-                return self
-            self._check_reachable()
-            self._pool.open(wait=True, timeout=WAIT_SECONDS + CONNECT_SECONDS)
-            with self._pool.connection() as conn:
-                tx = _Transaction(conn, self.schema)
-                # Two processes opening at once: the second waits, then finds it migrated.
-                tx.lock("podium-migrations")
-                conn.execute(
-                    pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                        pgsql.Identifier(self.schema)
-                    )
-                )
-                sql.migrate(tx, self._migrations)
-                if self._seed is not None:
-                    self._seed(tx)
-                conn.commit()
-            self._ready = True
-        return self
+    def _prepare(self) -> None:
+        """Create the schema and migrate it."""
+        self._check_reachable()
+        self._pool.open(wait=True, timeout=WAIT_SECONDS + CONNECT_SECONDS)
+        with self._pool.connection() as conn:
+            tx = _Transaction(conn, self.schema)
+            # Two processes opening at once: the second waits, then finds it migrated.
+            tx.lock("podium-migrations")
+            conn.execute(
+                pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(self.schema))
+            )
+            sql.migrate(tx, self._migrations)
+            if self._seed is not None:
+                self._seed(tx)
+            conn.commit()
 
     def _check_reachable(self) -> None:
         """Fail at once with the server's reason, not after the pool's patience (it keeps

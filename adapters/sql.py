@@ -103,7 +103,24 @@ class Abandon:
 class Database:
     """The engine-independent half of a database; an adapter supplies the transactions."""
 
+    def __init__(self, migrations: Migrations, seed: Callable[[Transaction], None] | None) -> None:
+        self._migrations = tuple(migrations)
+        self._seed = seed
+        self._ready = False
+        self._opening = threading.Lock()
+
     def open(self) -> "Database":
+        """Create and migrate the database now; once: later calls return at once, and calls
+        racing the first one wait for it."""
+        if not self._ready:
+            with self._opening:
+                if not self._ready:
+                    self._prepare()
+                    self._ready = True
+        return self
+
+    def _prepare(self) -> None:
+        """The adapter's first open: its schema created, `_migrations` then `_seed` applied."""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -72,35 +72,25 @@ class Database(sql.Database):
         """`migrations`: applied when this object first opens the file (`adapters.sql`), then
         `seed` in the same transaction. `idle_connections`: how many it keeps open between
         calls (0: a connection per call, as `podium bench` compares)."""
+        super().__init__(migrations, seed)
         self.path = Path(path)
-        self._migrations = tuple(migrations)
-        self._seed = seed
-        self._ready = False
-        self._opening = threading.Lock()
         self._connections = _Pool(self.path, idle_connections)
 
-    def open(self) -> "Database":
-        """Create the file and its schema now; once, and every other call does it if needed."""
-        if self._ready:
-            return self
-        with self._opening:
-            if self._ready:
-                return self
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connections.lent() as conn:
-                _write_ahead_log(conn)
-                # One transaction: another process opening the file meanwhile waits for it.
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    sql.migrate(conn, self._migrations)
-                    if self._seed is not None:
-                        self._seed(conn)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-            self._ready = True
-        return self
+    def _prepare(self) -> None:
+        """Create the file and its schema."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connections.lent() as conn:
+            _write_ahead_log(conn)
+            # One transaction: another process opening the file meanwhile waits for it.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                sql.migrate(conn, self._migrations)
+                if self._seed is not None:
+                    self._seed(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         """Close the idle connections, and each one in use when its transaction ends; calls

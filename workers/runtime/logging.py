@@ -117,12 +117,11 @@ class _Writer:
 def flush_logging() -> None:
     """Write every line logged so far and stop the writer thread, when there is one (lines
     logged after this are written by the emitting thread, to the same place)."""
-    root = logging.getLogger()
-    handoffs = [h for h in root.handlers if isinstance(h, _HandOff)]
-    for handoff in handoffs:
-        listener = _Writer.listener
-        if listener is not None:
-            root.handlers[root.handlers.index(handoff)] = listener.handlers[0]
+    listener = _Writer.listener
+    if listener is not None:
+        root = logging.getLogger()
+        writing = listener.handlers[0]
+        root.handlers[:] = [writing if isinstance(h, _HandOff) else h for h in root.handlers]
     _Writer.stop()
 
 

@@ -141,9 +141,10 @@ def describe_status(current: "OrderStatus", now: "Current | None" = None) -> str
         )
     if current.steps:
         lines.append("  steps (local time = UTC):")
+    width = min(32, max([16, *(len(step.step) for step in current.steps)]))
     for step in current.steps:
         detail = f" ({step.detail})" if step.detail else ""
-        lines.append(f"  {dated(step.at)}  {step.step:<16} {step.outcome}{detail}")
+        lines.append(f"  {dated(step.at)}  {step.step:<{width}} {step.outcome}{detail}")
     return "\n".join(lines)
 
 

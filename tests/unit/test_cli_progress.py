@@ -10,6 +10,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.order import NeedsOperator, OrderState, OrderStatus, StepRecord
 from podium.cli import progress
+from podium.cli.orders import describe_status
 from podium.cli.progress import Current, Pending, ProgressLine, current, describe_current
 
 AT = datetime(2026, 3, 1, 14, 30, tzinfo=UTC)
@@ -110,3 +111,21 @@ async def test_a_cancel_the_sdk_turns_into_an_rpc_error_still_stops_the_follower
     follower.cancel()
     done, _ = await asyncio.wait({follower}, timeout=2)
     assert follower in done and follower.cancelled()
+
+
+def test_status_lines_keep_the_outcomes_in_one_column_whatever_the_step_names() -> None:
+    at = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+    steps = [
+        StepRecord(step=name, outcome=outcome, at=at)
+        for name, outcome in [
+            ("charge_payment", "interrupted"),
+            ("cancel_unless_confirmed", "succeeded"),
+            ("refund_payment", "compensated"),
+        ]
+    ]
+    status = OrderStatus(
+        order_id="o-1", state=OrderState.CANCELLED, total="1", currency="EUR", steps=steps
+    )
+    rows = [line for line in describe_status(status).splitlines() if "UTC  " in line]
+    columns = {row.index(step.outcome) for row, step in zip(rows, steps, strict=True)}
+    assert len(rows) == 3 and len(columns) == 1
